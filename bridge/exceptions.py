@@ -1,0 +1,145 @@
+"""The one error tree of bridge: every error bridge raises derives from `BridgeError`.
+
+Codec errors also derive from the built-in they refine (`ValueError`, `EOFError`,
+`TypeError`, `OverflowError`), so code written against `json`-like APIs keeps working.
+A class whose constructor gets no message uses its docstring as the message.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """A bridge operation failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message if message is not None else (self.__doc__ or "").strip())
+
+
+# --- PHP serialize() codec -------------------------------------------------------------
+
+
+class PhpSerializeError(BridgeError):
+    """PHP serialize() data could not be read or written."""
+
+
+class PhpDecodeError(PhpSerializeError, ValueError):
+    """Malformed PHP serialize() data.
+
+    `offset` is the byte offset of the problem, `expected` what the grammar wanted there and
+    `found` a short excerpt of what stood there instead.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        offset: int = -1,
+        expected: str = "",
+        found: bytes | str = b"",
+    ) -> None:
+        self.offset = offset
+        self.expected = expected
+        self.found = found
+        if message is None:
+            message = f"at byte {offset}: expected {expected}, found {found!r}"
+        super().__init__(message)
+
+
+class PhpTruncatedError(PhpDecodeError, EOFError):
+    """PHP serialize() data ended before the value was complete."""
+
+
+class PhpLimitError(PhpDecodeError):
+    """PHP serialize() data exceeds a configured depth or size limit."""
+
+
+class PhpEncodeError(PhpSerializeError, ValueError):
+    """A Python value has no exact PHP serialize() form."""
+
+
+class PhpEncodeTypeError(PhpSerializeError, TypeError):
+    """A Python value of this type cannot be written as PHP serialize() data."""
+
+
+class PhpIntegerOverflowError(PhpEncodeError, OverflowError):
+    """An integer does not fit PHP's signed 64-bit int; PHP would silently clamp it."""
+
+
+# --- Laravel payloads and job classes --------------------------------------------------
+
+
+class PayloadError(BridgeError):
+    """A Laravel job payload is invalid."""
+
+
+class PayloadDecodeError(PayloadError, ValueError):
+    """A Laravel job payload could not be decoded."""
+
+
+class JobClassError(PayloadError, TypeError):
+    """Values do not fit the declared PHP job class (wrong type, missing property)."""
+
+
+class EncryptionError(PayloadError):
+    """A Laravel-encrypted value could not be encrypted or decrypted."""
+
+
+class DecryptionError(EncryptionError, ValueError):
+    """The encrypted payload is invalid, tampered with, or was made with another key."""
+
+
+class StubGenerationError(PayloadError):
+    """PHP job classes could not be reflected into Python declarations."""
+
+
+# --- Configuration ---------------------------------------------------------------------
+
+
+class ConfigError(BridgeError):
+    """The configuration is invalid or incomplete."""
+
+
+# --- Queue storage ---------------------------------------------------------------------
+
+
+class QueueError(BridgeError):
+    """The queue storage failed."""
+
+
+class ConnectionLost(QueueError):
+    """The connection to the queue database was lost; the operation may be retried."""
+
+
+class SchemaError(QueueError):
+    """The queue tables are missing or do not have the expected layout."""
+
+
+class FailedJobNotFound(QueueError, LookupError):
+    """No failed job has this id or uuid."""
+
+
+# --- Worker ----------------------------------------------------------------------------
+
+
+class WorkerError(BridgeError):
+    """The worker could not process a job."""
+
+
+class HandlerNotFound(WorkerError, LookupError):
+    """No Python handler is registered for this job's class."""
+
+
+class MaxAttemptsExceeded(WorkerError):
+    """The job has been attempted too many times or run too long."""
+
+
+class TimeoutExceeded(MaxAttemptsExceeded):
+    """The job has timed out."""
+
+
+class ManuallyFailed(WorkerError):
+    """The job was failed by its handler."""
+
+
+class AppImportError(WorkerError, ImportError):
+    """The `MODULE:ATTR` app for the worker could not be imported."""

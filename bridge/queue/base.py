@@ -1,0 +1,180 @@
+"""The storage seam: the protocols the worker and the CLI program against, and their records.
+
+Times are Unix seconds (ints), passed in by the caller: storage never reads a clock of its
+own, exactly as Laravel computes every queue time in PHP rather than on the server.
+Payloads are the exact `jobs.payload` text; storage never re-encodes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedJob:
+    """A `jobs` row reserved by this worker; `attempts` already counts this attempt."""
+
+    id: int
+    queue: str
+    payload: str
+    attempts: int
+    reserved_at: int
+    available_at: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A row to insert into `jobs`."""
+
+    payload: str
+    queue: str
+    available_at: int
+    created_at: int
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJobRecord:
+    """A `failed_jobs` row. `uuid` is None in the older id-only layout."""
+
+    id: int
+    uuid: str | None
+    connection: str
+    queue: str
+    payload: str
+    exception: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJobFilter:
+    """Selection of failed jobs; every field that is set must match."""
+
+    ids: tuple[int, ...] = ()
+    uuids: tuple[str, ...] = ()
+    id_range: tuple[int, int] | None = None
+    queue: str | None = None
+    connection: str | None = None
+    command_name: str | None = None
+    exception_contains: str | None = None
+    failed_since: datetime | None = None
+    failed_until: datetime | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """A `job_batches` row."""
+
+    id: str
+    name: str
+    total_jobs: int
+    pending_jobs: int
+    failed_jobs: int
+    failed_job_ids: tuple[str, ...]
+    options: bytes | None
+    cancelled_at: int | None
+    created_at: int
+    finished_at: int | None
+
+
+class JobQueue(Protocol):
+    """Laravel's database queue protocol on one `jobs` table."""
+
+    @property
+    def connection_name(self) -> str:
+        """The queue connection name written to `failed_jobs.connection` (e.g. `database`)."""
+        ...
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Seconds after which a reserved job is handed out again."""
+        ...
+
+    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
+        """Insert one job and return its id."""
+        ...
+
+    def bulk(self, jobs: Sequence[NewJob]) -> None:
+        """Insert many jobs in one statement."""
+        ...
+
+    def reserve(self, queue: str, *, now: int, limit: int = 1) -> list[ReservedJob]:
+        """Reserve up to `limit` available (or expired) jobs in id order, in one transaction."""
+        ...
+
+    def delete(self, job: ReservedJob) -> None:
+        """Delete a finished job (no-op if already gone)."""
+        ...
+
+    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
+        """Put a job back as Laravel does: delete and re-insert with the same attempts."""
+        ...
+
+    def size(self, queue: str) -> int:
+        """Number of rows on `queue`, in any state."""
+        ...
+
+    def clear(self, queue: str) -> int:
+        """Delete every row of `queue` and return how many there were."""
+        ...
+
+
+class FailedJobStore(Protocol):
+    """The `failed_jobs` table, in either layout (with or without `uuid`)."""
+
+    @property
+    def has_uuid(self) -> bool:
+        """Whether the table has Laravel 8's `uuid` column."""
+        ...
+
+    def log(
+        self,
+        *,
+        uuid: str | None,
+        connection: str,
+        queue: str,
+        payload: str,
+        exception: str,
+        failed_at: datetime,
+    ) -> int:
+        """Insert a failed job as Laravel's worker does and return its id."""
+        ...
+
+    def find(self, id_or_uuid: int | str) -> FailedJobRecord | None:
+        """Look a failed job up by id or uuid."""
+        ...
+
+    def select(self, selection: FailedJobFilter) -> Iterator[FailedJobRecord]:
+        """Failed jobs matching `selection`, newest first."""
+        ...
+
+    def forget(self, id_or_uuid: int | str) -> bool:
+        """Delete one failed job; False when there was none."""
+        ...
+
+    def flush(self, *, older_than: datetime | None = None) -> int:
+        """Delete all failed jobs (or those failed at or before `older_than`)."""
+        ...
+
+
+class BatchStore(Protocol):
+    """The `job_batches` table, with Laravel's locked counter updates."""
+
+    def find(self, batch_id: str) -> BatchRecord | None:
+        """Return the batch row, or None."""
+        ...
+
+    def record_success(self, batch_id: str, job_uuid: str, *, now: int) -> BatchRecord | None:
+        """Decrement pending jobs under the row lock; set `finished_at` when none are left."""
+        ...
+
+    def record_failure(
+        self, batch_id: str, job_uuid: str, *, now: int, allow_failures: bool
+    ) -> BatchRecord | None:
+        """Count a failed job under the row lock; cancel the batch unless failures are allowed."""
+        ...
