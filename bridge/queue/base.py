@@ -27,6 +27,19 @@ class ReservedJob:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRow:
+    """A `jobs` row as stored, in any state (for inspection and tests)."""
+
+    id: int
+    queue: str
+    payload: str
+    attempts: int
+    reserved_at: int | None
+    available_at: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewJob:
     """A row to insert into `jobs`."""
 
@@ -52,7 +65,12 @@ class FailedJobRecord:
 
 @dataclass(frozen=True, slots=True)
 class FailedJobFilter:
-    """Selection of failed jobs; every field that is set must match."""
+    """Selection of failed jobs; every field that is set must match.
+
+    The identity fields `ids`, `uuids` and `id_range` add up to one set of wanted rows, as
+    `queue:retry 3 7 --range=10-12` merges them; `command_name` is compared with
+    `data.commandName` (a leading backslash is ignored).
+    """
 
     ids: tuple[int, ...] = ()
     uuids: tuple[str, ...] = ()
@@ -111,6 +129,19 @@ class JobQueue(Protocol):
         """Delete a finished job (no-op if already gone)."""
         ...
 
+    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
+        """Delete several finished jobs with one statement (rows already gone are skipped)."""
+        ...
+
+    def unreserve(self, job: ReservedJob) -> bool:
+        """Undo a reservation of a job that was never started.
+
+        The row gets `reserved_at` NULL and `attempts - 1` back, but only while it is still
+        held by this very reservation (same `reserved_at` and `attempts`); returns False when
+        it was not (deleted, or reclaimed by another worker after `retry_after`).
+        """
+        ...
+
     def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
         """Put a job back as Laravel does: delete and re-insert with the same attempts."""
         ...
@@ -121,6 +152,18 @@ class JobQueue(Protocol):
 
     def clear(self, queue: str) -> int:
         """Delete every row of `queue` and return how many there were."""
+        ...
+
+    def pending_size(self, queue: str, *, now: int) -> int:
+        """Rows of `queue` that are unreserved and available at `now` (Laravel 12.19+)."""
+        ...
+
+    def delayed_size(self, queue: str, *, now: int) -> int:
+        """Rows of `queue` that are unreserved and not yet available at `now`."""
+        ...
+
+    def reserved_size(self, queue: str) -> int:
+        """Rows of `queue` that are reserved (possibly expired)."""
         ...
 
 
@@ -161,9 +204,41 @@ class FailedJobStore(Protocol):
         """Delete all failed jobs (or those failed at or before `older_than`)."""
         ...
 
+    def prune(self, *, before: datetime) -> int:
+        """Delete failed jobs failed strictly before `before`, in chunks; return the count."""
+        ...
+
+    def retry_into(
+        self,
+        record: FailedJobRecord,
+        *,
+        queue: JobQueue,
+        payload: str,
+        target_queue: str,
+        now: int,
+    ) -> int:
+        """Move a failed job back onto `queue` as a new row and delete the failed row.
+
+        The new row has attempts 0 and `available_at = created_at = now`; its id is returned.
+        Atomic when both tables live in one database; otherwise idempotent (never inserted
+        twice for one uuid) and safe to repeat after a crash.
+        """
+        ...
+
 
 class BatchStore(Protocol):
     """The `job_batches` table, with Laravel's locked counter updates."""
+
+    def create(self, *, batch_id: str, name: str, options: bytes | None, now: int) -> BatchRecord:
+        """Insert an empty batch (no jobs yet, `failed_job_ids` `[]`) as Laravel does."""
+        ...
+
+    def add_jobs(self, batch_id: str, jobs: Sequence[NewJob], *, queue: JobQueue) -> BatchRecord:
+        """Count `jobs` into the batch (total and pending, `finished_at` reset) and push them.
+
+        One transaction with one multi-row INSERT when the batch and `queue` share a database.
+        """
+        ...
 
     def find(self, batch_id: str) -> BatchRecord | None:
         """Return the batch row, or None."""

@@ -1,0 +1,378 @@
+"""In-memory queue, failed-job and batch stores: the storage protocols without any I/O.
+
+They follow the database implementation row for row (new id on release, attempts counted
+at reservation, `failed_jobs` newest first, batch counters) so unit tests of the worker and
+the retry tool see what a real `jobs` table would do. Each store is safe to share between
+threads and keeps a log of what it received (`deleted`, `released`, `unreserved`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bridge.exceptions import QueueError
+from bridge.queue._batch_rules import failure_update, success_update
+from bridge.queue._filters import matches
+from bridge.queue.base import (
+    BatchRecord,
+    FailedJobFilter,
+    FailedJobRecord,
+    JobQueue,
+    JobRow,
+    NewJob,
+    ReservedJob,
+)
+
+__all__ = ["InMemoryBatchStore", "InMemoryFailedJobStore", "InMemoryQueue"]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One `release` call as the in-memory queue received it."""
+
+    old_id: int
+    new_id: int
+    now: int
+    delay_seconds: int
+
+
+class InMemoryQueue:
+    """A `jobs` table in a dict, with Laravel's database-queue semantics."""
+
+    def __init__(self, *, connection_name: str = "database", retry_after_seconds: int = 90) -> None:
+        """Create an empty queue.
+
+        Args:
+            connection_name: Queue connection name, as written to `failed_jobs.connection`.
+            retry_after_seconds: Seconds after which a reserved job is handed out again.
+        """
+        self._connection_name = connection_name
+        self._retry_after_seconds = retry_after_seconds
+        self._rows: dict[int, JobRow] = {}
+        self._next_id = 1
+        self._lock = threading.Lock()
+        self.deleted: list[int] = []
+        self.released: list[Release] = []
+        self.unreserved: list[int] = []
+
+    @property
+    def connection_name(self) -> str:
+        """The queue connection name written to `failed_jobs.connection`."""
+        return self._connection_name
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Seconds after which a reserved job is handed out again."""
+        return self._retry_after_seconds
+
+    def rows(self, queue: str | None = None) -> list[JobRow]:
+        """Every row (of `queue`, if given) in id order."""
+        with self._lock:
+            return [r for _, r in sorted(self._rows.items()) if queue in (None, r.queue)]
+
+    def _insert(self, job: NewJob) -> int:
+        row_id = self._next_id
+        self._next_id += 1
+        self._rows[row_id] = JobRow(
+            id=row_id,
+            queue=job.queue,
+            payload=job.payload,
+            attempts=job.attempts,
+            reserved_at=None,
+            available_at=job.available_at,
+            created_at=job.created_at,
+        )
+        return row_id
+
+    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
+        """Insert one job and return its id."""
+        with self._lock:
+            return self._insert(
+                NewJob(
+                    payload=payload, queue=queue, available_at=now + delay_seconds, created_at=now
+                )
+            )
+
+    def bulk(self, jobs: Sequence[NewJob]) -> None:
+        """Insert many jobs."""
+        with self._lock:
+            for job in jobs:
+                self._insert(job)
+
+    def reserve(self, queue: str, *, now: int, limit: int = 1) -> list[ReservedJob]:
+        """Reserve up to `limit` available or expired jobs of `queue`, lowest id first."""
+        expired = now - self._retry_after_seconds
+        reserved: list[ReservedJob] = []
+        with self._lock:
+            for row_id in sorted(self._rows):
+                if len(reserved) >= limit:
+                    break
+                row = self._rows[row_id]
+                free = row.reserved_at is None and row.available_at <= now
+                if row.queue != queue or not (
+                    free or (row.reserved_at is not None and row.reserved_at <= expired)
+                ):
+                    continue
+                row = replace(row, reserved_at=now, attempts=row.attempts + 1)
+                self._rows[row_id] = row
+                reserved.append(
+                    ReservedJob(
+                        id=row.id,
+                        queue=row.queue,
+                        payload=row.payload,
+                        attempts=row.attempts,
+                        reserved_at=now,
+                        available_at=row.available_at,
+                        created_at=row.created_at,
+                    )
+                )
+        return reserved
+
+    def delete(self, job: ReservedJob) -> None:
+        """Delete a finished job (no-op if already gone)."""
+        self.delete_many([job])
+
+    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
+        """Delete finished jobs (rows already gone are skipped)."""
+        with self._lock:
+            for job in jobs:
+                if self._rows.pop(job.id, None) is not None:
+                    self.deleted.append(job.id)
+
+    def unreserve(self, job: ReservedJob) -> bool:
+        """Undo a reservation still held by `job`; False when the row moved on."""
+        with self._lock:
+            row = self._rows.get(job.id)
+            if row is None or (row.reserved_at, row.attempts) != (job.reserved_at, job.attempts):
+                return False
+            self._rows[job.id] = replace(row, reserved_at=None, attempts=row.attempts - 1)
+            self.unreserved.append(job.id)
+            return True
+
+    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
+        """Delete the row and insert it again with the same payload and attempts; new id."""
+        with self._lock:
+            self._rows.pop(job.id, None)
+            new_id = self._insert(
+                NewJob(
+                    payload=job.payload,
+                    queue=job.queue,
+                    available_at=now + delay_seconds,
+                    created_at=now,
+                    attempts=job.attempts,
+                )
+            )
+            self.released.append(Release(job.id, new_id, now, delay_seconds))
+            return new_id
+
+    def size(self, queue: str) -> int:
+        """Number of rows on `queue`, in any state."""
+        return len(self.rows(queue))
+
+    def clear(self, queue: str) -> int:
+        """Delete every row of `queue` and return how many there were."""
+        with self._lock:
+            doomed = [i for i, r in self._rows.items() if r.queue == queue]
+            for row_id in doomed:
+                del self._rows[row_id]
+            return len(doomed)
+
+    def pending_size(self, queue: str, *, now: int) -> int:
+        """Unreserved rows of `queue` available at `now`."""
+        return sum(r.reserved_at is None and r.available_at <= now for r in self.rows(queue))
+
+    def delayed_size(self, queue: str, *, now: int) -> int:
+        """Unreserved rows of `queue` not yet available at `now`."""
+        return sum(r.reserved_at is None and r.available_at > now for r in self.rows(queue))
+
+    def reserved_size(self, queue: str) -> int:
+        """Reserved rows of `queue`."""
+        return sum(r.reserved_at is not None for r in self.rows(queue))
+
+
+class InMemoryFailedJobStore:
+    """A `failed_jobs` table in a list, in either layout."""
+
+    def __init__(self, *, has_uuid: bool = True) -> None:
+        """Create an empty store; `has_uuid=False` mimics the older id-only layout."""
+        self._has_uuid = has_uuid
+        self._records: dict[int, FailedJobRecord] = {}
+        self._next_id = 1
+        self._lock = threading.Lock()
+
+    @property
+    def has_uuid(self) -> bool:
+        """Whether the table has Laravel 8's `uuid` column."""
+        return self._has_uuid
+
+    def log(
+        self,
+        *,
+        uuid: str | None,
+        connection: str,
+        queue: str,
+        payload: str,
+        exception: str,
+        failed_at: datetime,
+    ) -> int:
+        """Record a failed job and return its id."""
+        with self._lock:
+            if self._has_uuid:
+                # The real column is NOT NULL and unique; fail as the database would.
+                if uuid is None:
+                    raise QueueError("failed_jobs.uuid cannot be null")
+                if any(r.uuid == uuid for r in self._records.values()):
+                    raise QueueError(f"duplicate failed_jobs.uuid {uuid!r}")
+            record_id = self._next_id
+            self._next_id += 1
+            self._records[record_id] = FailedJobRecord(
+                id=record_id,
+                uuid=uuid if self._has_uuid else None,
+                connection=connection,
+                queue=queue,
+                payload=payload,
+                exception=exception,
+                failed_at=failed_at,
+            )
+            return record_id
+
+    def _lookup(self, id_or_uuid: int | str) -> FailedJobRecord | None:
+        if isinstance(id_or_uuid, int):
+            return self._records.get(id_or_uuid)
+        return next((r for r in self._records.values() if r.uuid == id_or_uuid), None)
+
+    def find(self, id_or_uuid: int | str) -> FailedJobRecord | None:
+        """Look a failed job up by id or uuid."""
+        with self._lock:
+            return self._lookup(id_or_uuid)
+
+    def select(self, selection: FailedJobFilter) -> Iterator[FailedJobRecord]:
+        """Failed jobs matching `selection`, newest first (by id, as Laravel orders)."""
+        with self._lock:
+            found = [r for r in self._records.values() if matches(r, selection)]
+        found.sort(key=lambda r: r.id, reverse=True)
+        return iter(found[: selection.limit] if selection.limit is not None else found)
+
+    def forget(self, id_or_uuid: int | str) -> bool:
+        """Delete one failed job; False when there was none."""
+        with self._lock:
+            record = self._lookup(id_or_uuid)
+            if record is None:
+                return False
+            del self._records[record.id]
+            return True
+
+    def _delete_where(self, doomed: list[int]) -> int:
+        with self._lock:
+            for record_id in doomed:
+                self._records.pop(record_id, None)
+        return len(doomed)
+
+    def flush(self, *, older_than: datetime | None = None) -> int:
+        """Delete all failed jobs, or those failed at or before `older_than`."""
+        with self._lock:
+            doomed = [
+                r.id
+                for r in self._records.values()
+                if older_than is None or r.failed_at <= older_than
+            ]
+        return self._delete_where(doomed)
+
+    def prune(self, *, before: datetime) -> int:
+        """Delete failed jobs failed strictly before `before`."""
+        with self._lock:
+            doomed = [r.id for r in self._records.values() if r.failed_at < before]
+        return self._delete_where(doomed)
+
+    def retry_into(
+        self,
+        record: FailedJobRecord,
+        *,
+        queue: JobQueue,
+        payload: str,
+        target_queue: str,
+        now: int,
+    ) -> int:
+        """Push `payload` onto `queue` (attempts 0, no delay), then forget the failed row."""
+        new_id = queue.push(payload, queue=target_queue, now=now)
+        self.forget(record.id)
+        return new_id
+
+
+class InMemoryBatchStore:
+    """A `job_batches` table in a dict, with Laravel's counter rules."""
+
+    def __init__(self) -> None:
+        """Create an empty store."""
+        self._batches: dict[str, BatchRecord] = {}
+        self._lock = threading.Lock()
+
+    def create(self, *, batch_id: str, name: str, options: bytes | None, now: int) -> BatchRecord:
+        """Insert an empty batch."""
+        record = BatchRecord(
+            id=batch_id,
+            name=name,
+            total_jobs=0,
+            pending_jobs=0,
+            failed_jobs=0,
+            failed_job_ids=(),
+            options=options,
+            cancelled_at=None,
+            created_at=now,
+            finished_at=None,
+        )
+        with self._lock:
+            if batch_id in self._batches:
+                raise QueueError(f"duplicate job_batches.id {batch_id!r}")
+            self._batches[batch_id] = record
+        return record
+
+    def add_jobs(self, batch_id: str, jobs: Sequence[NewJob], *, queue: JobQueue) -> BatchRecord:
+        """Count `jobs` into the batch and push them onto `queue`."""
+        with self._lock:
+            batch = self._require(batch_id)
+            batch = replace(
+                batch,
+                total_jobs=batch.total_jobs + len(jobs),
+                pending_jobs=batch.pending_jobs + len(jobs),
+                finished_at=None,
+            )
+            self._batches[batch_id] = batch
+        queue.bulk(jobs)
+        return batch
+
+    def _require(self, batch_id: str) -> BatchRecord:
+        batch = self._batches.get(batch_id)
+        if batch is None:
+            raise QueueError(f"no batch {batch_id!r}")
+        return batch
+
+    def find(self, batch_id: str) -> BatchRecord | None:
+        """Return the batch, or None."""
+        with self._lock:
+            return self._batches.get(batch_id)
+
+    def record_success(self, batch_id: str, job_uuid: str, *, now: int) -> BatchRecord | None:
+        """One job fewer pending; its uuid leaves `failed_job_ids`; finished at zero."""
+        with self._lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return None
+            batch = success_update(batch, job_uuid, now=now)
+            self._batches[batch_id] = batch
+            return batch
+
+    def record_failure(
+        self, batch_id: str, job_uuid: str, *, now: int, allow_failures: bool
+    ) -> BatchRecord | None:
+        """One more failed job; the first failure cancels unless failures are allowed."""
+        with self._lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return None
+            batch = failure_update(batch, job_uuid, now=now, allow_failures=allow_failures)
+            self._batches[batch_id] = batch
+            return batch
