@@ -143,3 +143,11 @@ class ManuallyFailed(WorkerError):
 
 class AppImportError(WorkerError, ImportError):
     """The `MODULE:ATTR` app for the worker could not be imported."""
+
+
+class JobTimeoutInterrupt(BaseException):
+    """Raised inside a handler when its job's time is up.
+
+    Deliberately a `BaseException` (like `KeyboardInterrupt`), not a `BridgeError`, so a
+    handler's `except Exception:` cannot swallow the timeout.
+    """
