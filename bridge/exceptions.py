@@ -114,6 +114,13 @@ class SchemaError(QueueError):
     """The queue tables are missing or do not have the expected layout."""
 
 
+class QueueBusy(QueueError):
+    """The queue database stayed locked or chose this transaction as a deadlock victim.
+
+    The transaction was rolled back as a whole, so the operation may be retried.
+    """
+
+
 class FailedJobNotFound(QueueError, LookupError):
     """No failed job has this id or uuid."""
 

@@ -1,0 +1,108 @@
+"""Engines for the queue database: connection options, SQLite locking, lock-clause choice.
+
+SQLite: Laravel opens deferred transactions and relies on SQLite's file lock, which lets
+two processes both read the same "free" row before either writes. bridge takes the write
+lock first (`BEGIN IMMEDIATE`) in every transaction, so a reservation by a Python process
+can never overlap one by another Python process; a busy timeout makes contenders wait
+instead of failing.
+
+Journal mode: `create_engine_for` switches a SQLite file to WAL by default. The mode is
+stored in the file, and PHP's PDO SQLite works with it unchanged (same host, local disk);
+readers then never block the writer, which matters when PHP and Python poll one file.
+Pass `sqlite_wal=False` to keep the rollback journal Laravel's PHP side uses by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from bridge.queue._errors import wrap_exceptions
+
+__all__ = ["create_engine_for", "install_sqlite_locking", "supports_skip_locked"]
+
+
+def create_engine_for(
+    url: str,
+    *,
+    sqlite_wal: bool = True,
+    sqlite_busy_timeout_seconds: float = 30.0,
+    **engine_options: Any,
+) -> Engine:
+    """An engine set up for the queue tables.
+
+    Every engine pings pooled connections before use (a connection the server dropped is
+    replaced, not reported); MySQL URLs get `charset=utf8mb4` unless they name a charset;
+    SQLite engines get `BEGIN IMMEDIATE` transactions and a busy timeout.
+
+    Args:
+        url: A SQLAlchemy URL, e.g. `mysql+pymysql://root@127.0.0.1/app`.
+        sqlite_wal: Switch a SQLite file to WAL journaling (see the module notes).
+        sqlite_busy_timeout_seconds: How long a SQLite transaction waits for the lock.
+        **engine_options: Passed on to `sqlalchemy.create_engine`.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in {"mysql", "mariadb"} and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    engine_options.setdefault("pool_pre_ping", True)
+    if backend == "sqlite":
+        # sqlite3's `timeout` is SQLite's busy handler: wait for the lock, then fail.
+        connect_args = dict(engine_options.pop("connect_args", {}))
+        connect_args.setdefault("timeout", sqlite_busy_timeout_seconds)
+        engine_options["connect_args"] = connect_args
+    with wrap_exceptions():
+        engine = sa.create_engine(parsed, **engine_options)
+    if backend == "sqlite":
+        install_sqlite_locking(engine)
+        if sqlite_wal and parsed.database not in (None, "", ":memory:"):
+            event.listen(engine, "connect", _wal_on_connect)
+    return engine
+
+
+def _wal_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def install_sqlite_locking(engine: Engine) -> None:
+    """Make every transaction on a SQLite `engine` start with `BEGIN IMMEDIATE`.
+
+    Safe to call more than once and a no-op for other databases, so stores call it on any
+    engine they are given (an engine not made by `create_engine_for` keeps the sqlite3
+    module's 5-second busy timeout).
+    """
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "begin", _begin_immediate):
+        event.listen(engine, "begin", _begin_immediate)
+
+
+def _begin_immediate(conn: Connection) -> None:
+    dbapi_connection: Any = conn.connection.dbapi_connection
+    # The sqlite3 module would otherwise issue its own deferred BEGIN before a write.
+    dbapi_connection.isolation_level = None
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def supports_skip_locked(engine: Engine) -> bool:
+    """Whether the server takes `FOR UPDATE SKIP LOCKED`, decided as Laravel decides.
+
+    MySQL >= 8.0.1, MariaDB >= 10.6 and PostgreSQL >= 9.5 do; SQLite has no row locks at
+    all (the clause is not rendered there).
+    """
+    with wrap_exceptions(), engine.connect():
+        pass
+    dialect = engine.dialect
+    version = tuple(dialect.server_version_info or ())
+    if dialect.name == "postgresql":
+        return version >= (9, 5)
+    if dialect.name in {"mysql", "mariadb"}:
+        if getattr(dialect, "is_mariadb", False):
+            return version >= (10, 6)
+        return version >= (8, 0, 1)
+    return False

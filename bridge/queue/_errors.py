@@ -1,0 +1,108 @@
+"""The one place where `sqlalchemy.exc` errors become bridge's `QueueError` family.
+
+`wrap_exceptions` translates; `retrying` runs an operation again after an error that
+certainly left nothing behind (a rolled-back deadlock or lock timeout), and after a lost
+connection only when the caller says the operation is idempotent: a statement whose
+connection died after it was sent may or may not have committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import sqlalchemy.exc as sa_exc
+
+from bridge.exceptions import ConnectionLost, QueueBusy, QueueError, SchemaError
+
+T = TypeVar("T")
+
+# Lower-case fragments of driver messages (pymysql, psycopg, sqlite3). SQLAlchemy's own
+# disconnect detection (`connection_invalidated`) catches most; these cover the rest,
+# e.g. MariaDB's "Connection was killed" after `KILL` and PostgreSQL's admin shutdown.
+_DISCONNECTED = (
+    "server has gone away",
+    "lost connection",
+    "connection refused",
+    "can't connect",
+    "could not connect",
+    "connection was killed",
+    "terminating connection",
+    "server closed the connection",
+    "connection is closed",
+    "connection already closed",
+    "consuming input failed",
+    "broken pipe",
+    "connection reset",
+)
+_MISSING = ("no such table", "doesn't exist", "does not exist", "no such column", "unknown column")
+_CONTENDED = (
+    "deadlock",
+    "lock wait timeout",
+    "database is locked",
+    "database table is locked",
+    "could not serialize",
+)
+
+
+def translate(exc: sa_exc.SQLAlchemyError) -> QueueError:
+    """The bridge error for a SQLAlchemy error (the caller chains it with `from`)."""
+    text = str(exc).lower()
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return ConnectionLost(f"connection to the queue database lost: {exc.orig}")
+    if isinstance(exc, sa_exc.DisconnectionError) or any(m in text for m in _DISCONNECTED):
+        return ConnectionLost(f"connection to the queue database lost: {_first_line(exc)}")
+    if any(m in text for m in _CONTENDED):
+        return QueueBusy(f"queue database busy: {_first_line(exc)}")
+    if isinstance(exc, sa_exc.ProgrammingError | sa_exc.OperationalError) and any(
+        m in text for m in _MISSING
+    ):
+        return SchemaError(f"queue table or column missing: {_first_line(exc)}")
+    return QueueError(f"queue database error: {_first_line(exc)}")
+
+
+def _first_line(exc: sa_exc.SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def wrap_exceptions() -> Iterator[None]:
+    """Re-raise any `sqlalchemy.exc` error inside the block as a `QueueError`."""
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        raise translate(exc) from exc
+
+
+def retrying(
+    operation: Callable[[], T],
+    *,
+    idempotent: bool,
+    attempts: int = 3,
+    pause_seconds: float = 0.05,
+) -> T:
+    """Run `operation` (which opens its own connection) with bounded retries.
+
+    Args:
+        operation: One whole database operation: a statement or a transaction.
+        idempotent: Whether running it twice leaves the same rows as running it once; only
+            then is it repeated after `ConnectionLost`.
+        attempts: Total number of tries.
+        pause_seconds: Pause before the second try; doubled for each further one.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with wrap_exceptions():
+                return operation()
+        except ConnectionLost:
+            if not idempotent or attempt == attempts:
+                raise
+        except QueueBusy:
+            if attempt == attempts:
+                raise
+        time.sleep(pause_seconds * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,277 @@
+"""Laravel's database queue driver over SQLAlchemy Core: `DatabaseQueue` and its siblings.
+
+Every statement has the shape of the one Laravel issues (spec §5): one INSERT per push,
+one multi-row INSERT per bulk, a short reservation transaction that locks in id order with
+`FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. All times
+come from the caller. Retries: reads, reservations, deletes and `unreserve` are repeated
+once more after a lost connection; `push`, `bulk` and `release` are not, because a lost
+reply to a committed INSERT would enqueue the job twice. (Dead pooled connections are
+replaced before use by `pool_pre_ping`, so the common case needs no retry at all.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bridge.queue._batch_store import DatabaseBatchStore
+from bridge.queue._engine import create_engine_for, install_sqlite_locking, supports_skip_locked
+from bridge.queue._errors import retrying, wrap_exceptions
+from bridge.queue._failed_store import DatabaseFailedJobStore
+from bridge.queue.base import JobRow, NewJob, ReservedJob
+from bridge.queue.schema import make_jobs_table
+
+__all__ = [
+    "DatabaseBatchStore",
+    "DatabaseFailedJobStore",
+    "DatabaseQueue",
+    "create_engine_for",
+    "wrap_exceptions",
+]
+
+
+class DatabaseQueue:
+    """One `jobs` table, used exactly as Laravel's `DatabaseQueue` uses it."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        table: str = "jobs",
+        connection_name: str = "database",
+        retry_after_seconds: int = 90,
+    ) -> None:
+        """Bind the queue to a table; no I/O happens until the first operation.
+
+        Args:
+            engine: Preferably from `create_engine_for`; SQLite engines get `BEGIN IMMEDIATE`.
+            table: The `jobs` table name (`queue.connections.database.table`).
+            connection_name: Queue connection name, as written to `failed_jobs.connection`.
+            retry_after_seconds: Must equal the PHP side's `retry_after` (skeleton: 90).
+        """
+        install_sqlite_locking(engine)
+        self.engine = engine
+        self.table = make_jobs_table(sa.MetaData(), table)
+        self._connection_name = connection_name
+        self._retry_after_seconds = retry_after_seconds
+        self._skip_locked: bool | None = None
+
+    @property
+    def connection_name(self) -> str:
+        """The queue connection name written to `failed_jobs.connection`."""
+        return self._connection_name
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Seconds after which a reserved job is handed out again."""
+        return self._retry_after_seconds
+
+    def same_database(self, engine: Engine) -> bool:
+        """Whether `engine` reaches the database this queue lives in (one transaction can span)."""
+        return engine is self.engine or engine.url == self.engine.url
+
+    # --- writes ------------------------------------------------------------------------
+
+    def insert_rows(self, conn: Connection, jobs: Sequence[NewJob]) -> None:
+        """Insert `jobs` with one multi-row INSERT on an open connection (for batch stores)."""
+        if jobs:
+            conn.execute(self.table.insert().values([_new_row(job) for job in jobs]))
+
+    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
+        """Insert one job (attempts 0, not reserved) and return its id."""
+        row = _new_row(
+            NewJob(payload=payload, queue=queue, available_at=now + delay_seconds, created_at=now)
+        )
+
+        def insert() -> int:
+            with self.engine.begin() as conn:
+                return _inserted_id(conn.execute(self.table.insert().values(**row)))
+
+        return retrying(insert, idempotent=False)
+
+    def bulk(self, jobs: Sequence[NewJob]) -> None:
+        """Insert many jobs with one multi-row INSERT."""
+
+        def insert() -> None:
+            with self.engine.begin() as conn:
+                self.insert_rows(conn, jobs)
+
+        retrying(insert, idempotent=False)
+
+    def reserve(self, queue: str, *, now: int, limit: int = 1) -> list[ReservedJob]:
+        """Reserve up to `limit` available or expired jobs of `queue`, lowest id first.
+
+        One transaction: a locking SELECT (skipping rows other workers hold, where the server
+        can), then one UPDATE setting `reserved_at` and counting the attempt.
+        """
+        if self._skip_locked is None:
+            self._skip_locked = supports_skip_locked(self.engine)
+        t = self.table
+        available = sa.and_(t.c.reserved_at.is_(None), t.c.available_at <= now)
+        expired = t.c.reserved_at <= now - self._retry_after_seconds
+        query = (
+            sa.select(t)
+            .where(t.c.queue == queue, sa.or_(available, expired))
+            .order_by(t.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=self._skip_locked)
+        )
+
+        def run() -> list[ReservedJob]:
+            with self.engine.begin() as conn:
+                rows = conn.execute(query).all()
+                if not rows:
+                    return []
+                conn.execute(
+                    t.update()
+                    .where(t.c.id.in_([r.id for r in rows]))
+                    .values(reserved_at=now, attempts=t.c.attempts + 1)
+                )
+            return [
+                ReservedJob(
+                    id=r.id,
+                    queue=r.queue,
+                    payload=r.payload,
+                    attempts=r.attempts + 1,
+                    reserved_at=now,
+                    available_at=r.available_at,
+                    created_at=r.created_at,
+                )
+                for r in rows
+            ]
+
+        return retrying(run, idempotent=True)
+
+    def delete(self, job: ReservedJob) -> None:
+        """Delete a finished job (no-op if already gone)."""
+        self.delete_many([job])
+
+    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
+        """Delete finished jobs with one DELETE (rows already gone are skipped)."""
+        if not jobs:
+            return
+        statement = self.table.delete().where(self.table.c.id.in_([j.id for j in jobs]))
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+
+        retrying(run, idempotent=True)
+
+    def unreserve(self, job: ReservedJob) -> bool:
+        """Undo a reservation still held by `job`; False when the row moved on."""
+        t = self.table
+        statement = (
+            t.update()
+            .where(t.c.id == job.id, t.c.reserved_at == job.reserved_at)
+            .where(t.c.attempts == job.attempts)
+            .values(reserved_at=None, attempts=t.c.attempts - 1)
+        )
+
+        def run() -> bool:
+            with self.engine.begin() as conn:
+                return conn.execute(statement).rowcount == 1
+
+        # Repeating it is harmless: once undone, the WHERE no longer matches.
+        return retrying(run, idempotent=True)
+
+    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
+        """Put a job back as Laravel does: lock, delete, insert anew; returns the new id.
+
+        The new row keeps the payload (byte-identical) and the attempts, with a new id and
+        `created_at = now`. As in Laravel, the INSERT happens even if the row was gone.
+        """
+        t = self.table
+        row = _new_row(
+            NewJob(
+                payload=job.payload,
+                queue=job.queue,
+                available_at=now + delay_seconds,
+                created_at=now,
+                attempts=job.attempts,
+            )
+        )
+
+        def run() -> int:
+            with self.engine.begin() as conn:
+                found = conn.execute(
+                    sa.select(t.c.id).where(t.c.id == job.id).limit(1).with_for_update()
+                ).first()
+                if found is not None:
+                    conn.execute(t.delete().where(t.c.id == job.id))
+                return _inserted_id(conn.execute(t.insert().values(**row)))
+
+        return retrying(run, idempotent=False)
+
+    def clear(self, queue: str) -> int:
+        """Delete every row of `queue` (reserved ones too) and return how many there were."""
+
+        def run() -> int:
+            with self.engine.begin() as conn:
+                return conn.execute(self.table.delete().where(self.table.c.queue == queue)).rowcount
+
+        return retrying(run, idempotent=True)
+
+    # --- reads -------------------------------------------------------------------------
+
+    def _count(self, *where: sa.ColumnElement[bool]) -> int:
+        query = sa.select(sa.func.count()).select_from(self.table).where(*where)
+
+        def run() -> int:
+            with self.engine.begin() as conn:
+                return int(conn.execute(query).scalar_one())
+
+        return retrying(run, idempotent=True)
+
+    def size(self, queue: str) -> int:
+        """Number of rows on `queue`, in any state."""
+        return self._count(self.table.c.queue == queue)
+
+    def pending_size(self, queue: str, *, now: int) -> int:
+        """Unreserved rows of `queue` available at `now`."""
+        t = self.table
+        return self._count(t.c.queue == queue, t.c.reserved_at.is_(None), t.c.available_at <= now)
+
+    def delayed_size(self, queue: str, *, now: int) -> int:
+        """Unreserved rows of `queue` not yet available at `now`."""
+        t = self.table
+        return self._count(t.c.queue == queue, t.c.reserved_at.is_(None), t.c.available_at > now)
+
+    def reserved_size(self, queue: str) -> int:
+        """Reserved rows of `queue` (expired reservations included)."""
+        t = self.table
+        return self._count(t.c.queue == queue, t.c.reserved_at.is_not(None))
+
+    def rows(self, queue: str | None = None) -> list[JobRow]:
+        """Every row (of `queue`, if given) in id order, for inspection and tests."""
+        t = self.table
+        query = sa.select(t).order_by(t.c.id)
+        if queue is not None:
+            query = query.where(t.c.queue == queue)
+
+        def run() -> list[JobRow]:
+            with self.engine.begin() as conn:
+                return [JobRow(**r._asdict()) for r in conn.execute(query)]
+
+        return retrying(run, idempotent=True)
+
+
+def _new_row(job: NewJob) -> dict[str, Any]:
+    return {
+        "queue": job.queue,
+        "attempts": job.attempts,
+        "reserved_at": None,
+        "available_at": job.available_at,
+        "created_at": job.created_at,
+        "payload": job.payload,
+    }
+
+
+def _inserted_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:  # pragma: no cover - every supported dialect reports it
+        raise AssertionError("the database did not report the new id")
+    return int(key[0])

@@ -1,0 +1,52 @@
+"""Fixtures for the queue storage tests: an engine per database and per-test table names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bridge.queue.database import DatabaseQueue, create_engine_for
+from bridge.queue.schema import migrate
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Unique table names for one test, so tests never share rows."""
+
+    jobs: str
+    failed: str
+    batches: str
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A bridge engine on each of SQLite, MariaDB and PostgreSQL in turn."""
+    engine = create_engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tables(engine: Engine) -> Iterator[Tables]:
+    """Fresh table names; whatever a test created under them is dropped afterwards."""
+    suffix = uuid.uuid4().hex[:10]
+    names = Tables(jobs=f"jobs_{suffix}", failed=f"failed_{suffix}", batches=f"batches_{suffix}")
+    yield names
+    metadata = sa.MetaData()
+    with engine.begin() as conn:
+        metadata.reflect(conn, only=lambda name, _: name.endswith(suffix))
+        metadata.drop_all(conn)
+
+
+@pytest.fixture
+def queue(engine: Engine, tables: Tables) -> DatabaseQueue:
+    """A migrated `jobs` table behind a `DatabaseQueue` (retry_after 90, as the skeleton)."""
+    migrate(
+        engine, jobs_table=tables.jobs, failed_table=tables.failed, batches_table=tables.batches
+    )
+    return DatabaseQueue(engine=engine, table=tables.jobs)

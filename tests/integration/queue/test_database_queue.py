@@ -1,0 +1,183 @@
+"""`DatabaseQueue` writes and reads `jobs` rows exactly as Laravel's driver does (spec §5).
+
+Every test runs on SQLite, MariaDB and PostgreSQL; rows are read back with plain SQL, not
+through the class under test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bridge.queue.base import NewJob
+from bridge.queue.database import DatabaseQueue
+
+NOW = 1_760_000_000
+
+
+def raw_rows(engine: Engine, table: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(
+            "SELECT id, queue, payload, attempts, reserved_at, available_at, created_at "
+            f"FROM {table} ORDER BY id"
+        )
+        return [tuple(r) for r in result]
+
+
+def test_push_writes_laravels_row(queue: DatabaseQueue, engine: Engine) -> None:
+    first = queue.push('{"n":1}', queue="default", now=NOW)
+    second = queue.push('{"n":2}', queue="emails", now=NOW + 1, delay_seconds=30)
+    assert second > first
+    assert raw_rows(engine, queue.table.name) == [
+        (first, "default", '{"n":1}', 0, None, NOW, NOW),
+        (second, "emails", '{"n":2}', 0, None, NOW + 31, NOW + 1),
+    ]
+
+
+def test_bulk_inserts_many_rows_in_order(queue: DatabaseQueue, engine: Engine) -> None:
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    queue.bulk(
+        [
+            NewJob(payload=f"p{i}", queue="bulk", available_at=NOW + i, created_at=NOW)
+            for i in range(5)
+        ]
+    )
+    assert sum(s.lstrip().upper().startswith("INSERT") for s in statements) == 1
+    rows = raw_rows(engine, queue.table.name)
+    assert [(r[2], r[3], r[4], r[5], r[6]) for r in rows] == [
+        (f"p{i}", 0, None, NOW + i, NOW) for i in range(5)
+    ]
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+
+
+def test_reserve_takes_lowest_id_and_counts_the_attempt(
+    queue: DatabaseQueue, engine: Engine
+) -> None:
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(3)]
+    queue.push("other", queue="other", now=NOW)
+    (job,) = queue.reserve("default", now=NOW + 5)
+    assert (job.id, job.payload, job.attempts, job.reserved_at) == (ids[0], "p0", 1, NOW + 5)
+    assert (job.available_at, job.created_at) == (NOW, NOW)
+    assert raw_rows(engine, queue.table.name)[0] == (ids[0], "default", "p0", 1, NOW + 5, NOW, NOW)
+    more = queue.reserve("default", now=NOW + 5, limit=10)
+    assert [j.id for j in more] == ids[1:]
+    assert queue.reserve("default", now=NOW + 5) == []
+    assert [r[3] for r in raw_rows(engine, queue.table.name)] == [1, 1, 1, 0]
+
+
+def test_delayed_job_is_invisible_until_available_at(queue: DatabaseQueue) -> None:
+    queue.push("later", queue="default", now=NOW, delay_seconds=60)
+    assert queue.reserve("default", now=NOW + 59) == []
+    assert (queue.delayed_size("default", now=NOW), queue.pending_size("default", now=NOW)) == (
+        1,
+        0,
+    )
+    (job,) = queue.reserve("default", now=NOW + 60)
+    assert job.available_at == NOW + 60
+
+
+def test_expired_reservation_is_handed_out_again(queue: DatabaseQueue, engine: Engine) -> None:
+    queue.push("p", queue="default", now=NOW)
+    (first,) = queue.reserve("default", now=NOW)
+    assert queue.reserve("default", now=NOW + 89) == []
+    (again,) = queue.reserve("default", now=NOW + 90)
+    assert (again.id, again.attempts, again.reserved_at) == (first.id, 2, NOW + 90)
+    assert raw_rows(engine, queue.table.name)[0][3:5] == (2, NOW + 90)
+
+
+def test_release_deletes_and_inserts_with_same_payload_and_attempts(
+    queue: DatabaseQueue, engine: Engine
+) -> None:
+    payload = '{"uuid":"9f0c","data":{"command":"O:8:\\"App\\\\Job\\":0:{}"}}'
+    queue.push(payload, queue="default", now=NOW)
+    queue.push("behind", queue="default", now=NOW)
+    (job,) = queue.reserve("default", now=NOW + 1)
+    new_id = queue.release(job, now=NOW + 2, delay_seconds=10)
+    rows = raw_rows(engine, queue.table.name)
+    assert new_id > job.id and job.id not in [r[0] for r in rows]
+    assert rows[-1] == (new_id, "default", payload, 1, None, NOW + 12, NOW + 2)
+    (behind,) = queue.reserve("default", now=NOW + 12)
+    assert behind.payload == "behind"  # the released job went to the back of the line
+
+
+def test_delete_and_delete_many(queue: DatabaseQueue, engine: Engine) -> None:
+    for i in range(4):
+        queue.push(f"p{i}", queue="default", now=NOW)
+    jobs = queue.reserve("default", now=NOW, limit=4)
+    queue.delete(jobs[0])
+    queue.delete(jobs[0])  # already gone: no error
+    queue.delete_many(jobs[1:3])
+    assert [r[2] for r in raw_rows(engine, queue.table.name)] == ["p3"]
+
+
+def test_unreserve_restores_the_row_only_for_its_own_reservation(
+    queue: DatabaseQueue, engine: Engine
+) -> None:
+    queue.push("p", queue="default", now=NOW)
+    (job,) = queue.reserve("default", now=NOW)
+    assert queue.unreserve(job)
+    assert raw_rows(engine, queue.table.name)[0][3:5] == (0, None)
+    (job,) = queue.reserve("default", now=NOW)
+    (reclaimed,) = queue.reserve("default", now=NOW + 90)
+    assert not queue.unreserve(job)
+    assert raw_rows(engine, queue.table.name)[0][3:5] == (2, NOW + 90)
+    assert queue.unreserve(reclaimed)
+
+
+def test_sizes_and_clear(queue: DatabaseQueue) -> None:
+    queue.push("a", queue="q", now=NOW)
+    queue.push("b", queue="q", now=NOW, delay_seconds=100)
+    queue.push("c", queue="q", now=NOW)
+    queue.reserve("q", now=NOW)
+    assert queue.size("q") == 3
+    assert queue.pending_size("q", now=NOW) == 1
+    assert queue.delayed_size("q", now=NOW) == 1
+    assert queue.reserved_size("q") == 1
+    assert queue.clear("q") == 3 and queue.size("q") == 0
+
+
+PAYLOADS = [
+    "plain ascii",
+    "héllo wörld – ünïcödé, 日本語",
+    "four-byte: 😀 🐘 𝄞",
+    '{"command":"O:8:\\"App\\\\Job\\":1:{s:6:\\"\\u0000*\\u0000key\\";s:1:\\"v\\";}"}',
+    'escaped NUL \\u0000 and a literal backslash \\ and quote "',
+    "line\nbreaks\r\nand\ttabs",
+    "x" * 70_000,  # beyond MySQL TEXT's 64 KiB: needs LONGTEXT
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+def test_payload_round_trips_byte_identical(
+    queue: DatabaseQueue, engine: Engine, payload: str
+) -> None:
+    queue.push(payload, queue="utf8", now=NOW)
+    (job,) = queue.reserve("utf8", now=NOW)
+    assert job.payload.encode() == payload.encode()
+    octets = "LENGTH" if engine.dialect.name == "sqlite" else "OCTET_LENGTH"
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            f"SELECT {octets}(CAST(payload AS BLOB)) FROM {queue.table.name}"
+            if engine.dialect.name == "sqlite"
+            else f"SELECT {octets}(payload) FROM {queue.table.name}"
+        ).scalar_one()
+    assert stored == len(payload.encode())
+    new_id = queue.release(job, now=NOW)
+    assert raw_rows(engine, queue.table.name)[0][:3] == (new_id, "utf8", payload)
+
+
+def test_reservation_sql_uses_the_lock_laravel_would(queue: DatabaseQueue, engine: Engine) -> None:
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    queue.push("p", queue="default", now=NOW)
+    queue.reserve("default", now=NOW)
+    select = next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
+    if engine.dialect.name == "sqlite":
+        assert "FOR UPDATE" not in select.upper()
+        assert "BEGIN IMMEDIATE" in statements
+    else:  # MariaDB 10.11 and PostgreSQL 15 both support SKIP LOCKED
+        assert select.upper().rstrip().endswith("FOR UPDATE SKIP LOCKED")
