@@ -1,0 +1,163 @@
+<?php
+/*
+ * The harness configuration, read from the environment variables a Laravel
+ * `.env` would provide, turned into the config arrays Laravel's components expect.
+ */
+
+declare(strict_types=1);
+
+namespace Fixtures\Harness;
+
+use RuntimeException;
+
+final class Settings
+{
+    /** @param array<string, string> $env */
+    private function __construct(private readonly array $env)
+    {
+    }
+
+    public static function fromEnvironment(): self
+    {
+        return new self(getenv());
+    }
+
+    public function get(string $name, string $default): string
+    {
+        $value = $this->env[$name] ?? '';
+
+        return $value === '' ? $default : $value;
+    }
+
+    /** The DB connection name, which is also its driver (as in Laravel's skeleton). */
+    public function dbConnection(): string
+    {
+        $name = $this->get('DB_CONNECTION', 'sqlite');
+        if (! in_array($name, ['mysql', 'pgsql', 'sqlite'], true)) {
+            throw new RuntimeException("DB_CONNECTION must be mysql, pgsql or sqlite, not [{$name}]");
+        }
+
+        return $name;
+    }
+
+    /** @return array<string, mixed> */
+    public function database(): array
+    {
+        $name = $this->dbConnection();
+        $connections = [
+            'sqlite' => [
+                'driver' => 'sqlite',
+                'database' => $this->get('DB_DATABASE', sys_get_temp_dir() . '/bridge-fixtures.sqlite'),
+                'prefix' => '',
+                'foreign_key_constraints' => true,
+            ],
+            'mysql' => [
+                'driver' => 'mysql',
+                'host' => $this->get('DB_HOST', '127.0.0.1'),
+                'port' => $this->get('DB_PORT', '3306'),
+                'database' => $this->get('DB_DATABASE', 'test'),
+                'username' => $this->get('DB_USERNAME', 'root'),
+                'password' => $this->get('DB_PASSWORD', ''),
+                'charset' => 'utf8mb4',
+                'collation' => 'utf8mb4_unicode_ci',
+                'prefix' => '',
+                'strict' => true,
+                'engine' => null,
+            ],
+            'pgsql' => [
+                'driver' => 'pgsql',
+                'host' => $this->get('DB_HOST', '127.0.0.1'),
+                'port' => $this->get('DB_PORT', '5432'),
+                'database' => $this->get('DB_DATABASE', 'test'),
+                'username' => $this->get('DB_USERNAME', 'postgres'),
+                'password' => $this->get('DB_PASSWORD', ''),
+                'charset' => 'utf8',
+                'prefix' => '',
+                'schema' => 'public',
+                'sslmode' => 'prefer',
+            ],
+        ];
+
+        return ['default' => $name, 'connections' => [$name => $connections[$name]]];
+    }
+
+    public function queueConnectionName(): string
+    {
+        return $this->get('QUEUE_CONNECTION_NAME', 'database');
+    }
+
+    /** @return array<string, mixed> */
+    public function queue(): array
+    {
+        $name = $this->queueConnectionName();
+
+        return [
+            'default' => $name,
+            'connections' => [
+                'sync' => ['driver' => 'sync'],
+                $name => [
+                    'driver' => 'database',
+                    'connection' => $this->dbConnection(),
+                    'table' => $this->queueTable(),
+                    'queue' => 'default',
+                    'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
+                    'after_commit' => false,
+                ],
+            ],
+            'batching' => ['database' => $this->dbConnection(), 'table' => 'job_batches'],
+            'failed' => [
+                'driver' => $this->failedDriver(),
+                'database' => $this->dbConnection(),
+                'table' => $this->failedTable(),
+            ],
+        ];
+    }
+
+    public function queueTable(): string
+    {
+        return $this->get('QUEUE_TABLE', 'jobs');
+    }
+
+    public function failedTable(): string
+    {
+        return $this->get('QUEUE_FAILED_TABLE', 'failed_jobs');
+    }
+
+    public function failedDriver(): string
+    {
+        $driver = $this->get('QUEUE_FAILED_DRIVER', 'database-uuids');
+        if (! in_array($driver, ['database-uuids', 'database'], true)) {
+            throw new RuntimeException("QUEUE_FAILED_DRIVER must be database-uuids or database, not [{$driver}]");
+        }
+
+        return $driver;
+    }
+
+    /** The harness's own fixed key is the default, so fixtures are reproducible. */
+    public const DEFAULT_APP_KEY = 'base64:AIOJdoqHPw4Ot5eihHgA9XzKAupGSxuvVTYvMYYXVyo=';
+
+    public function appKey(): string
+    {
+        return $this->get('APP_KEY', self::DEFAULT_APP_KEY);
+    }
+
+    /** The raw key bytes, as EncryptionServiceProvider::parseKey() derives them. */
+    public function rawAppKey(): string
+    {
+        $key = $this->appKey();
+
+        return str_starts_with($key, 'base64:') ? base64_decode(substr($key, 7), true) : $key;
+    }
+
+    /**
+     * Where the cache lives. A file cache, so maxExceptions counters survive a
+     * worker restart between attempts, as they would with a shared cache store.
+     */
+    public function cacheDirectory(): string
+    {
+        $default = sys_get_temp_dir() . '/bridge-fixtures-cache-'
+            . substr(hash('sha256', json_encode($this->database())), 0, 16);
+
+        return $this->get('FIXTURE_CACHE_DIR', $default);
+    }
+}

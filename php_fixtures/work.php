@@ -1,0 +1,38 @@
+<?php
+/*
+ * Runs Laravel's own `queue:work` command (Illuminate\Queue\Console\WorkCommand)
+ * against the harness: Worker::daemon(), or runNextJob() with --once, the
+ * Processing/Processed/Failed lines on stdout, and the JobFailed listener that
+ * writes failed_jobs through the failed-job provider. SIGTERM finishes the
+ * current job and exits 0; a job timeout makes the worker kill itself (SIGKILL).
+ *
+ *   php work.php [CONNECTION] [--queue a,b] [--once] [--stop-when-empty] [--tries N]
+ *                [--backoff S] [--timeout S] [--sleep S] [--rest S] [--max-jobs N]
+ *                [--max-time S] [--memory MB] [--name N] [--force]
+ */
+
+declare(strict_types=1);
+
+use Fixtures\Harness\Cli;
+use Illuminate\Queue\Console\WorkCommand;
+
+require_once __DIR__ . '/autoload.php';
+
+Cli::main(static function (): int {
+    $valued = ['queue', 'tries', 'backoff', 'timeout', 'sleep', 'rest', 'max-jobs', 'max-time', 'memory', 'name'];
+    $flags = ['once', 'stop-when-empty', 'force'];
+    [$positional, $options] = Cli::parse(
+        array_slice($_SERVER['argv'], 1),
+        array_fill_keys($valued, true) + array_fill_keys($flags, false),
+    );
+    $harness = require __DIR__ . '/bootstrap.php';
+    $input = [];
+    if ($positional !== []) {
+        $input['connection'] = $positional[0];
+    }
+    foreach ($options as $name => $value) {
+        $input["--{$name}"] = $value;
+    }
+
+    return $harness->runCommand(WorkCommand::class, $input);
+});
