@@ -1,0 +1,119 @@
+"""The one object every command receives: settings, and storage built lazily from them.
+
+Commands build nothing themselves; they ask the context. This is also the one place where
+bridge's errors become click errors, so every command reports failures the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bridge.config import Settings, resolve_settings
+from bridge.exceptions import BridgeError, ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bridge.laravel.encryption import Encrypter
+    from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliContext:
+    """Settings and lazily built storage for one CLI invocation."""
+
+    database_url: str | None = None
+    env_file: Path | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Callable[[], float] = time.time
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Resolved settings (URL, then `.env`, then the SQLite default)."""
+        return resolve_settings(
+            database_url=self.database_url or self.environ.get("BRIDGE_DATABASE_URL"),
+            cwd=self.cwd,
+            environ=self.environ,
+            env_file=self.env_file,
+        )
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine for the queue database."""
+        from bridge.queue.database import create_engine_for
+
+        return create_engine_for(self.settings.database_url)
+
+    @cached_property
+    def queue(self) -> DatabaseQueue:
+        """The `jobs` table."""
+        from bridge.queue.database import DatabaseQueue
+
+        return DatabaseQueue(
+            engine=self.engine,
+            table=self.settings.jobs_table,
+            connection_name=self.settings.connection_name,
+            retry_after_seconds=self.settings.retry_after_seconds,
+        )
+
+    @cached_property
+    def failed(self) -> DatabaseFailedJobStore:
+        """The `failed_jobs` table, in whichever layout it has."""
+        from bridge.queue.database import DatabaseFailedJobStore
+
+        return DatabaseFailedJobStore(engine=self.engine, table=self.settings.failed_table)
+
+    @cached_property
+    def batches(self) -> DatabaseBatchStore:
+        """The `job_batches` table."""
+        from bridge.queue.database import DatabaseBatchStore
+
+        return DatabaseBatchStore(engine=self.engine, table=self.settings.batches_table)
+
+    @cached_property
+    def encrypter(self) -> Encrypter | None:
+        """Laravel's encrypter for `APP_KEY`, or None when no key is configured."""
+        if not self.settings.app_key:
+            return None
+        from bridge.laravel.encryption import Encrypter
+
+        return Encrypter(
+            self.settings.app_key,
+            cipher=self.settings.cipher,
+            previous_keys=self.settings.previous_keys,
+        )
+
+    def require_encrypter(self) -> Encrypter:
+        """The encrypter, or a clear error saying how to configure APP_KEY."""
+        encrypter = self.encrypter
+        if encrypter is None:
+            raise ConfigError("APP_KEY is not set: put it in .env or the environment")
+        return encrypter
+
+    def now(self) -> int:
+        """The current Unix time in whole seconds, as Laravel stores queue times."""
+        return int(self.clock())
+
+
+pass_context = click.make_pass_decorator(CliContext)
+
+
+class BridgeGroup(click.Group):
+    """A click group that turns bridge's errors into click errors, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BridgeError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
