@@ -1,0 +1,67 @@
+"""The worker's one seam to the Laravel layer: decode a command, chain on, read batch options.
+
+Everything the worker needs from `bridge.laravel` and `bridge.php` passes through here, so the
+rest of the worker deals only in `PhpObject`s and payload strings.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from bridge.exceptions import PayloadDecodeError, PhpSerializeError
+from bridge.laravel.encryption import Encrypter
+from bridge.laravel.payload import JobPayload
+from bridge.laravel.values import to_python
+from bridge.php import PhpObject, loads
+from bridge.queue.base import BatchRecord
+
+__all__ = ["batch_allows_failures", "decode_command", "friendly"]
+
+
+def decode_command(payload: JobPayload, *, encrypter: Encrypter | None) -> PhpObject:
+    """Unserialize `data.command` (decrypting it first when Laravel encrypted it).
+
+    Raises:
+        PayloadDecodeError: No command, ciphertext without an encrypter, or not an object.
+        PhpDecodeError: Malformed serialize() data.
+        DecryptionError: Wrong APP_KEY or tampered ciphertext.
+    """
+    command = payload.command
+    if command is None:
+        raise PayloadDecodeError("payload has no data.command to run")
+    if payload.is_encrypted:
+        if encrypter is None:
+            raise PayloadDecodeError(
+                "data.command is encrypted (ShouldBeEncrypted) and no APP_KEY is configured"
+            )
+        data: bytes | str = encrypter.decrypt(command)
+    else:
+        data = command
+    value = loads(data)
+    if not isinstance(value, PhpObject):
+        raise PayloadDecodeError(f"data.command is not a PHP object but {type(value).__name__}")
+    return value
+
+
+def friendly(values: dict[str, Any]) -> dict[str, Any]:
+    """Properties as plain Python values (the Laravel layer's `to_python`)."""
+    return {name: to_python(value) for name, value in values.items()}
+
+
+def batch_allows_failures(batch: BatchRecord) -> bool:
+    """Whether the batch's options set `allowFailures` (unreadable options count as no)."""
+    raw = batch.options
+    if not raw:
+        return False
+    if b":" not in raw and b";" not in raw:
+        # PostgreSQL stores the serialized options base64-encoded (they contain NUL bytes).
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except ValueError:
+            return False
+    try:
+        options = loads(raw)
+    except PhpSerializeError:
+        return False
+    return isinstance(options, dict) and bool(options.get("allowFailures"))

@@ -1,0 +1,450 @@
+"""Processing one reserved job: decide, run the handler under its timeout, apply the outcome.
+
+Step order follows Laravel's worker. Success of an object job: run the handler, then (unless
+it failed or released itself) dispatch the next chained job and record the batch success,
+then delete the row. Failure (spec §6.5): delete the row, record the batch failure, run the
+app's `failed` hook, write the `failed_jobs` row (the exact payload text, PHP-shaped exception
+text, `failed_at` as naive local time in the configured zone).
+
+What only PHP can run is not attempted: a PHP job's own `failed()` method, chain `catch`
+callbacks and batch `then`/`catch`/`finally` closures. The bookkeeping around them is still
+done in full (row deleted, `failed_jobs` written, batch counters and cancellation right), so a
+PHP app sees the same tables it would after its own worker; the closures simply do not fire.
+
+Undecodable payloads and jobs without a handler never stop the worker: they are failed with
+a clear reason, the payload kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid as uuid_module
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bridge._typing import Clock
+from bridge.exceptions import (
+    HandlerNotFound,
+    JobTimeoutInterrupt,
+    MaxAttemptsExceeded,
+    PayloadError,
+    PhpSerializeError,
+    QueueError,
+    TimeoutExceeded,
+)
+from bridge.laravel.encryption import Encrypter
+from bridge.laravel.payload import JobPayload
+from bridge.php import PhpObject
+from bridge.queue.base import BatchStore, FailedJobStore, JobQueue, NewJob, ReservedJob
+from bridge.retry import (
+    Fail,
+    MessageStyle,
+    decide_after_exception,
+    decide_before_run,
+    decide_on_timeout,
+    exceptions_exhausted,
+    timeout_seconds,
+)
+from bridge.worker._chain import dispatch_next_in_chain
+from bridge.worker._commands import batch_allows_failures, decode_command
+from bridge.worker._exception_text import php_exception_text
+from bridge.worker.app import App, HandlerSpec
+from bridge.worker.counters import ExceptionCounter
+from bridge.worker.job import Job
+from bridge.worker.options import UnknownJobPolicy, WorkerOptions
+from bridge.worker.timeouts import JobTimer
+
+__all__ = ["Outcome", "Processor"]
+
+_DECODE_ERRORS = (PayloadError, PhpSerializeError)
+
+
+class Outcome(StrEnum):
+    """What became of a processed row."""
+
+    #: Succeeded; the row is still to be deleted (the loop may batch the deletes).
+    SUCCEEDED = "succeeded"
+    RELEASED = "released"
+    FAILED = "failed"
+    #: Timed out with attempts left: reserved until `retry_after`, as Laravel leaves it.
+    LEFT_RESERVED = "left_reserved"
+    #: No handler; handed back without using up an attempt.
+    HANDED_BACK = "handed_back"
+
+
+class Processor:
+    """Runs reserved jobs one at a time and applies the retry policy's decisions."""
+
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        failed: FailedJobStore,
+        batches: BatchStore | None,
+        app: App,
+        options: WorkerOptions,
+        clock: Clock,
+        encrypter: Encrypter | None,
+        counter: ExceptionCounter | None,
+        logger: logging.Logger,
+        on_hard_timeout: Callable[[], None],
+    ) -> None:
+        self._queue = queue
+        self._failed = failed
+        self._batches = batches
+        self._app = app
+        self._options = options
+        self._defaults = options.retry_defaults
+        self._clock = clock
+        self._encrypter = encrypter
+        self._counter = counter
+        self._logger = logger
+        self._after_hard_timeout = on_hard_timeout
+        self._timer = JobTimer(
+            on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
+        )
+        self._lock = threading.Lock()
+        self._current: tuple[ReservedJob, JobPayload, Job, HandlerSpec] | None = None
+        self._abandoned = False
+
+    # --- logging --------------------------------------------------------------------------
+
+    def _log(
+        self,
+        level: int,
+        message: str,
+        reserved: ReservedJob,
+        payload: JobPayload | None,
+        event: str,
+        **more: Any,
+    ) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        fields = {
+            "event": event,
+            "uuid": payload.uuid if payload else None,
+            "job": payload.name if payload else None,
+            "queue": reserved.queue,
+            "id": reserved.id,
+            "attempts": reserved.attempts,
+            "worker": self._options.name,
+            **more,
+        }
+        self._logger.log(level, message, extra={"bridge": fields})
+
+    # --- the job --------------------------------------------------------------------------
+
+    def process(self, reserved: ReservedJob) -> Outcome:
+        """Process one reserved row to its end and say what became of it."""
+        try:
+            payload = JobPayload.from_json(reserved.payload)
+        except PayloadError as exc:
+            self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
+            return self.fail(reserved, None, None, None, exc)
+        name = payload.name
+        self._log(logging.INFO, f"Processing: {name}", reserved, payload, "processing")
+        spec = self._app.resolve(payload)
+        decision = decide_before_run(
+            payload, attempts=reserved.attempts, defaults=self._defaults, now=self._clock()
+        )
+        if isinstance(decision, Fail):
+            job = self._job_for_hook(reserved, payload, spec)
+            return self.fail(reserved, payload, job, spec, MaxAttemptsExceeded(decision.message))
+        if spec is None:
+            return self._unknown(reserved, payload)
+        try:
+            command = (
+                decode_command(payload, encrypter=self._encrypter)
+                if payload.is_object_job
+                else None
+            )
+        except _DECODE_ERRORS as exc:
+            job = Job(reserved=reserved, payload=payload, command=None, connection=self._conn)
+            return self.fail(reserved, payload, job, spec, exc)
+        job = Job(reserved=reserved, payload=payload, command=command, connection=self._conn)
+        return self._run(reserved, payload, job, spec)
+
+    @property
+    def _conn(self) -> str:
+        return self._queue.connection_name
+
+    def _job_for_hook(
+        self, reserved: ReservedJob, payload: JobPayload, spec: HandlerSpec | None
+    ) -> Job | None:
+        command: PhpObject | None = None
+        if spec is not None and spec.failed is not None and payload.is_object_job:
+            try:
+                command = decode_command(payload, encrypter=self._encrypter)
+            except _DECODE_ERRORS:
+                command = None
+        return Job(reserved=reserved, payload=payload, command=command, connection=self._conn)
+
+    def _unknown(self, reserved: ReservedJob, payload: JobPayload) -> Outcome:
+        if self._options.unknown_job is UnknownJobPolicy.FAIL:
+            error = HandlerNotFound(
+                f"No Python handler is registered for {payload.command_name or payload.job}."
+            )
+            return self.fail(reserved, payload, None, None, error)
+        now = int(self._clock())
+        delay = self._options.unknown_job_delay_seconds
+        # Insert before delete: a crash in between duplicates the row but never loses it.
+        # attempts - 1 undoes this reservation's count, so handing back costs no attempt.
+        self._queue.bulk(
+            [
+                NewJob(
+                    payload=reserved.payload,
+                    queue=reserved.queue,
+                    available_at=now + delay,
+                    created_at=now,
+                    attempts=max(reserved.attempts - 1, 0),
+                )
+            ]
+        )
+        self._queue.delete(reserved)
+        self._log(
+            logging.INFO,
+            f"Handed back: {payload.name} (no handler, {delay} s)",
+            reserved,
+            payload,
+            "handed_back",
+            delay_seconds=delay,
+        )
+        return Outcome.HANDED_BACK
+
+    def _run(
+        self, reserved: ReservedJob, payload: JobPayload, job: Job, spec: HandlerSpec
+    ) -> Outcome:
+        raised: Exception | None = None
+        started = time.perf_counter()
+        with self._lock:
+            self._current = (reserved, payload, job, spec)
+        try:
+            self._timer.run(lambda: spec.func(job), timeout_seconds(payload, self._defaults))
+        except JobTimeoutInterrupt:
+            pass
+        except Exception as exc:
+            raised = exc
+        finally:
+            with self._lock:
+                self._current = None
+                abandoned = self._abandoned
+        if abandoned:
+            # The watchdog settled this job and is ending the process; touch nothing.
+            return Outcome.LEFT_RESERVED
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        if self._timer.fired:
+            return self._timed_out(reserved, payload, job, spec)
+        if job.requested == "fail":
+            failure = job.requested_failure
+            assert failure is not None
+            return self.fail(reserved, payload, job, spec, failure, stack=job.failure_stack)
+        if job.requested == "release":
+            return self._release(reserved, payload, job.requested_delay_seconds, raised)
+        if raised is not None and job.requested is None:
+            return self._after_exception(reserved, payload, job, spec, raised)
+        if raised is not None:
+            self._logger.warning(
+                "%s raised after asking to %s the job; the %s stands",
+                payload.name,
+                job.requested,
+                job.requested,
+                exc_info=raised,
+                extra={"bridge": {"event": "exception", "uuid": payload.uuid}},
+            )
+        # Success (a handler's own delete() counts as success, as in Laravel).
+        if payload.is_object_job and job.command is not None:
+            self._chain_and_batch(reserved, payload, job)
+        self._log(
+            logging.INFO,
+            f"Processed:  {payload.name} ({duration_ms} ms)",
+            reserved,
+            payload,
+            "processed",
+            duration_ms=duration_ms,
+        )
+        return Outcome.SUCCEEDED
+
+    def _chain_and_batch(self, reserved: ReservedJob, payload: JobPayload, job: Job) -> None:
+        assert job.command is not None
+        now = int(self._clock())
+        dispatch_next_in_chain(job.command, queue=self._queue, payload=payload, now=now)
+        batch_id = job.batch_id
+        if batch_id and self._batches is not None and payload.uuid:
+            self._batches.record_success(batch_id, payload.uuid, now=now)
+
+    def _count_exception(self, payload: JobPayload) -> int | None:
+        if self._counter is None or payload.uuid is None or payload.max_exceptions is None:
+            return None
+        count = self._counter.increment(payload.uuid, now=self._clock())
+        if exceptions_exhausted(payload, count):
+            self._counter.forget(payload.uuid)
+        return count
+
+    def _after_exception(
+        self,
+        reserved: ReservedJob,
+        payload: JobPayload,
+        job: Job,
+        spec: HandlerSpec,
+        exc: Exception,
+    ) -> Outcome:
+        decision = decide_after_exception(
+            payload,
+            attempts=reserved.attempts,
+            exception_count=self._count_exception(payload),
+            defaults=self._defaults,
+            now=self._clock(),
+        )
+        if isinstance(decision, Fail):
+            return self.fail(reserved, payload, job, spec, exc)
+        return self._release(reserved, payload, decision.delay_seconds, exc)
+
+    def _release(
+        self,
+        reserved: ReservedJob,
+        payload: JobPayload,
+        delay_seconds: int,
+        exc: BaseException | None,
+    ) -> Outcome:
+        self._queue.release(reserved, now=int(self._clock()), delay_seconds=delay_seconds)
+        reason = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+        self._log(
+            logging.INFO,
+            f"Released:   {payload.name} (after {delay_seconds} s){reason}",
+            reserved,
+            payload,
+            "released",
+            delay_seconds=delay_seconds,
+            reason=str(exc) if exc is not None else None,
+        )
+        return Outcome.RELEASED
+
+    def _timeout_error(self, message: str) -> MaxAttemptsExceeded:
+        if self._defaults.message_style is MessageStyle.LEGACY:
+            return MaxAttemptsExceeded(message)
+        return TimeoutExceeded(message)
+
+    def _timed_out(
+        self, reserved: ReservedJob, payload: JobPayload, job: Job, spec: HandlerSpec
+    ) -> Outcome:
+        decision = decide_on_timeout(
+            payload,
+            attempts=reserved.attempts,
+            exception_count=self._count_exception(payload),
+            defaults=self._defaults,
+            now=self._clock(),
+        )
+        if isinstance(decision, Fail):
+            return self.fail(reserved, payload, job, spec, self._timeout_error(decision.message))
+        self._log(
+            logging.WARNING,
+            f"Timed out:  {payload.name} (left reserved until retry_after)",
+            reserved,
+            payload,
+            "timed_out",
+        )
+        return Outcome.LEFT_RESERVED
+
+    def _hard_timeout(self) -> None:
+        """Watchdog thread: the handler ignored its timeout; settle the job, end the process."""
+        with self._lock:
+            current = self._current
+            if current is None:
+                return
+            self._abandoned = True
+        reserved, payload, job, spec = current
+        try:
+            self._log(
+                logging.ERROR,
+                f"Hard timeout: {payload.name} did not stop; ending the worker process",
+                reserved,
+                payload,
+                "hard_timeout",
+            )
+            self._timed_out(reserved, payload, job, spec)
+        finally:
+            self._after_hard_timeout()
+
+    # --- failure --------------------------------------------------------------------------
+
+    def fail(
+        self,
+        reserved: ReservedJob,
+        payload: JobPayload | None,
+        job: Job | None,
+        spec: HandlerSpec | None,
+        error: BaseException,
+        *,
+        stack: list[traceback.FrameSummary] | None = None,
+    ) -> Outcome:
+        """Fail a job as Laravel's worker does (see the module docstring for the order)."""
+        now = self._clock()
+        self._queue.delete(reserved)
+        uuid = payload.uuid if payload is not None else None
+        batch_id = job.batch_id if job is not None else _payload_batch_id(payload)
+        if batch_id and uuid and self._batches is not None:
+            batch = self._batches.find(batch_id)
+            if batch is not None:
+                self._batches.record_failure(
+                    batch_id, uuid, now=int(now), allow_failures=batch_allows_failures(batch)
+                )
+        if spec is not None and spec.failed is not None and job is not None:
+            try:
+                spec.failed(job, error)
+            except Exception:
+                self._logger.exception(
+                    "The failed hook of %s raised", spec.name, extra={"bridge": {"uuid": uuid}}
+                )
+        if uuid is None and self._failed.has_uuid:
+            # The column is NOT NULL and unique: a fresh uuid keeps the payload recorded.
+            uuid = str(uuid_module.uuid4())
+        text = php_exception_text(error, fallback_stack=stack)
+        failed_at = datetime.fromtimestamp(int(now), self._options.timezone).replace(tzinfo=None)
+        self._log_failed_row(reserved, uuid, text, failed_at)
+        name = payload.name if payload is not None else f"job {reserved.id}"
+        self._log(
+            logging.ERROR,
+            f"Failed:     {name}: {text.partition(chr(10))[0]}",
+            reserved,
+            payload,
+            "failed",
+            reason=str(error) or type(error).__name__,
+        )
+        return Outcome.FAILED
+
+    def _log_failed_row(
+        self, reserved: ReservedJob, uuid: str | None, text: str, failed_at: datetime
+    ) -> None:
+        # The row is already deleted: try hard to record it, and if storage stays down, put
+        # the whole payload in the log so the job can still be recovered.
+        for attempt in range(3):
+            try:
+                self._failed.log(
+                    uuid=uuid,
+                    connection=self._conn,
+                    queue=reserved.queue,
+                    payload=reserved.payload,
+                    exception=text,
+                    failed_at=failed_at,
+                )
+                return
+            except QueueError:
+                if attempt == 2:
+                    self._logger.exception(
+                        "Could not write failed_jobs; payload follows: %s",
+                        reserved.payload,
+                        extra={"bridge": {"event": "failed_jobs_lost", "uuid": uuid}},
+                    )
+                    raise
+                time.sleep(self._options.error_sleep_seconds)
+
+
+def _payload_batch_id(payload: JobPayload | None) -> str | None:
+    data = payload.raw.get("data") if payload is not None else None
+    value = data.get("batchId") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None

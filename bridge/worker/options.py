@@ -1,0 +1,127 @@
+"""`WorkerOptions`: `queue:work`'s options under Laravel's names, plus bridge's own.
+
+Exit codes of `Worker.run` (through `StopReason.exit_code`): 0 for every orderly stop
+(signal, empty queue, `once`, `max_jobs`, `max_time`), 12 when the memory limit is reached, as
+Laravel; a hard timeout ends the process with status 1 (Laravel's worker kills itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from enum import StrEnum
+
+from bridge.exceptions import ConfigError
+from bridge.retry import MessageStyle, RetryDefaults
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_MEMORY_LIMIT",
+    "EXIT_SUCCESS",
+    "StopReason",
+    "UnknownJobPolicy",
+    "WorkerOptions",
+]
+
+EXIT_SUCCESS = 0
+EXIT_ERROR = 1
+EXIT_MEMORY_LIMIT = 12
+
+
+class StopReason(StrEnum):
+    """Why `Worker.run` returned."""
+
+    SIGNAL = "signal"
+    EMPTY = "empty"
+    ONCE = "once"
+    MAX_JOBS = "max_jobs"
+    MAX_TIME = "max_time"
+    MEMORY = "memory"
+
+    @property
+    def exit_code(self) -> int:
+        """The process exit status Laravel's worker uses for this stop."""
+        return EXIT_MEMORY_LIMIT if self is StopReason.MEMORY else EXIT_SUCCESS
+
+
+class UnknownJobPolicy(StrEnum):
+    """What to do with a job no Python handler serves."""
+
+    #: Fail it with `HandlerNotFound` (the default: a misrouted job is visible at once).
+    FAIL = "fail"
+    #: Hand it back after `unknown_job_delay_seconds` without using up an attempt, for
+    #: queues shared with PHP workers.
+    RELEASE = "release"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerOptions:
+    """How a worker runs. Times are seconds; 0 disables a limit.
+
+    Attributes:
+        queues: Queue names in strict priority order: every loop tries the first one first.
+        name: Worker name, carried by every log line.
+        once: Process at most one job, then stop.
+        stop_when_empty: Stop as soon as no queue has a job.
+        sleep_seconds: Idle pause when no queue has a job.
+        rest_seconds: Pause after each job.
+        tries: Attempts unless the payload sets `maxTries` (0 = unlimited).
+        backoff: Release delay after an exception unless the payload says; may be `"10,30"`.
+        timeout_seconds: Time limit per job unless the payload sets `timeout`.
+        timeout_grace_seconds: Extra time before a job that ignores its timeout ends the process.
+        max_jobs: Stop after this many jobs.
+        max_time_seconds: Stop after running this long (checked between jobs).
+        memory_mb: Stop with exit code 12 when the resident set reaches this size.
+        prefetch: Rows to reserve in one transaction (1 = Laravel's one-at-a-time).
+        prefetch_age_fraction: Share of `retry_after` a prefetched row may wait before start.
+        unknown_job: Policy for jobs without a handler.
+        unknown_job_delay_seconds: Delay of the `release` policy.
+        message_style: Laravel version style of attempt and timeout messages.
+        timezone: Zone of `failed_jobs.failed_at` (Laravel's `app.timezone`).
+        error_sleep_seconds: Pause after a storage error before the loop goes on.
+    """
+
+    queues: tuple[str, ...] = ("default",)
+    name: str = "default"
+    once: bool = False
+    stop_when_empty: bool = False
+    sleep_seconds: float = 3.0
+    rest_seconds: float = 0.0
+    tries: int = 1
+    backoff: str = "0"
+    timeout_seconds: float = 60.0
+    timeout_grace_seconds: float = 5.0
+    max_jobs: int = 0
+    max_time_seconds: float = 0.0
+    memory_mb: int = 128
+    prefetch: int = 1
+    prefetch_age_fraction: float = 0.5
+    unknown_job: UnknownJobPolicy = UnknownJobPolicy.FAIL
+    unknown_job_delay_seconds: int = 60
+    message_style: MessageStyle = MessageStyle.MODERN
+    timezone: tzinfo = UTC
+    error_sleep_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.queues or not all(self.queues):
+            raise ConfigError("the worker needs at least one non-empty queue name")
+        if self.prefetch < 1:
+            raise ConfigError("prefetch must be at least 1")
+        if not 0 < self.prefetch_age_fraction < 1:
+            raise ConfigError("prefetch_age_fraction must be between 0 and 1")
+        for name in ("tries", "max_jobs", "memory_mb", "unknown_job_delay_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} cannot be negative")
+        for name in ("sleep_seconds", "rest_seconds", "timeout_seconds", "max_time_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} cannot be negative")
+
+    @property
+    def retry_defaults(self) -> RetryDefaults:
+        """The fallbacks the retry policy applies when the payload is silent."""
+        return RetryDefaults(
+            tries=self.tries,
+            backoff=self.backoff,
+            timeout_seconds=self.timeout_seconds,
+            message_style=self.message_style,
+        )

@@ -1,0 +1,328 @@
+"""`Worker`: the iterative run loop over the storage protocols.
+
+Each loop tries the queues in strict priority order, reserves (one row, or up to `prefetch`
+rows in one transaction), hands each row to the processor, then checks the stop conditions in
+Laravel's order: signal, memory, empty queue, `max_time`, `max_jobs`. The loop never recurses
+and never dies on a job: storage errors are logged and the loop pauses, then goes on.
+
+Prefetch keeps Laravel's guarantees: a prefetched row is never left waiting toward
+`retry_after` (before starting one, rows reserved longer than `prefetch_age_fraction` of it are
+handed back with `unreserve`, and the batch size is capped by how many jobs recent durations
+say fit in that window); queue priority holds (before each further prefetched job of a lower
+queue, higher queues are polled and, if they have work, the prefetched rows go back); and
+successful rows are deleted together with one `delete_many`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any
+
+from bridge._typing import Clock
+from bridge.exceptions import QueueError
+from bridge.laravel.encryption import Encrypter
+from bridge.queue.base import BatchStore, FailedJobStore, JobQueue, ReservedJob
+from bridge.worker._process import Outcome, Processor
+from bridge.worker.app import App
+from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
+from bridge.worker.logs import LOGGER_NAME
+from bridge.worker.options import EXIT_ERROR, StopReason, WorkerOptions
+
+__all__ = ["Worker", "rss_bytes"]
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+# Weight of the newest job in the running average of job durations.
+_EWMA_WEIGHT = 0.2
+
+
+def rss_bytes() -> int:
+    """The process's resident set size, from `/proc/self/statm` (0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Worker:
+    """Drains the queues with the app's handlers until a stop condition."""
+
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        failed: FailedJobStore,
+        app: App,
+        options: WorkerOptions | None = None,
+        batches: BatchStore | None = None,
+        clock: Clock = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        encrypter: Encrypter | None = None,
+        exception_counter: ExceptionCounter | None = None,
+        logger: logging.Logger | None = None,
+        memory_bytes: Callable[[], int] = rss_bytes,
+        exit_process: Callable[[int], Any] = os._exit,
+    ) -> None:
+        """Create a worker.
+
+        Args:
+            queue: The `jobs` table.
+            failed: The `failed_jobs` table.
+            app: The handlers.
+            options: Loop, retry and limit options.
+            batches: The `job_batches` table; None skips batch bookkeeping.
+            clock: Current Unix time in seconds.
+            sleep: Pauses the loop (tests pass a fake that advances their clock).
+            encrypter: Decrypts `ShouldBeEncrypted` commands (from APP_KEY).
+            exception_counter: Counts exceptions for `maxExceptions`; a per-process
+                in-memory counter by default.
+            logger: Where events go; the `bridge.worker` logger by default.
+            memory_bytes: Measures the process's memory for `memory_mb`.
+            exit_process: Ends the process after a hard timeout (`os._exit`).
+        """
+        self._queue = queue
+        self._options = options if options is not None else WorkerOptions()
+        self._clock = clock
+        self._sleep = sleep
+        self._logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+        self._memory_bytes = memory_bytes
+        self._exit_process = exit_process
+        self._processor = Processor(
+            queue=queue,
+            failed=failed,
+            batches=batches,
+            app=app,
+            options=self._options,
+            clock=clock,
+            encrypter=encrypter,
+            counter=exception_counter
+            if exception_counter is not None
+            else InMemoryExceptionCounter(),
+            logger=self._logger,
+            on_hard_timeout=self._hard_exit,
+        )
+        self._buffer: deque[ReservedJob] = deque()
+        self._buffer_rank = 0
+        self._pending_deletes: list[ReservedJob] = []
+        self._stop_event = threading.Event()
+        self._jobs_processed = 0
+        self._average_seconds: float | None = None
+
+    @property
+    def options(self) -> WorkerOptions:
+        """The options this worker runs with."""
+        return self._options
+
+    @property
+    def jobs_processed(self) -> int:
+        """Jobs processed so far (any outcome)."""
+        return self._jobs_processed
+
+    def stop(self) -> None:
+        """Ask the worker to stop after the current job (safe from any thread or signal)."""
+        self._stop_event.set()
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self) -> StopReason:
+        """Process jobs until a stop condition; return why it stopped.
+
+        `StopReason.exit_code` is the process status Laravel would use (12 for memory).
+        SIGTERM, SIGINT and SIGQUIT finish the current job and stop (main thread only).
+        """
+        previous = self._install_signals()
+        try:
+            reason = self._loop()
+        finally:
+            self._give_back()
+            self._restore_signals(previous)
+        self._logger.info(
+            "Worker %s stopping: %s",
+            self._options.name,
+            reason.value,
+            extra={
+                "bridge": {
+                    "event": "stopping",
+                    "worker": self._options.name,
+                    "reason": reason.value,
+                }
+            },
+        )
+        return reason
+
+    def _loop(self) -> StopReason:
+        options = self._options
+        started = self._clock()
+        while True:
+            if self._stop_event.is_set():
+                return StopReason.SIGNAL
+            try:
+                reserved = self._next_job()
+            except QueueError:
+                self._storage_trouble("reserving")
+                continue
+            if reserved is None:
+                self._flush_deletes()
+                if options.once:
+                    return StopReason.ONCE
+                if options.stop_when_empty:
+                    return StopReason.EMPTY
+                self._sleep(options.sleep_seconds)
+            else:
+                self._process(reserved)
+                if options.rest_seconds > 0:
+                    self._sleep(options.rest_seconds)
+            reason = self._stop_reason(started)
+            if reason is not None:
+                return reason
+
+    def _process(self, reserved: ReservedJob) -> None:
+        began = time.perf_counter()
+        try:
+            outcome = self._processor.process(reserved)
+        except QueueError:
+            self._storage_trouble("bookkeeping")
+            outcome = None
+        except Exception:
+            # A bug in bridge or in a failed hook must not end the worker.
+            self._logger.exception("Unexpected error while processing job %s", reserved.id)
+            outcome = None
+        self._jobs_processed += 1
+        elapsed = time.perf_counter() - began
+        average = self._average_seconds
+        self._average_seconds = (
+            elapsed if average is None else average + _EWMA_WEIGHT * (elapsed - average)
+        )
+        if outcome is Outcome.SUCCEEDED:
+            self._pending_deletes.append(reserved)
+        if not self._buffer:
+            self._flush_deletes()
+
+    def _stop_reason(self, started: float) -> StopReason | None:
+        options = self._options
+        if self._stop_event.is_set():
+            return StopReason.SIGNAL
+        if options.memory_mb and self._memory_bytes() >= options.memory_mb * 1024 * 1024:
+            return StopReason.MEMORY
+        if options.once:
+            return StopReason.ONCE
+        if options.max_time_seconds and self._clock() - started >= options.max_time_seconds:
+            return StopReason.MAX_TIME
+        if options.max_jobs and self._jobs_processed >= options.max_jobs:
+            return StopReason.MAX_JOBS
+        return None
+
+    def _storage_trouble(self, doing: str) -> None:
+        self._logger.exception(
+            "Storage error while %s; pausing %s s",
+            doing,
+            self._options.error_sleep_seconds,
+            extra={"bridge": {"event": "storage_error", "worker": self._options.name}},
+        )
+        self._sleep(self._options.error_sleep_seconds)
+
+    # --- reservation and prefetch ---------------------------------------------------------
+
+    @property
+    def _age_limit_seconds(self) -> float:
+        return self._options.prefetch_age_fraction * self._queue.retry_after_seconds
+
+    def _batch_size(self) -> int:
+        prefetch = self._options.prefetch
+        if prefetch == 1 or self._average_seconds is None:
+            return 1
+        fits = int(self._age_limit_seconds / max(self._average_seconds, 1e-6))
+        return max(1, min(prefetch, fits))
+
+    def _reserve(self, ranks: Iterable[int], now: float) -> bool:
+        for rank in ranks:
+            rows = self._queue.reserve(
+                self._options.queues[rank], now=int(now), limit=self._batch_size()
+            )
+            if rows:
+                self._buffer.extend(rows)
+                self._buffer_rank = rank
+                return True
+        return False
+
+    def _next_job(self) -> ReservedJob | None:
+        now = self._clock()
+        if self._buffer:
+            if now - self._buffer[0].reserved_at > self._age_limit_seconds:
+                self._give_back()
+            elif self._buffer_rank > 0:
+                held = list(self._buffer)
+                self._buffer.clear()
+                if self._reserve(range(self._buffer_rank), now):
+                    self._unreserve(held)
+                else:
+                    self._buffer.extend(held)
+        elif (
+            self._pending_deletes
+            and now - self._pending_deletes[0].reserved_at > self._age_limit_seconds / 2
+        ):
+            self._flush_deletes()
+        if not self._buffer:
+            self._reserve(range(len(self._options.queues)), now)
+        return self._buffer.popleft() if self._buffer else None
+
+    def _unreserve(self, jobs: Iterable[ReservedJob]) -> None:
+        for job in jobs:
+            try:
+                self._queue.unreserve(job)
+            except QueueError:
+                # The reservation simply expires after retry_after; nothing is lost.
+                self._logger.warning("Could not hand back prefetched job %s", job.id)
+
+    def _flush_deletes(self) -> None:
+        if not self._pending_deletes:
+            return
+        doomed, self._pending_deletes = self._pending_deletes, []
+        try:
+            if len(doomed) == 1:
+                self._queue.delete(doomed[0])
+            else:
+                self._queue.delete_many(doomed)
+        except QueueError:
+            self._pending_deletes = doomed + self._pending_deletes
+            raise
+
+    def _give_back(self) -> None:
+        held = list(self._buffer)
+        self._buffer.clear()
+        self._unreserve(held)
+        try:
+            self._flush_deletes()
+        except QueueError:
+            self._logger.exception("Could not delete finished jobs")
+
+    def _hard_exit(self) -> None:
+        """After a hard timeout (watchdog thread): hand everything back, end the process."""
+        try:
+            self._give_back()
+        finally:
+            for handler in [*self._logger.handlers, *logging.getLogger().handlers]:
+                handler.flush()
+            self._exit_process(EXIT_ERROR)
+
+    # --- signals --------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stop_event.set()
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
