@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
+from queue_helpers import Tables
 from sqlalchemy.engine import Engine
 
 from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
-
-
-@dataclass(frozen=True)
-class Tables:
-    """Unique table names for one test, so tests never share rows."""
-
-    jobs: str
-    failed: str
-    batches: str
 
 
 @pytest.fixture

@@ -1,0 +1,101 @@
+"""A connection killed by the server between operations does not break the next one.
+
+MariaDB `KILL <id>` and PostgreSQL `pg_terminate_backend(pid)` close the pooled connection
+from the server side. With `pool_pre_ping` (the default of `create_engine_for`) the pool
+replaces it before use; without it, safe operations are retried on a new connection and
+non-idempotent ones (push) report `ConnectionLost` instead of risking a duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bridge.exceptions import ConnectionLost
+from bridge.queue.database import DatabaseQueue, create_engine_for
+from bridge.queue.schema import migrate
+
+NOW = 1_760_000_000
+
+
+@pytest.fixture(params=["mysql", "postgres"])
+def server_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def admin(server_url: str) -> Iterator[Engine]:
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def kill_pooled_connection(engine: Engine, admin: Engine) -> None:
+    """Kill, from another session, the one connection `engine`'s pool holds."""
+    mysql = engine.dialect.name != "postgresql"
+    with engine.connect() as conn:
+        me = conn.exec_driver_sql(
+            "SELECT CONNECTION_ID()" if mysql else "SELECT pg_backend_pid()"
+        ).scalar_one()
+    with admin.connect() as conn:
+        if mysql:
+            conn.exec_driver_sql(f"KILL {int(me)}")
+        else:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(me)})")
+
+
+@pytest.fixture
+def name(server_url: str) -> Iterator[str]:
+    """A fresh table name; the tables made under it are dropped afterwards."""
+    name = f"lost_{uuid.uuid4().hex[:10]}"
+    yield name
+    engine = sa.create_engine(server_url)
+    with engine.begin() as conn:
+        for table in (name, f"{name}_f", f"{name}_b"):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    engine.dispose()
+
+
+def make_queue(url: str, name: str, *, pre_ping: bool) -> DatabaseQueue:
+    engine = create_engine_for(url, pool_pre_ping=pre_ping, pool_size=1, max_overflow=0)
+    migrate(engine, jobs_table=name, failed_table=f"{name}_f", batches_table=f"{name}_b")
+    return DatabaseQueue(engine=engine, table=name)
+
+
+@pytest.mark.parametrize("pre_ping", [True, False], ids=["pre-ping", "retry"])
+def test_reads_and_reservations_survive_a_killed_connection(
+    server_url: str, admin: Engine, name: str, pre_ping: bool
+) -> None:
+    queue = make_queue(server_url, name, pre_ping=pre_ping)
+    try:
+        queue.push("p1", queue="default", now=NOW)
+        queue.push("p2", queue="default", now=NOW)
+        kill_pooled_connection(queue.engine, admin)
+        assert queue.size("default") == 2
+        kill_pooled_connection(queue.engine, admin)
+        (job,) = queue.reserve("default", now=NOW)
+        kill_pooled_connection(queue.engine, admin)
+        queue.delete(job)
+        kill_pooled_connection(queue.engine, admin)
+        assert [r.payload for r in queue.rows()] == ["p2"]
+    finally:
+        queue.engine.dispose()
+
+
+def test_push_without_pre_ping_reports_the_loss_and_the_next_push_works(
+    server_url: str, admin: Engine, name: str
+) -> None:
+    queue = make_queue(server_url, name, pre_ping=False)
+    try:
+        queue.push("before", queue="default", now=NOW)
+        kill_pooled_connection(queue.engine, admin)
+        with pytest.raises(ConnectionLost):
+            queue.push("lost", queue="default", now=NOW)
+        queue.push("after", queue="default", now=NOW)
+        assert [r.payload for r in queue.rows()] == ["before", "after"]
+    finally:
+        queue.engine.dispose()
