@@ -3,17 +3,55 @@
 `JobPayload.from_json` reads any payload Laravel 8 to 12 writes (object jobs, closures,
 listeners, mail, notifications, `Class@method` string jobs) and keeps every key, known or
 not, in `raw` in its original order, so nothing a payload hook added is ever dropped.
+`to_json()` gives back the original text; `replace(...)` rewrites fields in place, keeps
+key order and unknown keys, and re-encodes with PHP's `json_encode` rules.
+
+`build_payload` writes the payload Laravel's `Queue::createObjectPayload` would for a
+declared `Job` under a version profile; `build_string_payload` the one for `Class@method`
+jobs. The uuid and the clock are parameters, so output can be pinned byte for byte.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from bridge.exceptions import PayloadDecodeError
+from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
+from bridge.laravel._json import php_float_repr, php_json_encode
+from bridge.laravel.classes import UNINITIALIZED, Job, serialize_command
+from bridge.laravel.encryption import Encrypter
+from bridge.laravel.values import date_from_php, is_php_date
+from bridge.laravel.versions import Profile
+
+__all__ = [
+    "CALL_QUEUED_HANDLER",
+    "JobPayload",
+    "build_payload",
+    "build_string_payload",
+    "delay_seconds",
+]
 
 CALL_QUEUED_HANDLER = "Illuminate\\Queue\\CallQueuedHandler@call"
+
+#: snake_case field -> payload key, for `JobPayload.replace`.
+_TOP_KEYS = {
+    "uuid": "uuid",
+    "display_name": "displayName",
+    "job": "job",
+    "max_tries": "maxTries",
+    "max_exceptions": "maxExceptions",
+    "fail_on_timeout": "failOnTimeout",
+    "backoff": "backoff",
+    "timeout": "timeout",
+    "retry_until": "retryUntil",
+    "created_at": "createdAt",
+    "delay": "delay",
+}
+_DATA_KEYS = {"command_name": "commandName", "command": "command"}
 
 
 def _opt_int(raw: dict[str, Any], key: str) -> int | None:
@@ -46,6 +84,7 @@ class JobPayload:
     created_at: int | None
     delay: int | None
     raw: dict[str, Any] = field(repr=False)
+    text: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> JobPayload:
@@ -56,6 +95,11 @@ class JobPayload:
             raise PayloadDecodeError(f"payload is not valid JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise PayloadDecodeError("payload is not a JSON object")
+        return cls.from_raw(raw, text=text.decode("utf-8") if isinstance(text, bytes) else text)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], *, text: str | None = None) -> JobPayload:
+        """Build the typed view over an already decoded payload object."""
         job = raw.get("job")
         if not isinstance(job, str):
             raise PayloadDecodeError("payload has no 'job' string")
@@ -89,6 +133,7 @@ class JobPayload:
             created_at=_opt_int(raw, "createdAt"),
             delay=_opt_int(raw, "delay"),
             raw=raw,
+            text=text,
         )
 
     @property
@@ -105,3 +150,254 @@ class JobPayload:
     def is_encrypted(self) -> bool:
         """Laravel treats any command not starting with `O:` as ciphertext."""
         return self.command is not None and not self.command.startswith("O:")
+
+    @property
+    def batch_id(self) -> str | None:
+        """`data.batchId` (Laravel 12.51+ payloads), else None."""
+        data = self.raw.get("data")
+        value = data.get("batchId") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+
+    def to_json(self, *, unescaped_unicode: bool | None = None) -> str:
+        """The payload text: the original when parsed and not re-encoded, else PHP's JSON.
+
+        Args:
+            unescaped_unicode: force re-encoding with (True) or without (False)
+                `JSON_UNESCAPED_UNICODE`; None keeps the original text when there is one.
+        """
+        if unescaped_unicode is None:
+            if self.text is not None:
+                return self.text
+            unescaped_unicode = True
+        return php_json_encode(self.raw, unescaped_unicode=unescaped_unicode)
+
+    def replace(
+        self,
+        *,
+        set_keys: Mapping[str, Any] | None = None,
+        remove_keys: Iterable[str] = (),
+        unescaped_unicode: bool | None = None,
+        **fields: Any,
+    ) -> JobPayload:
+        """A copy with fields changed, keeping key order and every unknown key.
+
+        Args:
+            set_keys: raw top-level payload keys to set (e.g. `{"attempts": 0}`); keys
+                not present yet are appended, as PHP's array assignment does.
+            remove_keys: raw top-level keys to drop.
+            unescaped_unicode: JSON flavour of the new text; None keeps the original's
+                (raw UTF-8 if the original had any non-ASCII byte, else escaped, which
+                is also what `queue:retry` writes).
+            **fields: snake_case fields (`retry_until=...`, `command=...`, `uuid=...`).
+
+        Raises:
+            PayloadError: an unknown field name.
+        """
+        raw = json.loads(json.dumps(self.raw))  # deep copy that keeps key order
+        for name, value in fields.items():
+            if name in _TOP_KEYS:
+                raw[_TOP_KEYS[name]] = value
+            elif name in _DATA_KEYS:
+                if not isinstance(raw.get("data"), dict):
+                    raw["data"] = {}
+                raw["data"][_DATA_KEYS[name]] = value
+            else:
+                raise PayloadError(f"JobPayload has no field {name!r}")
+        raw.update(set_keys or {})
+        for key in remove_keys:
+            raw.pop(key, None)
+        if unescaped_unicode is None:
+            unescaped_unicode = self.text is not None and not self.text.isascii()
+        text = php_json_encode(raw, unescaped_unicode=unescaped_unicode)
+        return JobPayload.from_raw(raw, text=text)
+
+
+def _timestamp(value: Any) -> int | None:
+    if isinstance(value, datetime):
+        return math.floor(value.timestamp())
+    if is_php_date(value):
+        parsed = date_from_php(value)
+        if parsed is None:
+            raise PayloadError(f"cannot read the date {value!r}")
+        return math.floor(parsed.timestamp())
+    return None
+
+
+def delay_seconds(delay: Any, now: int) -> int | None:
+    """Seconds until `delay` (int seconds or a date), floored at 0; None when unset."""
+    if delay is None or delay is UNINITIALIZED:
+        return None
+    stamp = _timestamp(delay)
+    if stamp is not None:
+        return max(0, stamp - now)
+    if isinstance(delay, bool) or not isinstance(delay, int | float):
+        raise PayloadError(f"delay must be seconds or a date, not {delay!r}")
+    return int(delay)
+
+
+def _php_string(value: Any) -> str:
+    """PHP's string conversion of a scalar, as `implode()` applies it."""
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NAN"
+        if math.isinf(value):
+            return "INF" if value > 0 else "-INF"
+        return php_float_repr(value, "E")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def _method_result(job: Job, name: str, profile: Profile) -> Any:
+    result = job.job_class.method(name)
+    if callable(result):
+        return result(job.properties(profile))
+    return result
+
+
+def _option(job: Job, name: str, profile: Profile) -> Any:
+    """`$job->name ?? null`: a set, non-null property value."""
+    value = job.value(name, profile)
+    return None if value is UNINITIALIZED else value
+
+
+def _backoff(job: Job, profile: Profile, now: int) -> str | None:
+    value = _option(job, "backoff", profile)
+    if value is None and job.job_class.has_method("backoff"):
+        value = _method_result(job, "backoff", profile)
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else list(value.values()) if isinstance(
+        value, dict
+    ) else [value]  # fmt: skip
+    parts = []
+    for item in items:
+        stamp = _timestamp(item)
+        parts.append(str(max(0, stamp - now)) if stamp is not None else _php_string(item))
+    return ",".join(parts)
+
+
+def _retry_until(job: Job, profile: Profile) -> Any:
+    value = _option(job, "retryUntil", profile)
+    if value is None and job.job_class.has_method("retryUntil"):
+        value = _method_result(job, "retryUntil", profile)
+    stamp = _timestamp(value)
+    return stamp if stamp is not None else value
+
+
+def _max_tries(job: Job, profile: Profile) -> Any:
+    value = _option(job, "tries", profile)
+    if value is None and profile.tries_method and job.job_class.has_method("tries"):
+        value = _method_result(job, "tries", profile)
+    return value
+
+
+def build_payload(
+    job: Job,
+    *,
+    profile: Profile,
+    uuid: str,
+    now: int,
+    encrypter: Encrypter | None = None,
+    bulk: bool = False,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The payload text Laravel writes when `job` is dispatched.
+
+    Args:
+        job: the job instance (set `queue`, `delay`, `chained`, `batchId` on it first).
+        profile: the Laravel version to write for.
+        uuid: the payload uuid (a random lowercase v4 in production).
+        now: Unix seconds at dispatch (`createdAt`, and the reference for dates in
+            `delay` and `backoff`).
+        encrypter: required when the class implements `ShouldBeEncrypted`.
+        bulk: pushed by `bulk()` (batches), where 12.11+ writes `"delay": null` even
+            for a delayed job.
+        extra: keys a payload hook would add, placed where Laravel puts hook keys.
+
+    Raises:
+        JobClassError: the job does not fit the profile.
+        EncryptionError: a `ShouldBeEncrypted` job without an encrypter.
+        PayloadError: values JSON cannot carry (invalid UTF-8, INF/NAN in options).
+    """
+    command = serialize_command(job, profile)
+    cls = job.job_class
+    if cls.should_be_encrypted or _option(job, "shouldBeEncrypted", profile):
+        if encrypter is None:
+            raise EncryptionError(f"{cls.name} implements ShouldBeEncrypted: pass an encrypter")
+        command_text: str | bytes = encrypter.encrypt(command)
+    else:
+        command_text = command
+    display = _method_result(job, "displayName", profile) if cls.has_method("displayName") else None
+    payload: dict[str, Any] = {
+        "uuid": uuid,
+        "displayName": display if display is not None else cls.name,
+        "job": CALL_QUEUED_HANDLER,
+        "maxTries": _max_tries(job, profile),
+        "maxExceptions": _option(job, "maxExceptions", profile),
+    }
+    if profile.payload_fail_on_timeout:
+        fail_on_timeout = _option(job, "failOnTimeout", profile)
+        payload["failOnTimeout"] = False if fail_on_timeout is None else fail_on_timeout
+    payload["backoff"] = _backoff(job, profile, now)
+    payload["timeout"] = _option(job, "timeout", profile)
+    payload["retryUntil"] = _retry_until(job, profile)
+    data: dict[str, Any] = {"commandName": cls.name, "command": command_text}
+    if profile.payload_batch_id:
+        data["batchId"] = _option(job, "batchId", profile)
+    payload["data"] = data
+    delay = None if bulk else delay_seconds(_option(job, "delay", profile), now)
+    return _finish(payload, profile, now=now, delay=delay, extra=extra)
+
+
+def _finish(
+    payload: dict[str, Any],
+    profile: Profile,
+    *,
+    now: int,
+    delay: int | None,
+    extra: Mapping[str, Any] | None,
+) -> str:
+    if profile.payload_created_at_and_delay:
+        payload["createdAt"] = now
+    for key, value in (extra or {}).items():
+        payload[key] = value
+    if profile.payload_created_at_and_delay:
+        payload.pop("delay", None)
+        payload["delay"] = delay
+    return php_json_encode(payload, unescaped_unicode=profile.json_unescaped_unicode)
+
+
+def build_string_payload(
+    job: str,
+    data: Any = "",
+    *,
+    profile: Profile,
+    uuid: str,
+    now: int,
+    delay: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The payload of `Queue::push('Class@method', $data)` (no `retryUntil` key).
+
+    Args:
+        job: the `Class@method` string (the method defaults to `fire` on the PHP side).
+        data: any JSON-able value given to the handler (Laravel's default is `""`).
+        profile, uuid, now, extra: as for `build_payload`.
+        delay: seconds when pushed with `later()`, for the 12.11+ `delay` key.
+    """
+    payload: dict[str, Any] = {
+        "uuid": uuid,
+        "displayName": job.split("@", 1)[0],
+        "job": job,
+        "maxTries": None,
+        "maxExceptions": None,
+    }
+    if profile.payload_fail_on_timeout:
+        payload["failOnTimeout"] = False
+    payload.update({"backoff": None, "timeout": None, "data": data})
+    return _finish(payload, profile, now=now, delay=delay, extra=extra)

@@ -1,0 +1,486 @@
+"""PHP job classes declared in Python, and their instances serialized exactly as PHP would.
+
+A `JobClass` mirrors a PHP class: its own properties in declaration order (visibility,
+type, default), the traits it uses, its interfaces, a parent class and the results of
+methods Laravel calls at dispatch (`displayName`, `retryUntil`, `backoff`, `tries`).
+`JobClass.new(**values)` checks the values against the declared types (see
+`bridge.laravel._phptype` for the mapping) and returns a `Job`.
+
+`command_object(job, profile)` is the `PhpObject` PHP's `serialize()` writes for it:
+
+* without `SerializesModels`: native order, inherited properties first (parent's private
+  ones included, mangled with the parent's name), then the class body, then its traits;
+  a redeclared property keeps its inherited slot; uninitialized typed properties are left
+  out;
+* with `SerializesModels`: reflection order (the class body, then inherited public and
+  protected properties, then trait properties; inherited private ones are never sent),
+  models become `ModelIdentifier`s, and from Laravel 9.4 values identical (`===`) to their
+  declared default are left out.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bridge.exceptions import JobClassError
+from bridge.laravel._phptype import PhpType, to_php_value
+from bridge.laravel.traits import (
+    SHOULD_BE_ENCRYPTED,
+    SHOULD_QUEUE,
+    STANDARD_TRAITS,
+    TRAIT_PROPERTY_NAMES,
+    interface_name,
+    trait_name,
+    trait_properties,
+)
+from bridge.laravel.values import Model, ModelCollection, model_identifier
+from bridge.laravel.versions import Profile
+from bridge.php import PhpObject, Visibility, dumps, mangle
+
+__all__ = [
+    "NO_DEFAULT",
+    "UNINITIALIZED",
+    "Job",
+    "JobClass",
+    "Prop",
+    "command_object",
+    "php_identical",
+    "serialize_command",
+]
+
+
+class _Marker(enum.Enum):
+    NO_DEFAULT = "NO_DEFAULT"
+    UNINITIALIZED = "UNINITIALIZED"
+
+
+#: A typed property declared without `= value`.
+NO_DEFAULT = _Marker.NO_DEFAULT
+#: A value that leaves a typed property uninitialized (it is then never serialized).
+UNINITIALIZED = _Marker.UNINITIALIZED
+
+MethodResult = Any | Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Prop:
+    """One declared property.
+
+    Attributes:
+        name: the property name.
+        visibility: public, protected or private.
+        type: the declared type (`PhpType` or text such as `"?int"`), None when untyped.
+        default: the declared default, or `NO_DEFAULT`. An untyped property without one
+            defaults to null, as in PHP.
+    """
+
+    name: str
+    visibility: Visibility = Visibility.PUBLIC
+    type: PhpType | str | None = None
+    default: Any = NO_DEFAULT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "visibility", Visibility(self.visibility))
+        if isinstance(self.type, str):
+            object.__setattr__(self, "type", PhpType.parse(self.type))
+
+    @property
+    def php_type(self) -> PhpType | None:
+        """The declared type, parsed."""
+        assert not isinstance(self.type, str)
+        return self.type
+
+    @property
+    def has_default(self) -> bool:
+        """PHP's `ReflectionProperty::hasDefaultValue()`."""
+        return self.default is not NO_DEFAULT or self.type is None
+
+    @property
+    def default_value(self) -> Any:
+        """The default as a PHP value (null for an untyped property without one)."""
+        return None if self.default is NO_DEFAULT else to_php_value(self.default)
+
+    def check(self, value: Any, owner: str) -> Any:
+        """Return the PHP value to store, or raise `JobClassError` naming the property."""
+        if value is UNINITIALIZED:
+            if self.type is None:
+                raise JobClassError(f"{owner}::${self.name} is untyped and cannot be uninitialized")
+            return value
+        try:
+            php_type = self.php_type
+            return to_php_value(value) if php_type is None else php_type.coerce(value)
+        except JobClassError as exc:
+            raise JobClassError(f"{owner}::${self.name}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    prop: Prop
+    owner: str
+
+    @property
+    def key(self) -> str:
+        return mangle(self.prop.name, self.prop.visibility, self.owner)
+
+
+@dataclass(frozen=True, slots=True)
+class JobClass:
+    """A PHP (job) class declaration.
+
+    Attributes:
+        name: fully qualified class name, without a leading backslash.
+        properties: the class body's own properties, in declaration order.
+        traits: traits used directly, in `use` order (short or qualified names).
+        interfaces: interfaces implemented (`"ShouldQueue"`, `"ShouldBeEncrypted"` or FQCNs).
+        parent: the parent class, declared the same way (its traits count too).
+        methods: results of methods Laravel calls when building the payload
+            (`displayName`, `retryUntil`, `backoff`, `tries`): a value, or a callable
+            given the job's property values by name.
+    """
+
+    name: str
+    properties: tuple[Prop, ...] = ()
+    traits: tuple[str, ...] = STANDARD_TRAITS
+    interfaces: tuple[str, ...] = (SHOULD_QUEUE,)
+    parent: JobClass | None = None
+    methods: Mapping[str, MethodResult] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name.lstrip("\\"))
+        object.__setattr__(self, "properties", tuple(self.properties))
+        object.__setattr__(self, "traits", tuple(trait_name(t) for t in self.traits))
+        object.__setattr__(self, "interfaces", tuple(interface_name(i) for i in self.interfaces))
+        names = [p.name for p in self.properties]
+        if len(set(names)) != len(names):
+            raise JobClassError(f"{self.name} declares a property twice")
+
+    # --- class facts -------------------------------------------------------------------
+
+    def lineage(self) -> Iterator[JobClass]:
+        """This class, then its ancestors."""
+        cls: JobClass | None = self
+        while cls is not None:
+            yield cls
+            cls = cls.parent
+
+    def uses(self, trait: str) -> bool:
+        """Whether this class or an ancestor uses `trait`."""
+        short = trait_name(trait)
+        return any(short in cls.traits for cls in self.lineage())
+
+    def implements(self, interface: str) -> bool:
+        """Whether this class or an ancestor implements `interface`."""
+        full = interface_name(interface).lower()
+        return any(full in (i.lower() for i in cls.interfaces) for cls in self.lineage())
+
+    @property
+    def should_be_encrypted(self) -> bool:
+        """Whether Laravel encrypts the command (`ShouldBeEncrypted`)."""
+        return self.implements(SHOULD_BE_ENCRYPTED)
+
+    def method(self, name: str) -> MethodResult | None:
+        """The declared result of method `name` (own or inherited), else None."""
+        for cls in self.lineage():
+            if name in cls.methods:
+                return cls.methods[name]
+        return None
+
+    def has_method(self, name: str) -> bool:
+        """Whether a result for method `name` is declared."""
+        return any(name in cls.methods for cls in self.lineage())
+
+    def _own_slots(self, profile: Profile) -> tuple[list[_Slot], list[_Slot]]:
+        body = [_Slot(p, self.name) for p in self.properties]
+        traits = [
+            _Slot(Prop(name, vis, None, default), self.name)
+            for trait in self.traits
+            for name, vis, default in trait_properties(trait, profile)
+        ]
+        return body, traits
+
+    def native_slots(self, profile: Profile) -> list[_Slot]:
+        """Properties in PHP's object-table order (what native `serialize()` walks)."""
+        slots = self.parent.native_slots(profile) if self.parent else []
+        body, traits = self._own_slots(profile)
+        for slot in body:
+            index = _inherited_index(slots, slot.prop.name)
+            if index is not None and slot.prop.visibility is not Visibility.PRIVATE:
+                slots[index] = slot  # a redeclared property keeps its inherited slot
+            else:
+                slots.append(slot)
+        body_names = {s.prop.name for s in body}
+        for slot in traits:
+            if slot.prop.name in body_names:
+                continue
+            if _inherited_index(slots, slot.prop.name) is not None and (
+                slot.prop.visibility is not Visibility.PRIVATE
+            ):
+                continue  # the inherited declaration stands
+            slots.append(slot)
+        return slots
+
+    def reflection_slots(self, profile: Profile) -> list[_Slot]:
+        """Properties in `ReflectionClass::getProperties()` order, inherited privates dropped."""
+        return [
+            s
+            for s in self._reflection_all(profile)
+            if s.owner == self.name or s.prop.visibility is not Visibility.PRIVATE
+        ]
+
+    def _reflection_all(self, profile: Profile) -> list[_Slot]:
+        body, traits = self._own_slots(profile)
+        body_names = {s.prop.name for s in body}
+        inherited = [
+            s
+            for s in (self.parent._reflection_all(profile) if self.parent else [])
+            if s.prop.name not in body_names or s.prop.visibility is Visibility.PRIVATE
+        ]
+        visible = {s.prop.name for s in inherited if s.prop.visibility is not Visibility.PRIVATE}
+        own_traits = [
+            s
+            for s in traits
+            if s.prop.name not in body_names
+            and (s.prop.visibility is Visibility.PRIVATE or s.prop.name not in visible)
+        ]
+        return body + inherited + own_traits
+
+    def visible_props(self) -> dict[str, Prop]:
+        """Declared (non-trait) properties reachable by bare name on an instance."""
+        out: dict[str, Prop] = {}
+        for depth, cls in enumerate(self.lineage()):
+            for prop in cls.properties:
+                if prop.name in out or (depth and prop.visibility is Visibility.PRIVATE):
+                    continue
+                out[prop.name] = prop
+        return out
+
+    # --- instances ---------------------------------------------------------------------
+
+    def new(self, **values: Any) -> Job:
+        """Instantiate with property values by bare name (see `instance`)."""
+        return self.instance(values)
+
+    def instance(self, values: Mapping[str, Any]) -> Job:
+        """Check `values` against the declaration and return a `Job`.
+
+        Args:
+            values: property name -> value, for the class's own and inherited properties
+                and the trait properties (`queue`, `delay`, `chained`, `batchId`, ...).
+                Typed properties without a default must be given (or `UNINITIALIZED`).
+
+        Raises:
+            JobClassError: an unknown property, a value of the wrong type, or a missing
+                required property; the message names the class and the property.
+        """
+        props = self.visible_props()
+        checked: dict[str, Any] = {}
+        for name, value in values.items():
+            prop = props.get(name)
+            if prop is not None:
+                checked[name] = prop.check(value, self.name)
+            elif name in TRAIT_PROPERTY_NAMES and self._has_trait_property(name):
+                checked[name] = _trait_value(name, value, self.name)
+            else:
+                raise JobClassError(f"{self.name} has no property ${name}")
+        for name, prop in props.items():
+            if name not in checked and not prop.has_default:
+                raise JobClassError(
+                    f"{self.name}::${name} is required: typed {prop.php_type} without a default"
+                )
+        return Job(job_class=self, values=checked)
+
+    def _has_trait_property(self, name: str) -> bool:
+        latest = Profile(version=(12, 67, 0))
+        legacy = Profile(version=(12, 27, 0))
+        return any(
+            name == prop_name
+            for cls in self.lineage()
+            for trait in cls.traits
+            for profile in (latest, legacy)
+            for prop_name, _vis, _default in trait_properties(trait, profile)
+        )
+
+
+def _inherited_index(slots: list[_Slot], name: str) -> int | None:
+    for index, slot in enumerate(slots):
+        if slot.prop.name == name and slot.prop.visibility is not Visibility.PRIVATE:
+            return index
+    return None
+
+
+def _trait_value(name: str, value: Any, owner: str) -> Any:
+    if name == "chained":
+        if not isinstance(value, list | tuple):
+            raise JobClassError(f"{owner}::$chained must be a list")
+        return [v if isinstance(v, Job | str | bytes) else to_php_value(v) for v in value]
+    try:
+        return to_php_value(value)
+    except JobClassError as exc:
+        raise JobClassError(f"{owner}::${name}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """An instance of a declared job class, with checked property values.
+
+    Attributes:
+        job_class: the declaration.
+        values: the values given (defaults are filled in when serializing).
+    """
+
+    job_class: JobClass
+    values: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The PHP class name."""
+        return self.job_class.name
+
+    def with_values(self, **changes: Any) -> Job:
+        """A copy with some property values changed (checked again)."""
+        return self.job_class.instance({**self.values, **changes})
+
+    def on_queue(self, queue: str | None) -> Job:
+        """Laravel's `onQueue()`: sets the `queue` property."""
+        return self.with_values(queue=queue)
+
+    def on_connection(self, connection: str | None) -> Job:
+        """Laravel's `onConnection()`: sets the `connection` property."""
+        return self.with_values(connection=connection)
+
+    def delay(self, delay: int | datetime | None) -> Job:
+        """Laravel's `delay()`: seconds or an aware datetime."""
+        return self.with_values(delay=delay)
+
+    def chain(self, jobs: Sequence[Job]) -> Job:
+        """What `Bus::chain([this, *jobs])` stores on the first job."""
+        return self.with_values(chained=list(jobs), chainCatchCallbacks=[])
+
+    def with_batch(self, batch_id: str) -> Job:
+        """Mark the job as part of batch `batch_id` (sets `batchId`)."""
+        return self.with_values(batchId=batch_id)
+
+    def value(self, name: str, profile: Profile) -> Any:
+        """The current value of a property by bare name (given, else its default)."""
+        for slot in self.job_class.native_slots(profile):
+            if slot.prop.name == name and (
+                slot.owner == self.name or slot.prop.visibility is not Visibility.PRIVATE
+            ):
+                if name in self.values:
+                    return self.values[name]
+                return slot.prop.default_value if slot.prop.has_default else UNINITIALIZED
+        return UNINITIALIZED
+
+    def properties(self, profile: Profile) -> dict[str, Any]:
+        """Every initialized property by bare name (what PHP code would see)."""
+        out: dict[str, Any] = {}
+        for slot in self.job_class.native_slots(profile):
+            name = slot.prop.name
+            if slot.owner != self.name and slot.prop.visibility is Visibility.PRIVATE:
+                continue
+            value = self.value(name, profile)
+            if value is not UNINITIALIZED:
+                out[name] = value
+        return out
+
+
+def php_identical(left: Any, right: Any) -> bool:
+    """PHP's `===` for property values: same type and value, arrays key by key in order."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right
+    if type(left) is not type(right):
+        if isinstance(left, list | dict) and isinstance(right, list | dict):
+            return _array_items(left) == _array_items(right) and all(
+                php_identical(a, b)
+                for a, b in zip(_array_values(left), _array_values(right), strict=True)
+            )
+        return False
+    if isinstance(left, list | dict):
+        return list(_array_items(left)) == list(_array_items(right)) and all(
+            php_identical(a, b)
+            for a, b in zip(_array_values(left), _array_values(right), strict=True)
+        )
+    if isinstance(left, float) and left != left:
+        return False  # NAN !== NAN
+    if isinstance(left, PhpObject | Model | ModelCollection):
+        return left is right
+    return bool(left == right)
+
+
+def _array_items(value: list[Any] | dict[Any, Any]) -> list[Any]:
+    return list(range(len(value))) if isinstance(value, list) else list(value)
+
+
+def _array_values(value: list[Any] | dict[Any, Any]) -> Iterable[Any]:
+    return value if isinstance(value, list) else value.values()
+
+
+def _command_value(value: Any, profile: Profile, *, models: bool, where: str) -> Any:
+    if isinstance(value, Model | ModelCollection):
+        if not models:
+            raise JobClassError(
+                f"{where} holds a model, but only SerializesModels jobs can queue models"
+            )
+        return model_identifier(value, collection_class=profile.model_identifier_collection_class)
+    return value
+
+
+def _chained_value(value: Any, profile: Profile) -> Any:
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, Job):
+            data = serialize_command(item, profile)
+            try:
+                out.append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(data)
+        else:
+            out.append(item)
+    return out
+
+
+def command_object(job: Job, profile: Profile) -> PhpObject:
+    """The `PhpObject` that PHP's `serialize()` writes for `job` (module docstring).
+
+    Raises:
+        JobClassError: a value the profile's Laravel cannot hold (e.g. `messageGroup`
+            before 12.28.1) or a model in a job without `SerializesModels`.
+    """
+    cls = job.job_class
+    models = cls.uses("SerializesModels")
+    slots = cls.reflection_slots(profile) if models else cls.native_slots(profile)
+    known = {s.prop.name for s in slots}
+    for name in job.values:
+        if name not in known:
+            raise JobClassError(f"{cls.name}::${name} does not exist in Laravel {profile.name}")
+    properties: dict[Any, Any] = {}
+    for slot in slots:
+        prop, name = slot.prop, slot.prop.name
+        visible = slot.owner == cls.name or prop.visibility is not Visibility.PRIVATE
+        if visible and name in job.values:
+            value = job.values[name]
+        elif prop.has_default:
+            value = prop.default_value
+        else:
+            continue  # uninitialized typed property: PHP writes nothing
+        if value is UNINITIALIZED:
+            continue
+        if models and profile.serializes_models_omits_defaults and prop.has_default:
+            if php_identical(value, prop.default_value):
+                continue
+        if name == "chained":
+            value = _chained_value(value, profile)
+        where = f"{cls.name}::${name}"
+        properties[slot.key] = _command_value(value, profile, models=models, where=where)
+    return PhpObject(cls.name, properties)
+
+
+def serialize_command(job: Job, profile: Profile) -> bytes:
+    """PHP's `serialize()` of the job as Laravel queues it (`data.command`, unencrypted)."""
+    return dumps(command_object(job, profile))
