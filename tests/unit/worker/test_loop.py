@@ -1,0 +1,252 @@
+"""The run loop: queue priority, prefetch, limits, signals, batches and logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from typing import Any
+
+import pytest
+from worker_kit import Env, fixture_line, fixture_payload
+
+from bridge.worker import Job, JsonFormatter, StopReason, TextFormatter
+
+WELCOME = "App\\Jobs\\SendWelcomeEmail"
+
+
+def names(env: Env, seen: list[Job]) -> list[tuple[str, int]]:
+    return [(job.queue, job.id) for job in seen]
+
+
+def test_strict_queue_priority(env: Env) -> None:
+    seen: list[Job] = []
+    env.app.register(WELCOME, seen.append)
+    low = [env.push(fixture_payload("plain_public"), queue="low") for _ in range(2)]
+    high = [env.push(fixture_payload("plain_public"), queue="high") for _ in range(2)]
+    env.worker(queues=("high", "low")).run()
+    assert names(env, seen) == [
+        ("high", high[0]),
+        ("high", high[1]),
+        ("low", low[0]),
+        ("low", low[1]),
+    ]
+
+
+def test_higher_queue_work_preempts_prefetched_lower_rows(env: Env) -> None:
+    seen: list[Job] = []
+
+    def handler(job: Job) -> None:
+        seen.append(job)
+        if len(seen) == 2:
+            env.push(fixture_payload("plain_public"), queue="high")
+
+    env.app.register(WELCOME, handler)
+    for _ in range(6):
+        env.push(fixture_payload("plain_public"), queue="low")
+    env.worker(queues=("high", "low"), prefetch=10).run()
+    assert [job.queue for job in seen] == ["low", "low", "high", "low", "low", "low", "low"]
+    assert env.queue.unreserved  # the prefetched low rows went back, unstarted
+    low_ids = [job.id for job in seen if job.queue == "low"]
+    assert len(low_ids) == len(set(low_ids)) == 6
+    assert env.queue.rows() == []
+
+
+def test_prefetch_reserves_in_batches_and_deletes_together(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    for _ in range(50):
+        env.push(fixture_payload("plain_public"))
+    calls: list[int] = []
+    real_reserve = env.queue.reserve
+
+    def counting(queue: str, *, now: int, limit: int = 1) -> Any:
+        calls.append(limit)
+        return real_reserve(queue, now=now, limit=limit)
+
+    env.queue.reserve = counting  # type: ignore[method-assign]
+    env.worker(prefetch=20).run()
+    assert env.queue.rows() == []
+    assert len(env.queue.deleted) == 50
+    # The first reservation takes one row (no duration known yet), then batches of 20.
+    assert calls[:3] == [1, 20, 20]
+
+
+def test_prefetched_rows_never_age_toward_retry_after(env: Env) -> None:
+    seen: list[Job] = []
+
+    def slow(job: Job) -> None:
+        seen.append(job)
+        env.clock.now += 30  # retry_after is 90: the 45 s budget is spent after two jobs
+
+    env.app.register(WELCOME, slow)
+    for _ in range(8):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(prefetch=8)
+    # Pretend earlier jobs were instant so the batch size is not already capped.
+    worker._average_seconds = 0.0001
+    worker.run()
+    assert len(seen) == 8 and len({job.id for job in seen}) == 8
+    assert env.queue.unreserved
+    for job in seen:
+        # No job started more than 45 s after its row was reserved.
+        assert job.attempts == 1
+    assert env.queue.rows() == []
+
+
+def test_prefetch_batch_capped_by_observed_duration(env: Env) -> None:
+    worker = env.worker(prefetch=100)
+    worker._average_seconds = 5.0  # 45 s budget / 5 s per job
+    assert worker._batch_size() == 9
+    worker._average_seconds = 100.0
+    assert worker._batch_size() == 1
+
+
+def test_stop_on_signal_gives_back_prefetched_rows(env: Env) -> None:
+    seen: list[Job] = []
+
+    def handler(job: Job) -> None:
+        seen.append(job)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    env.app.register(WELCOME, handler)
+    for _ in range(5):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(prefetch=5, stop_when_empty=False)
+    worker._average_seconds = 0.001
+    assert worker.run() is StopReason.SIGNAL
+    assert len(seen) == 1
+    rows = env.queue.rows()
+    assert len(rows) == 4 and all(r.reserved_at is None and r.attempts == 0 for r in rows)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGQUIT])
+def test_signals_finish_the_current_job_then_stop(env: Env, signum: int) -> None:
+    seen: list[Job] = []
+
+    def handler(job: Job) -> None:
+        os.kill(os.getpid(), signum)
+        seen.append(job)  # still runs: the signal only asks the loop to stop
+
+    env.app.register(WELCOME, handler)
+    env.push(fixture_payload("plain_public"))
+    env.push(fixture_payload("plain_public"))
+    before = signal.getsignal(signum)
+    assert env.worker(stop_when_empty=False).run() is StopReason.SIGNAL
+    assert len(seen) == 1 and len(env.queue.rows()) == 1
+    assert signal.getsignal(signum) == before
+
+
+def test_once(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    env.push(fixture_payload("plain_public"))
+    env.push(fixture_payload("plain_public"))
+    assert env.worker(once=True, stop_when_empty=False).run() is StopReason.ONCE
+    assert len(env.queue.rows()) == 1
+
+
+def test_once_on_empty_queue_returns(env: Env) -> None:
+    assert env.worker(once=True, stop_when_empty=False).run() is StopReason.ONCE
+
+
+def test_max_jobs(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    for _ in range(5):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(max_jobs=3, stop_when_empty=False)
+    assert worker.run() is StopReason.MAX_JOBS
+    assert worker.jobs_processed == 3 and len(env.queue.rows()) == 2
+
+
+def test_max_time_and_sleep(env: Env) -> None:
+    worker = env.worker(max_time_seconds=10, sleep_seconds=3, stop_when_empty=False)
+    assert worker.run() is StopReason.MAX_TIME
+    assert env.clock.slept == [3, 3, 3, 3]
+
+
+def test_rest_between_jobs(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    env.push(fixture_payload("plain_public"))
+    env.push(fixture_payload("plain_public"))
+    env.worker(rest_seconds=0.5).run()
+    assert env.clock.slept == [0.5, 0.5]
+
+
+def test_memory_limit_exit_code_12(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    env.push(fixture_payload("plain_public"))
+    env.push(fixture_payload("plain_public"))
+    worker = env.worker(memory_mb=64, memory_bytes=lambda: 64 * 1024 * 1024)
+    reason = worker.run()
+    assert reason is StopReason.MEMORY and reason.exit_code == 12
+    assert len(env.queue.rows()) == 1
+
+
+def test_real_rss_is_measured() -> None:
+    from bridge.worker.worker import rss_bytes
+
+    assert rss_bytes() > 1024 * 1024
+
+
+def test_batch_success_and_failure_counters(env: Env) -> None:
+    first, second = fixture_line("batch", index=0), fixture_line("batch", index=1)
+    batch_id = json.loads(first["payload"])["data"]["batchId"]
+    env.batches.create(batch_id=batch_id, name="import", options=None, now=0)
+    env.batches.add_jobs(batch_id, [], queue=env.queue)
+
+    def handler(job: Job) -> None:
+        assert job.batch_id == batch_id
+        if job["chunk"] == 2:
+            raise RuntimeError("bad chunk")
+
+    env.app.register("App\\Jobs\\ProcessChunk", handler)
+    from bridge.queue.base import NewJob
+
+    env.batches.add_jobs(
+        batch_id,
+        [
+            NewJob(payload=line["payload"], queue="imports", available_at=0, created_at=0)
+            for line in (first, second)
+        ],
+        queue=env.queue,
+    )
+    env.worker(queues=("imports",)).run()
+    batch = env.batches.find(batch_id)
+    assert batch is not None
+    failed_uuid = env.failed_rows()[0].uuid
+    assert (batch.total_jobs, batch.pending_jobs, batch.failed_jobs) == (2, 1, 1)
+    assert batch.failed_job_ids == (failed_uuid,)
+    # First failure without allowFailures cancels the batch, as Laravel does.
+    assert batch.cancelled_at is not None
+
+
+def test_log_events(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    env.app.register(WELCOME, lambda job: job.release(5))
+    payload = fixture_payload("plain_public")
+    env.push(payload)
+    with caplog.at_level(logging.INFO, logger="bridge.worker"):
+        env.worker(once=True, name="w1").run()
+    events = [r.bridge for r in caplog.records if hasattr(r, "bridge")]  # type: ignore[attr-defined]
+    processing, released = events[0], events[1]
+    assert processing["event"] == "processing" and released["event"] == "released"
+    assert released["delay_seconds"] == 5
+    for fields in (processing, released):
+        assert fields["uuid"] == json.loads(payload)["uuid"]
+        assert (fields["job"], fields["queue"], fields["attempts"], fields["worker"]) == (
+            WELCOME,
+            "default",
+            1,
+            "w1",
+        )
+
+
+def test_formatters() -> None:
+    record = logging.LogRecord(
+        "bridge.worker", logging.INFO, __file__, 1, "Processing: X", (), None
+    )
+    record.created = 1_800_000_000.0
+    record.bridge = {"event": "processing", "uuid": "u-1", "job": "X"}
+    assert TextFormatter().format(record) == "2027-01-15 08:00:00 [u-1] Processing: X"
+    out = json.loads(JsonFormatter().format(record))
+    assert out["message"] == "Processing: X" and out["uuid"] == "u-1"
+    assert out["event"] == "processing" and out["time"].startswith("2027-01-15T08:00:00.000")
