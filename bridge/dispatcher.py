@@ -1,0 +1,235 @@
+"""Dispatching jobs from Python: what Laravel's `dispatch()`, `Bus::chain` and `Bus::batch` do.
+
+`Dispatcher` writes rows that Laravel's own `queue:work` runs as if PHP had dispatched them:
+the payload comes from `bridge.laravel.payload.build_payload` for the chosen version profile,
+and rows are inserted with Laravel's statements through a `JobQueue`. `SyncDispatcher` is the
+`sync` connection: it runs the Python handler inline, as Laravel's `SyncQueue` does.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid as uuid_module
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge._typing import Clock
+from bridge.exceptions import PayloadError, WorkerError
+from bridge.laravel.classes import UNINITIALIZED, Job
+from bridge.laravel.encryption import Encrypter
+from bridge.laravel.payload import build_payload, delay_seconds
+from bridge.laravel.versions import Profile, profile_for
+from bridge.php import dumps
+from bridge.queue.base import BatchRecord, BatchStore, FailedJobFilter, JobQueue, NewJob
+from bridge.queue.memory import InMemoryFailedJobStore, InMemoryQueue
+from bridge.worker import App, Worker, WorkerOptions
+
+__all__ = ["Dispatched", "Dispatcher", "SyncDispatcher", "new_job_uuid", "ordered_uuid"]
+
+
+def new_job_uuid() -> str:
+    """A random lowercase v4 uuid, as Laravel's `Str::uuid()` gives every payload."""
+    return str(uuid_module.uuid4())
+
+
+def ordered_uuid(now: float) -> str:
+    """A time-first ("COMB") uuid as `Str::orderedUuid()` makes batch ids: sortable by time.
+
+    The first 48 bits are the time in units of 10 microseconds; the rest is a random v4 uuid.
+    """
+    stamp = int(now * 100_000) & 0xFFFF_FFFF_FFFF
+    rest = uuid_module.UUID(bytes=os.urandom(16), version=4).hex[12:]
+    text = f"{stamp:012x}{rest}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """A job as it was queued."""
+
+    id: int | None
+    uuid: str
+    queue: str
+    payload: str
+
+
+class Dispatcher:
+    """Queue declared PHP job classes (or Python-only ones) the way Laravel does.
+
+    Args:
+        queue: Where rows go (a `DatabaseQueue` in production).
+        profile: The Laravel version the PHP side runs ("8" ... "12", or exact like "12.11").
+        clock: Unix time source.
+        encrypter: Needed for `ShouldBeEncrypted` classes (built from `APP_KEY`).
+        default_queue: The connection's default queue name (`queue` in Laravel's config).
+        batches: The `job_batches` table, needed for `batch()`.
+        uuid_factory: Payload uuid source (tests pin it).
+    """
+
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        profile: Profile | str | int = "8",
+        clock: Clock = time.time,
+        encrypter: Encrypter | None = None,
+        default_queue: str = "default",
+        batches: BatchStore | None = None,
+        uuid_factory: Callable[[], str] = new_job_uuid,
+    ) -> None:
+        self.queue = queue
+        self.profile = profile_for(profile)
+        self.clock = clock
+        self.encrypter = encrypter
+        self.default_queue = default_queue
+        self.batches = batches
+        self.uuid_factory = uuid_factory
+
+    def _queue_of(self, job: Job) -> str:
+        value = job.value("queue", self.profile)
+        return value if isinstance(value, str) and value else self.default_queue
+
+    def _payload(self, job: Job, *, now: int, bulk: bool = False) -> tuple[str, str]:
+        job_uuid = self.uuid_factory()
+        payload = build_payload(
+            job, profile=self.profile, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk
+        )
+        return job_uuid, payload
+
+    def _delay_of(self, job: Job, now: int) -> int:
+        value = job.value("delay", self.profile)
+        if value is UNINITIALIZED or value is None:
+            return 0
+        return max(0, delay_seconds(value, now) or 0)
+
+    def dispatch(
+        self, job: Job, *, queue: str | None = None, delay: int | datetime | None = None
+    ) -> Dispatched:
+        """Queue one job (Laravel's `dispatch($job)->onQueue(...)->delay(...)`)."""
+        if queue is not None:
+            job = job.on_queue(queue)
+        if delay is not None:
+            job = job.delay(delay)
+        now = int(self.clock())
+        job_uuid, payload = self._payload(job, now=now)
+        target = self._queue_of(job)
+        row_id = self.queue.push(
+            payload, queue=target, now=now, delay_seconds=self._delay_of(job, now)
+        )
+        return Dispatched(id=row_id, uuid=job_uuid, queue=target, payload=payload)
+
+    def bulk(self, jobs: Sequence[Job], *, queue: str | None = None) -> list[Dispatched]:
+        """Queue many jobs with one multi-row INSERT (Laravel's `Queue::bulk`).
+
+        As in Laravel 8 every row is available at once; from 9.7 a job's own `delay` counts.
+        """
+        now = int(self.clock())
+        rows: list[NewJob] = []
+        out: list[Dispatched] = []
+        honour_delay = self.profile.at_least(9, 7)
+        for job in jobs:
+            if queue is not None:
+                job = job.on_queue(queue)
+            job_uuid, payload = self._payload(job, now=now, bulk=True)
+            target = self._queue_of(job)
+            available = now + (self._delay_of(job, now) if honour_delay else 0)
+            rows.append(
+                NewJob(payload=payload, queue=target, available_at=available, created_at=now)
+            )
+            out.append(Dispatched(id=None, uuid=job_uuid, queue=target, payload=payload))
+        self.queue.bulk(rows)
+        return out
+
+    def chain(self, jobs: Sequence[Job], *, queue: str | None = None) -> Dispatched:
+        """Queue the first job carrying the rest, as `Bus::chain([...])->dispatch()` does.
+
+        With `queue`, every job of the chain runs there (`allOnQueue`).
+        """
+        if not jobs:
+            raise PayloadError("a chain needs at least one job")
+        members = list(jobs)
+        if queue is not None:
+            members = [j.with_values(queue=queue, chainQueue=queue) for j in members]
+        first = members[0].chain(members[1:])
+        return self.dispatch(first)
+
+    def batch(
+        self,
+        jobs: Sequence[Job],
+        *,
+        name: str = "",
+        allow_failures: bool = False,
+        queue: str | None = None,
+    ) -> BatchRecord:
+        """Create a `job_batches` row and queue its jobs with one bulk INSERT (`Bus::batch`).
+
+        PHP `then`/`catch`/`finally` callbacks are closures that Python cannot write; a batch
+        dispatched from Python has none.
+        """
+        if self.batches is None:
+            raise PayloadError("batch() needs the job_batches table: pass batches=")
+        now_float = self.clock()
+        now = int(now_float)
+        options: dict[str, object] = {}
+        if allow_failures:
+            options["allowFailures"] = True
+        if queue is not None:
+            options["queue"] = queue
+        batch_id = ordered_uuid(now_float)
+        self.batches.create(batch_id=batch_id, name=name, options=dumps(options), now=now)
+        rows: list[NewJob] = []
+        for job in jobs:
+            member = job.with_batch(batch_id)
+            if queue is not None:
+                member = member.on_queue(queue)
+            _job_uuid, payload = self._payload(member, now=now, bulk=True)
+            rows.append(
+                NewJob(
+                    payload=payload, queue=self._queue_of(member), available_at=now, created_at=now
+                )
+            )
+        return self.batches.add_jobs(batch_id, rows, queue=self.queue)
+
+
+class SyncDispatcher:
+    """The `sync` connection: run the Python handler now, in this process.
+
+    Like Laravel's `SyncQueue`, nothing is stored: the job is built exactly as for the queue,
+    handed to the app's handler at once, and a failure is raised to the caller.
+    """
+
+    def __init__(
+        self,
+        *,
+        app: App,
+        profile: Profile | str | int = "8",
+        clock: Clock = time.time,
+        encrypter: Encrypter | None = None,
+    ) -> None:
+        self.app = app
+        self.profile = profile_for(profile)
+        self.clock = clock
+        self.encrypter = encrypter
+
+    def dispatch(self, job: Job) -> Dispatched:
+        """Run `job`'s handler inline; raise `WorkerError` with the failure when it fails."""
+        memory = InMemoryQueue(connection_name="sync")
+        failed = InMemoryFailedJobStore()
+        inline = Dispatcher(
+            queue=memory, profile=self.profile, clock=self.clock, encrypter=self.encrypter
+        )
+        dispatched = inline.dispatch(job.delay(None) if job.value("delay", self.profile) else job)
+        worker = Worker(
+            queue=memory,
+            failed=failed,
+            app=self.app,
+            options=WorkerOptions(queues=(dispatched.queue,), once=True, sleep_seconds=0),
+            clock=self.clock,
+            encrypter=self.encrypter,
+        )
+        worker.run()
+        for record in failed.select(FailedJobFilter()):
+            raise WorkerError(f"{job.name} failed in the sync connection:\n{record.exception}")
+        return dispatched
