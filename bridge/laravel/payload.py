@@ -33,6 +33,9 @@ __all__ = [
     "build_payload",
     "build_string_payload",
     "delay_seconds",
+    "job_backoff",
+    "object_payload",
+    "timestamp_of",
 ]
 
 CALL_QUEUED_HANDLER = "Illuminate\\Queue\\CallQueuedHandler@call"
@@ -212,7 +215,8 @@ class JobPayload:
         return JobPayload.from_raw(raw, text=text)
 
 
-def _timestamp(value: Any) -> int | None:
+def timestamp_of(value: Any) -> int | None:
+    """Unix seconds of a datetime or PHP date object (floored), else None."""
     if isinstance(value, datetime):
         return math.floor(value.timestamp())
     if is_php_date(value):
@@ -227,7 +231,7 @@ def delay_seconds(delay: Any, now: int) -> int | None:
     """Seconds until `delay` (int seconds or a date), floored at 0; None when unset."""
     if delay is None or delay is UNINITIALIZED:
         return None
-    stamp = _timestamp(delay)
+    stamp = timestamp_of(delay)
     if stamp is not None:
         return max(0, stamp - now)
     if isinstance(delay, bool) or not isinstance(delay, int | float):
@@ -265,27 +269,38 @@ def _option(job: Job, name: str, profile: Profile) -> Any:
     return None if value is UNINITIALIZED else value
 
 
+def job_backoff(value: Any, now: int) -> str | None:
+    """The payload `backoff` for a job's backoff value: items joined with `,`, or None.
+
+    Dates count as seconds from `now`; other items use PHP's string conversion.
+    """
+    if value is None:
+        return None
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, dict):
+        items = list(value.values())
+    else:
+        items = [value]
+    parts = []
+    for item in items:
+        stamp = timestamp_of(item)
+        parts.append(str(max(0, stamp - now)) if stamp is not None else _php_string(item))
+    return ",".join(parts)
+
+
 def _backoff(job: Job, profile: Profile, now: int) -> str | None:
     value = _option(job, "backoff", profile)
     if value is None and job.job_class.has_method("backoff"):
         value = _method_result(job, "backoff", profile)
-    if value is None:
-        return None
-    items = value if isinstance(value, list) else list(value.values()) if isinstance(
-        value, dict
-    ) else [value]  # fmt: skip
-    parts = []
-    for item in items:
-        stamp = _timestamp(item)
-        parts.append(str(max(0, stamp - now)) if stamp is not None else _php_string(item))
-    return ",".join(parts)
+    return job_backoff(value, now)
 
 
 def _retry_until(job: Job, profile: Profile) -> Any:
     value = _option(job, "retryUntil", profile)
     if value is None and job.job_class.has_method("retryUntil"):
         value = _method_result(job, "retryUntil", profile)
-    stamp = _timestamp(value)
+    stamp = timestamp_of(value)
     return stamp if stamp is not None else value
 
 
@@ -333,24 +348,63 @@ def build_payload(
     else:
         command_text = command
     display = _method_result(job, "displayName", profile) if cls.has_method("displayName") else None
-    payload: dict[str, Any] = {
-        "uuid": uuid,
-        "displayName": display if display is not None else cls.name,
-        "job": CALL_QUEUED_HANDLER,
+    options = {
         "maxTries": _max_tries(job, profile),
         "maxExceptions": _option(job, "maxExceptions", profile),
+        "failOnTimeout": _option(job, "failOnTimeout", profile),
+        "backoff": _backoff(job, profile, now),
+        "timeout": _option(job, "timeout", profile),
+        "retryUntil": _retry_until(job, profile),
+    }
+    return object_payload(
+        class_name=cls.name,
+        command=command_text,
+        display_name=display,
+        options=options,
+        batch_id=_option(job, "batchId", profile),
+        delay=None if bulk else delay_seconds(_option(job, "delay", profile), now),
+        profile=profile,
+        uuid=uuid,
+        now=now,
+        extra=extra,
+    )
+
+
+def object_payload(
+    *,
+    class_name: str,
+    command: str | bytes,
+    display_name: str | None,
+    options: Mapping[str, Any],
+    batch_id: str | None,
+    delay: int | None,
+    profile: Profile,
+    uuid: str,
+    now: int,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Assemble an object-job payload from already computed parts (see `build_payload`).
+
+    `options` holds the payload keys `maxTries`, `maxExceptions`, `failOnTimeout`,
+    `backoff` (already a string), `timeout` and `retryUntil` (a timestamp); absent = null.
+    """
+    fail_on_timeout = options.get("failOnTimeout")
+    payload: dict[str, Any] = {
+        "uuid": uuid,
+        "displayName": display_name if display_name is not None else class_name,
+        "job": CALL_QUEUED_HANDLER,
+        "maxTries": options.get("maxTries"),
+        "maxExceptions": options.get("maxExceptions"),
     }
     if profile.payload_fail_on_timeout:
-        fail_on_timeout = _option(job, "failOnTimeout", profile)
         payload["failOnTimeout"] = False if fail_on_timeout is None else fail_on_timeout
-    payload["backoff"] = _backoff(job, profile, now)
-    payload["timeout"] = _option(job, "timeout", profile)
-    payload["retryUntil"] = _retry_until(job, profile)
-    data: dict[str, Any] = {"commandName": cls.name, "command": command_text}
+    payload["backoff"] = options.get("backoff")
+    payload["timeout"] = options.get("timeout")
+    payload["retryUntil"] = options.get("retryUntil")
+    data: dict[str, Any] = {"commandName": class_name, "command": command}
     if profile.payload_batch_id:
-        data["batchId"] = _option(job, "batchId", profile)
+        data["batchId"] = batch_id
     payload["data"] = data
-    delay = None if bulk else delay_seconds(_option(job, "delay", profile), now)
     return _finish(payload, profile, now=now, delay=delay, extra=extra)
 
 

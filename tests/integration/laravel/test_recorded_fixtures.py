@@ -1,6 +1,7 @@
 """Every recorded Laravel line: bridge parses it, and builds the same payload byte for byte.
 
-Runs over every `*.jsonl` in tests/vectors/laravel-fixtures through the generic adapter in
+Runs over every `*.jsonl` in tests/vectors/laravel-fixtures (and the harness's
+tests/vectors/laravel8/fixtures.jsonl, ids prefixed `laravel8:`) through the generic adapter in
 `laravel_fixture_adapter.py`; ids are `<version>-<kind>[-<n>]`.
 """
 
@@ -19,19 +20,27 @@ from bridge.laravel.payload import JobPayload, build_payload, build_string_paylo
 from bridge.laravel.versions import profile_for
 from bridge.php import dumps, loads
 
-FIXTURES = Path(__file__).resolve().parents[2] / "vectors" / "laravel-fixtures"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors"
+#: The shared set (Laravel 8.83-12.67) and the harness's own Laravel 8 set (other classes).
+FILES = [
+    *sorted((VECTORS / "laravel-fixtures").glob("*.jsonl")),
+    VECTORS / "laravel8" / "fixtures.jsonl",
+]
 
 
 def _lines() -> list[Any]:
     params = []
-    for path in sorted(FIXTURES.glob("*.jsonl")):
+    for path in FILES:
+        if not path.exists():
+            continue
+        prefix = "" if path.parent.name == "laravel-fixtures" else f"{path.parent.name}:"
         counts: dict[str, int] = {}
         for text in path.read_text(encoding="utf-8").splitlines():
             line = json.loads(text)
             kind = line["kind"]
             counts[kind] = counts.get(kind, 0) + 1
             suffix = f"-{counts[kind]}" if kind == "batch" else ""
-            params.append(pytest.param(line, id=f"{line['laravel']}-{kind}{suffix}"))
+            params.append(pytest.param(line, id=f"{prefix}{line['laravel']}-{kind}{suffix}"))
     return params
 
 
