@@ -272,7 +272,16 @@ class Processor:
     def _chain_and_batch(self, reserved: ReservedJob, payload: JobPayload, job: Job) -> None:
         assert job.command is not None
         now = int(self._clock())
-        dispatch_next_in_chain(job.command, queue=self._queue, payload=payload, now=now)
+        dispatch_next_in_chain(
+            job.command,
+            queue=self._queue,
+            current=payload,
+            current_text=reserved.payload,
+            default_queue=self._options.default_queue,
+            encrypter=self._encrypter,
+            now=now,
+            logger=self._logger,
+        )
         batch_id = job.batch_id
         if batch_id and self._batches is not None and payload.uuid:
             self._batches.record_success(batch_id, payload.uuid, now=now)

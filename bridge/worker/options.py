@@ -74,6 +74,8 @@ class WorkerOptions:
         memory_mb: Stop with exit code 12 when the resident set reaches this size.
         prefetch: Rows to reserve in one transaction (1 = Laravel's one-at-a-time).
         prefetch_age_fraction: Share of `retry_after` a prefetched row may wait before start.
+        default_queue: The connection's default queue (Laravel's `queue.connections.*.queue`),
+            where a chained job naming no queue goes.
         unknown_job: Policy for jobs without a handler.
         unknown_job_delay_seconds: Delay of the `release` policy.
         message_style: Laravel version style of attempt and timeout messages.
@@ -96,6 +98,7 @@ class WorkerOptions:
     memory_mb: int = 128
     prefetch: int = 1
     prefetch_age_fraction: float = 0.5
+    default_queue: str = "default"
     unknown_job: UnknownJobPolicy = UnknownJobPolicy.FAIL
     unknown_job_delay_seconds: int = 60
     message_style: MessageStyle = MessageStyle.MODERN
