@@ -1,3 +1,76 @@
-"""Failed-job operations: select, show, retry into the queue, forget, flush, export, import."""
+"""Failed-job operations: select, show, retry into the queue, forget, flush, export, import.
+
+The library behind `bridge failed`, `bridge retry-failed` and friends. It works on the
+storage protocols of `bridge.queue.base`, so the same code runs against the database and
+the in-memory stores; the CLI only parses options and prints.
+"""
 
 from __future__ import annotations
+
+from bridge.admin._payload_text import replace_top_level, top_level_spans
+from bridge.admin._time import cutoff, from_unix, parse_moment, to_unix
+from bridge.admin.retry import (
+    RetryOptions,
+    RetryOutcome,
+    RetryPlan,
+    RetryReport,
+    RetryStatus,
+    RetryUntilMode,
+    RetryUntilPolicy,
+    plan_retry,
+    retry_failed,
+    retry_one,
+)
+from bridge.admin.selection import Selection, missing_identifiers, parse_range
+from bridge.admin.show import (
+    DecodedCommand,
+    FailedJobDetails,
+    class_of,
+    decode_command_text,
+    details_to_json,
+    inspect_failed,
+    render_details,
+    render_value,
+)
+from bridge.admin.transfer import (
+    ImportReport,
+    export_lines,
+    import_lines,
+    record_from_line,
+    record_to_line,
+)
+
+__all__ = [
+    "DecodedCommand",
+    "FailedJobDetails",
+    "ImportReport",
+    "RetryOptions",
+    "RetryOutcome",
+    "RetryPlan",
+    "RetryReport",
+    "RetryStatus",
+    "RetryUntilMode",
+    "RetryUntilPolicy",
+    "Selection",
+    "class_of",
+    "cutoff",
+    "decode_command_text",
+    "details_to_json",
+    "export_lines",
+    "from_unix",
+    "import_lines",
+    "inspect_failed",
+    "missing_identifiers",
+    "parse_moment",
+    "parse_range",
+    "plan_retry",
+    "record_from_line",
+    "record_to_line",
+    "render_details",
+    "render_value",
+    "replace_top_level",
+    "retry_failed",
+    "retry_one",
+    "to_unix",
+    "top_level_spans",
+]

@@ -1,0 +1,531 @@
+"""The failed-job commands: `failed` (list, show, export, import), `retry-failed`, `forget`,
+`flush` and `prune-failed`.
+
+Each command parses options, asks `bridge.admin` to do the work against the context's
+stores, and prints: tables or JSON on stdout, warnings, prompts and progress on stderr.
+
+Exit codes (all commands): 0 success, including an empty selection; 1 an error (database,
+configuration, declined prompt); 2 a usage error; 3 (`EXIT_PARTIAL`) when some selected or
+named jobs were skipped, were not found, or import lines were rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TextIO, TypeVar
+
+import click
+
+from bridge.admin import (
+    RetryOptions,
+    RetryOutcome,
+    RetryStatus,
+    RetryUntilPolicy,
+    Selection,
+    class_of,
+    cutoff,
+    details_to_json,
+    export_lines,
+    import_lines,
+    inspect_failed,
+    missing_identifiers,
+    plan_retry,
+    render_details,
+    retry_failed,
+)
+from bridge.admin.retry import check_connection
+from bridge.cli._context import CliContext, pass_context
+from bridge.exceptions import FailedJobNotFound, PayloadDecodeError
+from bridge.queue.base import FailedJobFilter, FailedJobRecord, JobQueue
+
+__all__ = [
+    "EXIT_PARTIAL",
+    "failed_group",
+    "flush_command",
+    "forget_command",
+    "prune_failed_command",
+    "retry_failed_command",
+]
+
+#: Some selected or named jobs were skipped or not found (the rest were handled).
+EXIT_PARTIAL = 3
+#: Selections at least this large get a progress bar.
+PROGRESS_THRESHOLD = 100
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _filter_options(function: F) -> F:
+    """The filters every command that selects failed jobs shares."""
+    options = [
+        click.option("--range", "id_range", metavar="FIRST-LAST", help="Ids in this range."),
+        click.option("--queue", help="Only jobs that failed on this queue."),
+        click.option("--connection", help="Only jobs of this queue connection."),
+        click.option(
+            "--class", "command_name", metavar="CLASS", help="Only this job class (commandName)."
+        ),
+        click.option("--since", metavar="WHEN", help="Failed at or after (2026-11-01, 2h, 7d)."),
+        click.option("--until", metavar="WHEN", help="Failed at or before (same forms)."),
+        click.option(
+            "--exception",
+            "exception_contains",
+            metavar="TEXT",
+            help="Exception text contains TEXT.",
+        ),
+        click.option(
+            "--limit", type=click.IntRange(min=1), help="At most this many, newest first."
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _selection(identifiers: Sequence[str], options: dict[str, Any]) -> Selection:
+    return Selection(identifiers=tuple(identifiers), **options)
+
+
+def _to_filter(ctx: CliContext, selection: Selection) -> FailedJobFilter:
+    try:
+        return selection.to_filter(now=ctx.now(), timezone=ctx.settings.timezone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _row(record: FailedJobRecord) -> dict[str, Any]:
+    first_line = record.exception.split("\n", 1)[0]
+    return {
+        "id": record.id,
+        "uuid": record.uuid,
+        "connection": record.connection,
+        "queue": record.queue,
+        "class": class_of(record.payload),
+        "failed_at": record.failed_at.isoformat(sep=" "),
+        "exception": first_line,
+    }
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO | None) -> None:
+    widths = {
+        c: max([len(c), *(len(str(r[c] if r[c] is not None else "-")) for r in rows)])
+        for c in columns
+    }
+    widths["exception"] = min(widths.get("exception", 0), 60)
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), file=out)
+    for row in rows:
+        cells = []
+        for c in columns:
+            text = str(row[c]) if row[c] is not None else "-"
+            if len(text) > widths[c]:
+                text = text[: widths[c] - 1] + "…"
+            cells.append(text.ljust(widths[c]))
+        click.echo("  ".join(cells).rstrip(), file=out)
+
+
+# --- bridge failed [list] / show / export / import -------------------------------------
+
+
+@click.group(name="failed", invoke_without_command=True)
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_context
+@click.pass_context
+def failed_group(
+    click_ctx: click.Context, ctx: CliContext, /, as_json: bool, **options: Any
+) -> None:
+    """List failed jobs, newest first (the filters narrow the list).
+
+    \b
+    Subcommands: show ID|UUID, export [IDS...] [filters], import FILE.
+    """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    records = list(ctx.failed.select(_to_filter(ctx, _selection((), options))))
+    rows = [_row(r) for r in records]
+    if as_json:
+        _echo_json(rows)
+    elif not rows:
+        click.echo("No failed jobs.")
+    else:
+        _table(rows, ("id", "uuid", "connection", "queue", "class", "failed_at", "exception"), None)
+
+
+def _lookup(ctx: CliContext, identifier: str) -> FailedJobRecord:
+    key: int | str = int(identifier) if identifier.isdigit() else identifier
+    record = ctx.failed.find(key)
+    if record is None:
+        raise FailedJobNotFound(f"no failed job has the id or uuid {identifier!r}")
+    return record
+
+
+@failed_group.command(name="show")
+@click.argument("identifier", metavar="ID|UUID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def show_command(ctx: CliContext, /, identifier: str, as_json: bool) -> None:
+    """Show one failed job: its decoded command (decrypted with APP_KEY when it is
+    encrypted and a key is configured), its chained jobs and its exception."""
+    details = inspect_failed(_lookup(ctx, identifier), encrypter=ctx.encrypter)
+    if as_json:
+        _echo_json(details_to_json(details))
+    else:
+        click.echo(render_details(details))
+
+
+def _collect(
+    records: Iterable[FailedJobRecord], into: list[FailedJobRecord]
+) -> Iterator[FailedJobRecord]:
+    for record in records:
+        into.append(record)
+        yield record
+
+
+@failed_group.command(name="export")
+@click.argument("identifiers", nargs=-1, metavar="[ID|UUID|all]...")
+@_filter_options
+@pass_context
+def export_command(ctx: CliContext, /, identifiers: tuple[str, ...], **options: Any) -> None:
+    """Write failed jobs as JSON lines to stdout (all of them when nothing is named).
+
+    Each line holds id, uuid, connection, queue, payload, exception and failed_at exactly
+    as stored; `bridge failed import` reads them back.
+    """
+    selection = _to_filter(ctx, _selection(identifiers, options))
+    records: list[FailedJobRecord] = []
+    for line in export_lines(_collect(ctx.failed.select(selection), records)):
+        click.echo(line, nl=False)
+    missing = missing_identifiers(selection, records)
+    click.echo(f"Exported {len(records)} failed job(s).", err=True)
+    if missing:
+        click.echo(f"Not found: {', '.join(missing)}", err=True)
+        sys.exit(EXIT_PARTIAL)
+
+
+@failed_group.command(name="import")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_context
+def import_command(ctx: CliContext, /, source: TextIO, as_json: bool) -> None:
+    """Insert failed jobs from a JSON-lines export (`-` reads stdin).
+
+    uuid, connection, queue, payload, exception and failed_at are kept exactly; rows
+    already present (same uuid) are skipped, so an interrupted import can be rerun.
+    """
+    report = import_lines(source, store=ctx.failed)
+    if as_json:
+        _echo_json(
+            {
+                "imported": report.imported,
+                "duplicates": report.duplicates,
+                "rejected": [{"line": n, "reason": r} for n, r in report.rejected],
+            }
+        )
+    else:
+        for number, reason in report.rejected:
+            click.echo(f"line {number} rejected: {reason}", err=True)
+        click.echo(
+            f"Imported {report.imported}, already present {report.duplicates}, "
+            f"rejected {len(report.rejected)}."
+        )
+    if report.rejected:
+        sys.exit(EXIT_PARTIAL)
+
+
+# --- bridge retry-failed ---------------------------------------------------------------
+
+
+_RETRY_HELP = """Move failed jobs back onto the queue.
+
+\b
+Select with IDs and/or UUIDs, `all`, --range and the filters (which narrow).
+Each job moves in one transaction (insert into jobs, delete from failed_jobs);
+killed and rerun, no job is lost or queued twice. With --to-database the move
+spans two databases: a job whose uuid is already in the target is not inserted
+again, then the failed row is deleted, so reruns are safe there too.
+
+\b
+What changes in each payload (everything else stays byte for byte, unlike
+Laravel's queue:retry, which re-encodes the JSON and so \\u-escapes non-ASCII
+text and turns {} into []):
+  - a top-level "attempts" key becomes 0; the new row has attempts 0 and is
+    available now, on the recorded queue (or --to-queue);
+  - "retryUntil" (and legacy "timeoutAt"), when set, follows --retry-until:
+      keep          leave it (default; Laravel instead calls the PHP job's
+                    retryUntil() method, which Python cannot)
+      shift         now + (retryUntil - createdAt); without createdAt (before
+                    Laravel 12.11) failed_at stands in, which gives a shorter,
+                    often negative, window
+      set:TS        this Unix timestamp;  set:+SECONDS  now + SECONDS
+      drop          null: maxTries applies again
+    A job whose deadline is not after now is reported: a worker fails it
+    again without running it.
+  - uuid, data.command (encrypted or not) and all other keys are kept.
+
+\b
+Jobs recorded for another queue connection than this one are skipped unless
+--any-connection or --to-database is given.
+
+\b
+Exit codes: 0 all selected jobs moved (or none matched); 1 error or prompt
+declined; 2 usage; 3 some jobs skipped or named ids not found.
+"""
+
+
+def _target_queue(ctx: CliContext, to_database: str | None) -> JobQueue:
+    if to_database is None:
+        return ctx.queue
+    from bridge.queue.database import DatabaseQueue, create_engine_for
+
+    return DatabaseQueue(
+        engine=create_engine_for(to_database),
+        table=ctx.settings.jobs_table,
+        connection_name=ctx.settings.connection_name,
+        retry_after_seconds=ctx.settings.retry_after_seconds,
+    )
+
+
+def _warn_expiring(count: int) -> None:
+    if count:
+        click.secho(
+            f"Warning: {count} job(s) have a retryUntil deadline that is not after now; "
+            "a worker will fail them again without running them. "
+            "Use --retry-until shift, set:+SECONDS or drop to give them time.",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _outcome_json(outcome: RetryOutcome) -> dict[str, Any]:
+    return {
+        "id": outcome.record.id,
+        "uuid": outcome.record.uuid,
+        "status": outcome.status.value,
+        "queue": outcome.queue,
+        "job_id": outcome.job_id,
+        "expires": outcome.expires,
+        "reason": outcome.reason,
+    }
+
+
+@click.command(name="retry-failed", help=_RETRY_HELP)
+@click.argument("identifiers", nargs=-1, metavar="[ID|UUID|all]...")
+@_filter_options
+@click.option("--to-queue", metavar="QUEUE", help="Push onto this queue instead.")
+@click.option("--to-database", metavar="URL", help="Push into the jobs table of this database.")
+@click.option(
+    "--retry-until",
+    "retry_until",
+    default="keep",
+    show_default=True,
+    metavar="keep|shift|set:TS|set:+SECONDS|drop",
+    help="What to do with a job's retryUntil deadline.",
+)
+@click.option("--any-connection", is_flag=True, help="Also move jobs of other connections.")
+@click.option("--dry-run", is_flag=True, help="List what would move; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def retry_failed_command(
+    ctx: CliContext,
+    /,
+    identifiers: tuple[str, ...],
+    to_queue: str | None,
+    to_database: str | None,
+    retry_until: str,
+    any_connection: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    selection = _selection(identifiers, options)
+    if selection.is_empty:
+        raise click.UsageError("name the jobs: IDs, UUIDs, `all`, --range or a filter")
+    try:
+        policy = RetryUntilPolicy.parse(retry_until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--retry-until") from exc
+    wanted = _to_filter(ctx, selection)
+    records = list(ctx.failed.select(wanted))
+    missing = missing_identifiers(wanted, records)
+    queue = _target_queue(ctx, to_database)
+    retry_options = RetryOptions(
+        now=ctx.now(),
+        retry_until=policy,
+        to_queue=to_queue,
+        connection=None if (any_connection or to_database) else queue.connection_name,
+        timezone=ctx.settings.timezone,
+    )
+    if dry_run:
+        _dry_run(records, retry_options, missing, as_json)
+        return
+    expiring = sum(_expires(r, retry_options) for r in records)
+    if records and not yes:
+        _warn_expiring(expiring)
+        click.confirm(
+            f"Move {len(records)} failed job(s) back onto the queue?", abort=True, err=True
+        )
+    report = _run_with_progress(
+        records, ctx, queue, retry_options, show=len(records) >= PROGRESS_THRESHOLD
+    )
+    if as_json:
+        _echo_json(
+            {
+                "moved": report.moved,
+                "skipped": report.skipped,
+                "expiring": report.expiring,
+                "not_found": list(missing),
+                "jobs": [_outcome_json(o) for o in report.outcomes],
+            }
+        )
+    else:
+        for outcome in report.outcomes:
+            if outcome.status is RetryStatus.SKIPPED:
+                click.echo(f"Skipped {outcome.record.id}: {outcome.reason}", err=True)
+        if missing:
+            click.echo(f"Not found: {', '.join(missing)}", err=True)
+        if yes:
+            _warn_expiring(report.expiring)
+        click.echo(
+            f"Moved {report.moved} job(s); skipped {report.skipped}; not found {len(missing)}."
+        )
+    if report.skipped or missing:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _expires(record: FailedJobRecord, options: RetryOptions) -> bool:
+    try:
+        return plan_retry(record, options).expires
+    except PayloadDecodeError:
+        return False
+
+
+def _run_with_progress(
+    records: list[FailedJobRecord],
+    ctx: CliContext,
+    queue: JobQueue,
+    options: RetryOptions,
+    *,
+    show: bool,
+) -> Any:
+    if not show:
+        return retry_failed(records, store=ctx.failed, queue=queue, options=options)
+    with click.progressbar(length=len(records), label="Retrying", file=sys.stderr) as bar:
+        return retry_failed(
+            records,
+            store=ctx.failed,
+            queue=queue,
+            options=options,
+            on_outcome=lambda _outcome: bar.update(1),
+        )
+
+
+def _dry_run(
+    records: Iterable[FailedJobRecord],
+    options: RetryOptions,
+    missing: Sequence[str],
+    as_json: bool,
+) -> None:
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        row = _row(record)
+        reason = check_connection(record, options)
+        try:
+            plan = plan_retry(record, options)
+        except PayloadDecodeError as exc:
+            reason = reason or f"unreadable payload: {exc}"
+            plan = None
+        row.update(
+            to_queue=plan.queue if plan else None,
+            retry_until=plan.retry_until if plan else None,
+            rewritten=list(plan.rewritten) if plan else [],
+            expires=plan.expires if plan else False,
+            skip=reason,
+        )
+        rows.append(row)
+    skipped = sum(r["skip"] is not None for r in rows)
+    if as_json:
+        _echo_json(
+            {
+                "dry_run": True,
+                "would_move": len(rows) - skipped,
+                "would_skip": skipped,
+                "not_found": list(missing),
+                "jobs": rows,
+            }
+        )
+    else:
+        if rows:
+            _table(
+                rows,
+                ("id", "uuid", "queue", "to_queue", "class", "failed_at", "retry_until", "skip"),
+                None,
+            )
+        _warn_expiring(sum(r["expires"] and r["skip"] is None for r in rows))
+        if missing:
+            click.echo(f"Not found: {', '.join(missing)}", err=True)
+        click.echo(f"Dry run: would move {len(rows) - skipped} job(s); would skip {skipped}.")
+    if skipped or missing:
+        sys.exit(EXIT_PARTIAL)
+
+
+# --- forget / flush / prune-failed -----------------------------------------------------
+
+
+@click.command(name="forget")
+@click.argument("identifier", metavar="ID|UUID")
+@pass_context
+def forget_command(ctx: CliContext, /, identifier: str) -> None:
+    """Delete one failed job (exit 1 when there is none)."""
+    key: int | str = int(identifier) if identifier.isdigit() else identifier
+    if not ctx.failed.forget(key):
+        raise FailedJobNotFound(f"no failed job has the id or uuid {identifier!r}")
+    click.echo(f"Failed job {identifier} deleted.")
+
+
+@click.command(name="flush")
+@click.option("--hours", type=click.FloatRange(min=0), help="Only jobs failed N or more hours ago.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def flush_command(ctx: CliContext, /, hours: float | None, yes: bool) -> None:
+    """Delete all failed jobs, or with --hours those with failed_at <= now - N hours
+    (Laravel's queue:flush)."""
+    older_than = None if hours is None else cutoff(ctx.now(), hours, ctx.settings.timezone)
+    if not yes:
+        scope = "all failed jobs" if older_than is None else f"failed jobs up to {older_than}"
+        click.confirm(f"Delete {scope}?", abort=True, err=True)
+    deleted = ctx.failed.flush(older_than=older_than)
+    click.echo(f"Deleted {deleted} failed job(s).")
+
+
+@click.command(name="prune-failed")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0),
+    default=24,
+    show_default=True,
+    help="Delete jobs with failed_at < now - N hours.",
+)
+@pass_context
+def prune_failed_command(ctx: CliContext, /, hours: float) -> None:
+    """Delete failed jobs older than --hours, 1000 rows per statement (Laravel's
+    queue:prune-failed)."""
+    before = cutoff(ctx.now(), hours, ctx.settings.timezone)
+    deleted = ctx.failed.prune(before=before)
+    click.echo(f"Deleted {deleted} failed job(s) failed before {before}.")
+
+
+#: Registered on the `bridge` group by `bridge.cli.commands`.
+COMMANDS: list[click.Command] = [
+    failed_group,
+    retry_failed_command,
+    forget_command,
+    flush_command,
+    prune_failed_command,
+]
