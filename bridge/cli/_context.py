@@ -23,9 +23,14 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from bridge.laravel.encryption import Encrypter
+    from bridge.laravel.versions import Profile
     from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Payloads are written for this release when nothing else decides: every PHP worker of
+#: Laravel 8 to 12 reads them.
+DEFAULT_LARAVEL = "12"
 
 
 @dataclass
@@ -37,6 +42,8 @@ class CliContext:
     cwd: Path = field(default_factory=Path.cwd)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Callable[[], float] = time.time
+    #: The process exit status a command asks for (click exits 0 otherwise).
+    exit_code: int = 0
 
     @cached_property
     def settings(self) -> Settings:
@@ -101,6 +108,21 @@ class CliContext:
             raise ConfigError("APP_KEY is not set: put it in .env or the environment")
         return encrypter
 
+    def profile(self, explicit: str | None = None) -> Profile:
+        """The Laravel version to write payloads for.
+
+        In order: `explicit` (`--laravel`), the settings, the payloads already in the tables,
+        else the newest release (any PHP worker of 8 to 12 reads its payloads).
+        """
+        from bridge.laravel.versions import detect_profile, profile_for
+        from bridge.queue.base import FailedJobFilter
+
+        chosen = explicit or self.settings.laravel_version
+        if chosen:
+            return profile_for(chosen)
+        samples = [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
+        return detect_profile(samples) or profile_for(DEFAULT_LARAVEL)
+
     def now(self) -> int:
         """The current Unix time in whole seconds, as Laravel stores queue times."""
         return int(self.clock())
@@ -114,6 +136,9 @@ class BridgeGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except BridgeError as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(ctx.obj, CliContext) and ctx.obj.exit_code:
+            ctx.exit(ctx.obj.exit_code)
+        return result

@@ -1,0 +1,88 @@
+"""The newcomer's path: `bridge demo`, then `bridge dispatch` and `bridge work` by hand."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import textwrap
+from pathlib import Path
+
+
+def run(bridge: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [bridge, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_demo_is_a_visible_round_trip_on_the_sqlite_default(
+    bridge_command: str, tmp_path: Path
+) -> None:
+    result = run(bridge_command, tmp_path, "demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "sqlite default" in out
+    assert "report 2026-11 for user 42 (attempt 1" in out
+    assert "imported storage/imports/products.csv (attempt 1)" in out
+    assert "Failed:     App\\Jobs\\ImportProducts" in out
+    with sqlite3.connect(tmp_path / "bridge.sqlite") as db:
+        assert db.execute("select count(*) from jobs").fetchone() == (0,)
+        ((queue, payload),) = db.execute("select queue, payload from failed_jobs").fetchall()
+    assert queue == "bridge-demo"
+    assert json.loads(payload)["displayName"] == "App\\Jobs\\ImportProducts"
+
+
+def test_dispatch_then_work_with_an_app_module(bridge_command: str, tmp_path: Path) -> None:
+    (tmp_path / "myjobs.py").write_text(
+        textwrap.dedent(
+            """
+            import json
+            from bridge.worker import App
+
+            app = App()
+
+            @app.handler("App\\\\Jobs\\\\SendWelcomeEmail")
+            def send(job):
+                with open("seen.jsonl", "a") as out:
+                    out.write(json.dumps({"email": job["email"], "n": job["n"]}) + "\\n")
+            """
+        )
+    )
+    assert run(bridge_command, tmp_path, "migrate").returncode == 0
+    sent = run(
+        bridge_command,
+        tmp_path,
+        "dispatch",
+        "App\\Jobs\\SendWelcomeEmail",
+        "--set",
+        "email=a@b.c",
+        "--set",
+        "n=3",
+        "--queue",
+        "high",
+        "--json",
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["queue"] == "high"
+    worked = run(
+        bridge_command,
+        tmp_path,
+        "work",
+        "--app",
+        "myjobs:app",
+        "--queue",
+        "high,default",
+        "--stop-when-empty",
+        "--sleep",
+        "0",
+    )
+    assert worked.returncode == 0, worked.stderr
+    assert "Processed:  App\\Jobs\\SendWelcomeEmail" in worked.stderr
+    seen = [json.loads(line) for line in (tmp_path / "seen.jsonl").read_text().splitlines()]
+    assert seen == [{"email": "a@b.c", "n": 3}]
+
+
+def test_a_bad_app_path_is_a_clear_error(bridge_command: str, tmp_path: Path) -> None:
+    result = run(bridge_command, tmp_path, "work", "--app", "nope.module:app", "--once")
+    assert result.returncode == 1
+    assert "AppImportError" in result.stderr
