@@ -1,0 +1,600 @@
+"""`PhpDecoder` and `loads`: PHP serialize() bytes to Python values.
+
+The decoder walks one bytes buffer by index: `bytes.find` for delimiters, slices, and
+per-call caches that map the exact bytes of a token head (``s:5:"``, ``a:3:{``), an int or
+float token (``i:42;``) or a key token (``s:3:"sku";``) to what it means, so a token PHP
+writes thousands of times is validated once. The common tags (``s i a d N b O``) are read
+inline in the loop over an array's or object's entries; every tag is also reachable through
+`token_decoders`, the table of `decode_<tag>` methods keyed by the tag byte.
+
+Fast paths only decide *whether* a token is valid; `_diagnose.diagnose` then says where
+and why. PHP numbers every value from 1 (``R:`` and keys excluded, ``r:`` included) so that
+``r:<slot>`` and ``R:<slot>`` can point back. ``R:`` makes the earlier value a shared
+`PhpReference`, which must be known when that value is placed, so input that contains
+``R:`` is read twice: the first pass only collects the slots ``R:`` points to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeAlias
+
+from bridge.exceptions import PhpDecodeError, PhpLimitError, PhpTruncatedError
+from bridge.php import _diagnose
+from bridge.php._floats import parse_float
+from bridge.php._tokens import (
+    INT64_MAX,
+    INT64_MIN,
+    LIST_KEY_LENS,
+    LIST_KEYS,
+    N_LIST_KEYS,
+    array_key,
+    unescape,
+    valid_class_name,
+)
+from bridge.php._types import PhpCustom, PhpEnum, PhpKey, PhpObject, PhpReference, PhpValue
+
+#: Nesting depth accepted by default (PHP's own `unserialize_max_depth` is 4096).
+DEFAULT_MAX_DEPTH = 512
+#: Largest string byte length or array/object entry count accepted by default.
+DEFAULT_MAX_LENGTH = 1 << 30
+
+#: Called with each decoded PhpObject, PhpCustom and PhpEnum; its result replaces the value.
+ObjectHook: TypeAlias = Callable[[PhpValue], PhpValue]
+_Decoded: TypeAlias = tuple[PhpValue, int]
+_Entries: TypeAlias = tuple[list[PhpKey] | None, list[PhpValue], int]
+
+
+class _HookFailed(Exception):
+    """Carries an exception out of object_hook past the decoder's own error handling."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__()
+        self.original = original
+
+
+class PhpDecoder:
+    """Reads one PHP serialize() value from bytes.
+
+    Args:
+        object_hook: Called with each PhpObject, PhpCustom and PhpEnum once complete; its
+            return value takes the object's place (and that of its ``r:`` back-references).
+        max_depth: Deepest nesting of arrays and objects accepted.
+        max_length: Largest string byte length, or array/object entry count, accepted.
+        allow_trailing: Accept bytes after the value, as PHP 8.2 silently does. By default
+            they are an error: PHP 8.3+ warns about them, and Laravel fails on warnings.
+    """
+
+    __slots__ = (
+        "_data",
+        "_floats",
+        "_found",
+        "_heads",
+        "_hook",
+        "_ints",
+        "_keys",
+        "_names",
+        "_obj_slots",
+        "_props",
+        "_refs",
+        "_slots",
+        "_targets",
+        "allow_trailing",
+        "max_depth",
+        "max_length",
+    )
+
+    def __init__(
+        self,
+        *,
+        object_hook: ObjectHook | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        allow_trailing: bool = False,
+    ) -> None:
+        self._hook = object_hook
+        self.max_depth = max_depth
+        self.max_length = max_length
+        self.allow_trailing = allow_trailing
+        self._data = b""
+        self._reset()
+
+    def _reset(self) -> None:
+        self._slots: list[PhpValue] = [None]  # slot numbers start at 1
+        self._obj_slots: set[int] = set()
+        self._targets: set[int] | None = None
+        self._found: set[int] | None = None
+        self._refs: dict[int, PhpReference] = {}
+        # Token bytes -> meaning, valid for one decode() call.
+        self._heads: dict[bytes, int] = {}
+        self._ints: dict[bytes, int] = {}
+        self._floats: dict[bytes, float] = {}
+        self._keys: dict[bytes, PhpKey] = {}
+        self._props: dict[bytes, PhpKey] = {}
+        self._names: dict[bytes, str] = {}
+
+    def decode(self, data: bytes | bytearray | memoryview | str) -> PhpValue:
+        """Decode one complete value.
+
+        Raises:
+            PhpDecodeError: The data is malformed (`PhpTruncatedError` if it ends early,
+                `PhpLimitError` if it exceeds `max_depth` or `max_length`).
+        """
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        self._data = bytes(data)
+        hook = self._hook
+        try:
+            if b"R:" in self._data:
+                # First pass: find the slots R: points to, without running the hook twice.
+                self._hook = None
+                found: set[int] = set()
+                self._found = found
+                value = self._run()
+                self._hook = hook
+                if not found and hook is None:
+                    return value
+                self._reset()
+                self._targets = found
+            return self._run()
+        except _HookFailed as exc:
+            raise exc.original from None
+        finally:
+            self._hook = hook
+            self._data = b""
+            self._reset()
+
+    def _run(self) -> PhpValue:
+        data = self._data
+        self._slots = [None]
+        self._obj_slots = set()
+        self._refs = {}
+        if not data:
+            raise PhpTruncatedError("no data", offset=0, expected="a value")
+        decoder = token_decoders.get(data[0])
+        if decoder is None:
+            raise _diagnose.diagnose(data, 0)
+        try:
+            value, pos = decoder(self, 0, 0)
+        except RecursionError:
+            raise PhpLimitError(
+                "nesting is too deep for the Python stack; lower max_depth", offset=0
+            ) from None
+        if self._targets and 1 in self._targets:
+            value = self._wrap(1, value)
+        if pos != len(data) and not self.allow_trailing:
+            raise PhpDecodeError(
+                f"at byte {pos}: trailing data after a complete value",
+                offset=pos,
+                expected="end of data",
+                found=data[pos : pos + 16],
+            )
+        return value
+
+    def _wrap(self, slot: int, value: PhpValue) -> PhpReference:
+        ref = self._refs.get(slot)
+        if ref is None:
+            ref = self._refs[slot] = PhpReference(value)
+        else:  # made early, so that entries inside the value could point to it
+            ref.value = value
+        return ref
+
+    def _diagnose(self, pos: int, *, key: bool = False, close: bool = False) -> PhpDecodeError:
+        return _diagnose.diagnose(self._data, pos, key=key, close=close)
+
+    # -- the hot loop --------------------------------------------------------------------
+
+    def _entries(self, pos: int, count: int, depth: int, in_array: bool) -> _Entries:
+        """Read `count` key/value pairs at `pos`, and the closing brace.
+
+        Returns (keys, values, end). For an array whose keys are 0..count-1 in order, keys
+        is None: the values are the list, and no key list is built.
+        """
+        data = self._data
+        find = data.find
+        startswith = data.startswith
+        heads = self._heads
+        ints = self._ints
+        floats = self._floats
+        key_cache = self._keys if in_array else self._props
+        slots = self._slots
+        push = slots.append
+        targets = self._targets
+        size = len(data)
+        keys: list[PhpKey] | None = None if in_array else []
+        vals: list[PhpValue] = []
+        add = vals.append
+        key: PhpKey | None
+        value: PhpValue
+        seq = in_array
+        slot = 0
+        try:
+            for idx in range(count):
+                if seq and idx < N_LIST_KEYS and startswith(LIST_KEYS[idx], pos):
+                    pos += LIST_KEY_LENS[idx]
+                else:
+                    if data[pos] == 115:  # s
+                        colon = find(b":", pos + 2)
+                        n = heads.get(data[pos : colon + 2])
+                        if n is None:
+                            n = self._head(pos)
+                        end = colon + 4 + n
+                        token = data[pos:end]
+                        key = key_cache.get(token)
+                        if key is None:
+                            key = self._string_key(token, pos, n, in_array)
+                    else:
+                        end = find(b";", pos + 2) + 1
+                        token = data[pos:end]
+                        key = ints.get(token)
+                        if key is None:
+                            key = self._int_token(token, pos, True)
+                    pos = end
+                    if keys is not None:
+                        keys.append(key)
+                    elif key != idx:
+                        seq = False
+                        keys = list(range(idx))
+                        keys.append(key)
+                if targets:
+                    slot = len(slots)
+                c = data[pos]
+                if c == 115:  # s
+                    colon = find(b":", pos + 2)
+                    n = heads.get(data[pos : colon + 2])
+                    if n is None:
+                        n = self._head(pos)
+                    end = colon + 2 + n
+                    if data[end : end + 2] != b'";':
+                        raise self._diagnose(pos)
+                    raw = data[colon + 2 : end]
+                    try:
+                        value = raw.decode()
+                    except UnicodeDecodeError:
+                        value = raw
+                    pos = end + 2
+                    push(value)
+                elif c == 105:  # i
+                    end = find(b";", pos + 2) + 1
+                    token = data[pos:end]
+                    value = ints.get(token)
+                    if value is None:
+                        value = self._int_token(token, pos, False)
+                    pos = end
+                    push(value)
+                elif c == 97:  # a
+                    colon = find(b":", pos + 2)
+                    n = heads.get(data[pos : colon + 2])
+                    if n is None:
+                        n = self._head(pos)
+                    if n * 6 > size - colon or depth >= self.max_depth:
+                        raise _diagnose.too_many(data, pos, n, depth, self.max_depth)
+                    if targets and len(slots) in targets:
+                        self._refs[len(slots)] = PhpReference(None)
+                    push(None)
+                    sub_keys, value, pos = self._entries(colon + 2, n, depth + 1, True)
+                    if sub_keys is not None:
+                        value = dict(zip(sub_keys, value, strict=True))
+                elif c == 100:  # d
+                    end = find(b";", pos + 2) + 1
+                    token = data[pos:end]
+                    value = floats.get(token)
+                    if value is None:
+                        value = self._float_token(token, pos)
+                    pos = end
+                    push(value)
+                elif c == 78 and data[pos + 1] == 59:  # N;
+                    value = None
+                    pos += 2
+                    push(value)
+                elif c == 98:  # b
+                    value, pos = self.decode_bool(pos, depth)
+                elif c == 79:  # O
+                    value, pos = self.decode_object(pos, depth)
+                else:
+                    decoder = token_decoders.get(c)
+                    if decoder is None:
+                        raise self._diagnose(pos)
+                    value, pos = decoder(self, pos, depth)
+                    if c == 82:  # R: takes no slot, so it is never a target itself
+                        add(value)
+                        continue
+                if targets and slot in targets:
+                    value = self._wrap(slot, value)
+                add(value)
+            if data[pos] != 125:  # }
+                raise self._diagnose(pos, close=True)
+        except (PhpDecodeError, _HookFailed):
+            raise
+        except (ValueError, IndexError):
+            # data[pos] past the end, or a delimiter that is missing.
+            raise self._diagnose(pos) from None
+        return keys, vals, pos + 1
+
+    def _head(self, pos: int) -> int:
+        size = _diagnose.read_head(self._data, pos, self.max_length)
+        self._heads[self._data[pos : self._data.index(b":", pos + 2) + 2]] = size
+        return size
+
+    def _string_key(self, token: bytes, pos: int, size: int, in_array: bool) -> PhpKey:
+        head = len(token) - size - 2
+        if token[-2:] != b'";' or token[head - 2 : head] != b':"':
+            raise self._diagnose(pos)
+        raw = token[head:-2]
+        key: PhpKey
+        try:
+            key = raw.decode()
+        except UnicodeDecodeError:
+            key = raw
+        if in_array:
+            key = array_key(raw, key)
+            self._keys[token] = key
+        else:
+            self._props[token] = key
+        return key
+
+    def _int_token(self, token: bytes, pos: int, is_key: bool) -> int:
+        raw = token[2:-1]
+        if token[:2] != b"i:" or not raw or not (raw.isdigit() or raw[1:].isdigit()):
+            raise self._diagnose(pos, key=is_key)
+        value = int(raw) if len(raw) < 22 else INT64_MAX + 1
+        if raw[:1] not in b"+-0123456789" or not INT64_MIN <= value <= INT64_MAX:
+            raise self._diagnose(pos, key=is_key)
+        self._ints[token] = value
+        return value
+
+    def _float_token(self, token: bytes, pos: int) -> float:
+        value = parse_float(token[2:-1]) if token[:2] == b"d:" else None
+        if value is None:
+            raise self._diagnose(pos)
+        self._floats[token] = value
+        return value
+
+    # -- the table's decode_<tag> methods ------------------------------------------------
+
+    def decode_null(self, pos: int, depth: int) -> _Decoded:
+        if self._data[pos : pos + 2] != b"N;":
+            raise self._diagnose(pos)
+        self._slots.append(None)
+        return None, pos + 2
+
+    def decode_bool(self, pos: int, depth: int) -> _Decoded:
+        token = self._data[pos : pos + 4]
+        if token != b"b:0;" and token != b"b:1;":
+            raise self._diagnose(pos)
+        value = token == b"b:1;"
+        self._slots.append(value)
+        return value, pos + 4
+
+    def decode_int(self, pos: int, depth: int) -> _Decoded:
+        end = self._data.find(b";", pos + 2) + 1
+        value = self._int_token(self._data[pos:end], pos, False)
+        self._slots.append(value)
+        return value, end
+
+    def decode_float(self, pos: int, depth: int) -> _Decoded:
+        end = self._data.find(b";", pos + 2) + 1
+        value = self._float_token(self._data[pos:end], pos)
+        self._slots.append(value)
+        return value, end
+
+    def decode_string(self, pos: int, depth: int) -> _Decoded:
+        raw, end = self._string_at(pos)
+        value: str | bytes
+        try:
+            value = raw.decode()
+        except UnicodeDecodeError:
+            value = raw
+        self._slots.append(value)
+        return value, end
+
+    def decode_escaped_string(self, pos: int, depth: int) -> _Decoded:
+        raw, end = unescape(self._data, pos, _diagnose.read_head(self._data, pos, self.max_length))
+        value: str | bytes
+        try:
+            value = raw.decode()
+        except UnicodeDecodeError:
+            value = raw
+        self._slots.append(value)
+        return value, end
+
+    def _string_at(self, pos: int) -> tuple[bytes, int]:
+        """Read ``X:<n>:"<n bytes>";`` at pos; return the bytes and the offset after it."""
+        data = self._data
+        size = _diagnose.read_head(data, pos, self.max_length)
+        start = data.index(b":", pos + 2) + 2
+        end = start + size
+        if data[end : end + 2] != b'";':
+            raise self._diagnose(pos)
+        return data[start:end], end + 2
+
+    def decode_array(self, pos: int, depth: int) -> _Decoded:
+        data = self._data
+        count = _diagnose.read_head(data, pos, self.max_length)
+        start = data.index(b"{", pos) + 1
+        if count * 6 > len(data) - start or depth >= self.max_depth:
+            raise _diagnose.too_many(data, pos, count, depth, self.max_depth)
+        slot = len(self._slots)
+        self._slots.append(None)
+        if self._targets and slot in self._targets:
+            self._refs[slot] = PhpReference(None)
+        keys, vals, end = self._entries(start, count, depth + 1, True)
+        return (vals if keys is None else dict(zip(keys, vals, strict=True))), end
+
+    def decode_object(self, pos: int, depth: int) -> _Decoded:
+        data = self._data
+        name, start = self._class_name(pos)
+        brace = data.find(b":{", start, start + 21)
+        raw = data[start:brace]
+        if brace < 0 or not raw.isdigit():
+            raise self._diagnose(pos)
+        count = int(raw)
+        if count > self.max_length or count * 6 > len(data) - brace or depth >= self.max_depth:
+            if count > self.max_length:
+                raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
+            raise _diagnose.too_many(data, pos, count, depth, self.max_depth)
+        obj = PhpObject(name)
+        slots = self._slots
+        slot = len(slots)
+        slots.append(obj)
+        self._obj_slots.add(slot)
+        if self._targets and slot in self._targets:
+            self._refs[slot] = PhpReference(obj)
+        keys, vals, end = self._entries(brace + 2, count, depth + 1, False)
+        obj.properties = dict(zip(keys or (), vals, strict=True))
+        if self._hook is None:
+            return obj, end
+        value = slots[slot] = self._call_hook(obj)
+        return value, end
+
+    def decode_custom(self, pos: int, depth: int) -> _Decoded:
+        data = self._data
+        name, start = self._class_name(pos)
+        brace = data.find(b":{", start, start + 21)
+        raw = data[start:brace]
+        if brace < 0 or not raw.isdigit():
+            raise self._diagnose(pos)
+        size = int(raw)
+        if size > self.max_length:
+            raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
+        end = brace + 2 + size
+        if data[end : end + 1] != b"}":
+            raise self._diagnose(pos)
+        return self._finish(PhpCustom(name, data[brace + 2 : end])), end + 1
+
+    def decode_enum(self, pos: int, depth: int) -> _Decoded:
+        raw, end = self._string_at(pos)
+        sep = raw.find(b":")
+        if sep < 0 or not valid_class_name(raw[:sep]):
+            raise PhpDecodeError(
+                f"at byte {pos}: an enum needs 'Class:Case', found {raw[:64]!r}",
+                offset=pos,
+                expected="Class:Case",
+                found=raw[:64],
+            )
+        name = raw[:sep].decode("utf-8", "surrogateescape")
+        case = raw[sep + 1 :].decode("utf-8", "surrogateescape")
+        return self._finish(PhpEnum(name, case)), end
+
+    def _finish(self, value: PhpValue) -> PhpValue:
+        if self._hook is not None:
+            value = self._call_hook(value)
+        self._obj_slots.add(len(self._slots))
+        self._slots.append(value)
+        return value
+
+    def _call_hook(self, value: PhpValue) -> PhpValue:
+        assert self._hook is not None
+        try:
+            return self._hook(value)
+        except Exception as exc:
+            raise _HookFailed(exc) from exc
+
+    def _class_name(self, pos: int) -> tuple[str, int]:
+        """Read ``X:<n>:"<Class>":`` at pos; return the name and the offset after it."""
+        data = self._data
+        size = _diagnose.read_head(data, pos, self.max_length)
+        start = data.index(b":", pos + 2) + 2
+        end = start + size
+        if data[end : end + 2] != b'":':
+            raise self._diagnose(pos)
+        raw = data[start:end]
+        name = self._names.get(raw)
+        if name is None:
+            if not valid_class_name(raw):
+                raise PhpDecodeError(
+                    f"at byte {start}: invalid class name {raw[:64]!r}",
+                    offset=start,
+                    expected="a class name",
+                    found=raw[:64],
+                )
+            name = self._names[raw] = raw.decode("utf-8", "surrogateescape")
+        return name, end + 2
+
+    def _slot_number(self, pos: int) -> tuple[int, int]:
+        data = self._data
+        end = data.find(b";", pos + 2, pos + 24)
+        raw = data[pos + 2 : end]
+        if data[pos + 1 : pos + 2] != b":" or end < 0 or not raw.isdigit():
+            raise self._diagnose(pos)
+        slot = int(raw)
+        if not 0 < slot < len(self._slots):
+            raise PhpDecodeError(
+                f"at byte {pos}: slot {slot} does not exist (only {len(self._slots) - 1} so far)",
+                offset=pos,
+                expected=f"a slot from 1 to {len(self._slots) - 1}",
+                found=data[pos : end + 1],
+            )
+        return slot, end + 1
+
+    def decode_backref(self, pos: int, depth: int) -> _Decoded:
+        slot, end = self._slot_number(pos)
+        if slot not in self._obj_slots:
+            raise PhpDecodeError(
+                f"at byte {pos}: r:{slot} points to a value that is not an object",
+                offset=pos,
+                expected="r: to an object slot",
+                found=f"r:{slot};",
+            )
+        value = self._slots[slot]
+        self._obj_slots.add(len(self._slots))
+        self._slots.append(value)
+        return value, end
+
+    def decode_reference(self, pos: int, depth: int) -> _Decoded:
+        slot, end = self._slot_number(pos)
+        if self._found is None:  # second pass: every target was wrapped when placed
+            return self._refs[slot], end
+        self._found.add(slot)
+        return None, end
+
+
+_Method: TypeAlias = Callable[[PhpDecoder, int, int], _Decoded]
+
+#: The `decode_<tag>` method for each tag byte.
+token_decoders: dict[int, _Method] = {
+    ord("N"): PhpDecoder.decode_null,
+    ord("b"): PhpDecoder.decode_bool,
+    ord("i"): PhpDecoder.decode_int,
+    ord("d"): PhpDecoder.decode_float,
+    ord("s"): PhpDecoder.decode_string,
+    ord("S"): PhpDecoder.decode_escaped_string,
+    ord("a"): PhpDecoder.decode_array,
+    ord("O"): PhpDecoder.decode_object,
+    ord("C"): PhpDecoder.decode_custom,
+    ord("E"): PhpDecoder.decode_enum,
+    ord("r"): PhpDecoder.decode_backref,
+    ord("R"): PhpDecoder.decode_reference,
+}
+
+
+def loads(
+    data: bytes | bytearray | memoryview | str,
+    *,
+    object_hook: ObjectHook | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    allow_trailing: bool = False,
+) -> PhpValue:
+    """Decode PHP serialize() data (bytes, or text whose UTF-8 is those bytes).
+
+    Never imports or instantiates Python classes and never runs code: objects come back as
+    `PhpObject`, `PhpCustom` and `PhpEnum` unless `object_hook` maps them.
+
+    Args:
+        data: One complete serialized value.
+        object_hook: Called with each decoded object or enum case; its result replaces it.
+        max_depth: Deepest array/object nesting accepted.
+        max_length: Largest string length or entry count accepted.
+        allow_trailing: Ignore bytes after the value instead of raising.
+
+    Raises:
+        PhpDecodeError: The data is malformed; `PhpTruncatedError` when it ends early and
+            `PhpLimitError` when it exceeds a limit. Each carries the byte `offset`.
+    """
+    return PhpDecoder(
+        object_hook=object_hook,
+        max_depth=max_depth,
+        max_length=max_length,
+        allow_trailing=allow_trailing,
+    ).decode(data)

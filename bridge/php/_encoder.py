@@ -1,0 +1,368 @@
+"""`PhpEncoder` and `dumps`: Python values to the bytes PHP's serialize() writes.
+
+Each Python type has an `encode_<type>` method, found through `default_encoders` (by exact
+type, then along the MRO). Lists, dicts and objects write their scalar entries inline, since
+those are most of any real payload; everything else goes through the table.
+
+Slot numbers follow PHP's serializer (`php_add_var_hash`): every value written counts one,
+``r:`` included, keys and ``R:`` excluded. An object instance (or enum case) written a second
+time becomes ``r:<slot>``; a `PhpReference` box becomes ``R:<slot>`` after its first place,
+and a reference to an object already written becomes ``R:`` too, as in PHP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeAlias
+
+from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
+from bridge.php._floats import format_float
+from bridge.php._types import PhpCustom, PhpEnum, PhpObject, PhpReference, PhpValue
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+#: Deepest nesting written by default; deeper (or cyclic) plain containers are an error.
+DEFAULT_MAX_DEPTH = 512
+
+#: Converts a value of an unsupported type into one that can be encoded.
+Default: TypeAlias = Callable[[PhpValue], PhpValue]
+
+_CANONICAL_INT = re.compile(r"-?[1-9][0-9]{0,18}|0")
+_LIST_KEYS = [b"i:%d;" % i for i in range(4096)]
+
+
+def _overflow(value: int) -> PhpIntegerOverflowError:
+    return PhpIntegerOverflowError(
+        f"{value} does not fit PHP's signed 64-bit int (PHP would clamp it)"
+    )
+
+
+class PhpEncoder:
+    """Writes Python values as PHP serialize() bytes.
+
+    Args:
+        default: Called with a value of an unsupported type; must return an encodable
+            value (it is not called again on its own result).
+        max_depth: Deepest list/dict/object nesting written; catches cyclic containers.
+    """
+
+    __slots__ = ("_depth", "_keys", "_memo", "_names", "_parts", "_strs", "default", "max_depth")
+
+    def __init__(
+        self, *, default: Default | None = None, max_depth: int = DEFAULT_MAX_DEPTH
+    ) -> None:
+        self.default = default
+        self.max_depth = max_depth
+        self._parts: list[bytes] = []
+        # id(object) or an enum's identity -> (slot, the object kept alive for the call)
+        self._memo: dict[object, tuple[int, object]] = {}
+        self._strs: dict[str, bytes] = {}
+        self._keys: dict[str, bytes] = {}
+        self._names: dict[str, bytes] = {}
+        self._depth = 0
+
+    def encode(self, value: PhpValue) -> bytes:
+        """Return `value` serialized.
+
+        Raises:
+            PhpEncodeTypeError: A value has no PHP form and `default` did not convert it.
+            PhpIntegerOverflowError: An int is outside PHP's signed 64-bit range.
+            PhpEncodeError: A string is not encodable as UTF-8, nesting is too deep, or a
+                key is not an int, str or bytes.
+        """
+        try:
+            self._value(value, 1)
+            return b"".join(self._parts)
+        except RecursionError:
+            raise PhpEncodeError("nesting is too deep for the Python stack") from None
+        finally:
+            self._parts = []
+            self._memo = {}
+            self._strs = {}
+            self._keys = {}
+            self._depth = 0
+
+    def _value(self, value: PhpValue, slot: int) -> int:
+        """Write `value`, whose slot number is `slot`; return the last slot used."""
+        encoder = default_encoders.get(type(value))
+        if encoder is None:
+            encoder = self._find_encoder(value)
+        return encoder(self, value, slot)
+
+    def _find_encoder(self, value: PhpValue) -> _Method:
+        for cls in type(value).__mro__[1:]:
+            encoder = default_encoders.get(cls)
+            if encoder is not None:
+                return encoder
+        return PhpEncoder.encode_other
+
+    def encode_other(self, value: PhpValue, slot: int) -> int:
+        if self.default is not None:
+            converted = self.default(value)
+            encoder = default_encoders.get(type(converted))
+            if encoder is None:
+                encoder = self._find_encoder(converted)
+            if encoder is not PhpEncoder.encode_other:
+                return encoder(self, converted, slot)
+        raise PhpEncodeTypeError(f"cannot serialize {type(value).__qualname__} value {value!r}")
+
+    # -- scalars -------------------------------------------------------------------------
+
+    def encode_none(self, value: None, slot: int) -> int:
+        self._parts.append(b"N;")
+        return slot
+
+    def encode_bool(self, value: bool, slot: int) -> int:
+        self._parts.append(b"b:1;" if value else b"b:0;")
+        return slot
+
+    def encode_int(self, value: int, slot: int) -> int:
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _overflow(value)
+        self._parts.append(b"i:%d;" % value)
+        return slot
+
+    def encode_float(self, value: float, slot: int) -> int:
+        self._parts.append(b"d:" + format_float(value) + b";")
+        return slot
+
+    def encode_str(self, value: str, slot: int) -> int:
+        self._parts.append(self._str(value))
+        return slot
+
+    def encode_bytes(self, value: bytes, slot: int) -> int:
+        self._parts.append(b's:%d:"%b";' % (len(value), value))
+        return slot
+
+    def _str(self, value: str) -> bytes:
+        token = self._strs.get(value)
+        if token is None:
+            try:
+                raw = value.encode()
+            except UnicodeEncodeError as exc:
+                raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
+            token = self._strs[value] = b's:%d:"%b";' % (len(raw), raw)
+        return token
+
+    def _array_key(self, key: str) -> bytes:
+        """The key token for a str array key: PHP stores canonical int64 strings as ints."""
+        token = self._keys.get(key)
+        if token is None:
+            if _CANONICAL_INT.fullmatch(key) and INT64_MIN <= int(key) <= INT64_MAX:
+                token = b"i:%s;" % key.encode()
+            else:
+                token = self._str(key)
+            self._keys[key] = token
+        return token
+
+    # -- containers ----------------------------------------------------------------------
+
+    def encode_list(self, value: list[PhpValue] | tuple[PhpValue, ...], slot: int) -> int:
+        self._enter()
+        parts = self._parts
+        parts.append(b"a:%d:{" % len(value))
+        slot = self._entries(enumerate(value), slot, 1)
+        parts.append(b"}")
+        self._depth -= 1
+        return slot
+
+    def encode_dict(self, value: dict[PhpValue, PhpValue], slot: int) -> int:
+        self._enter()
+        parts = self._parts
+        parts.append(b"a:%d:{" % len(value))
+        slot = self._entries(value.items(), slot, 0)
+        parts.append(b"}")
+        self._depth -= 1
+        return slot
+
+    def _enter(self) -> None:
+        self._depth += 1
+        if self._depth > self.max_depth:
+            raise PhpEncodeError(
+                f"nesting deeper than max_depth {self.max_depth} (or a cyclic list/dict)"
+            )
+
+    def _entries(self, items: PhpValue, slot: int, mode: int) -> int:
+        """Write key/value pairs; mode 1: list keys, 0: array keys, 2: property keys."""
+        parts = self._parts
+        append = parts.append
+        strs = self._strs
+        str_token = self._str
+        key_token = self._array_key
+        keys = self._keys
+        for key, value in items:
+            kind = type(key)
+            if mode == 1:
+                append(_LIST_KEYS[key] if key < 4096 else b"i:%d;" % key)
+            elif kind is int:
+                if not INT64_MIN <= key <= INT64_MAX:
+                    raise _overflow(key)
+                append(b"i:%d;" % key)
+            elif kind is str:
+                token = keys.get(key) if mode == 0 else strs.get(key)
+                if token is None:
+                    token = key_token(key) if mode == 0 else str_token(key)
+                append(token)
+            else:
+                append(self._key(key, mode))
+            slot += 1
+            kind = type(value)
+            if kind is str:
+                token = strs.get(value)
+                append(token if token is not None else str_token(value))
+            elif kind is int:
+                if not INT64_MIN <= value <= INT64_MAX:
+                    raise _overflow(value)
+                append(b"i:%d;" % value)
+            elif value is None:
+                append(b"N;")
+            elif kind is float:
+                append(b"d:" + format_float(value) + b";")
+            elif kind is bool:
+                append(b"b:1;" if value else b"b:0;")
+            else:
+                encoder = default_encoders.get(kind)
+                if encoder is None:
+                    encoder = self._find_encoder(value)
+                slot = encoder(self, value, slot)
+        return slot
+
+    def _key(self, key: PhpValue, mode: int) -> bytes:
+        if isinstance(key, bytes):
+            if mode == 0 and _CANONICAL_INT.fullmatch(key.decode("latin-1")):
+                return self._array_key(key.decode())
+            return b's:%d:"%b";' % (len(key), key)
+        if isinstance(key, int):  # bool too: PHP stores true/false keys as 1/0
+            return self._int_key(int(key))
+        if isinstance(key, str):
+            return self._array_key(str(key)) if mode == 0 else self._str(str(key))
+        raise PhpEncodeError(f"key {key!r} must be an int, str or bytes")
+
+    @staticmethod
+    def _int_key(key: int) -> bytes:
+        if not INT64_MIN <= key <= INT64_MAX:
+            raise _overflow(key)
+        return b"i:%d;" % key
+
+    # -- objects -------------------------------------------------------------------------
+
+    def _seen(self, key: object, value: PhpValue, slot: int, tag: bytes) -> bool:
+        """Register an object at `slot`, or write a back-reference if already written."""
+        known = self._memo.get(key)
+        if known is None:
+            self._memo[key] = (slot, value)
+            return False
+        self._parts.append(b"%b:%d;" % (tag, known[0]))
+        return True
+
+    def _name(self, class_name: str) -> bytes:
+        name = self._names.get(class_name)
+        if name is None:
+            name = self._names[class_name] = class_name.encode("utf-8", "surrogateescape")
+        return name
+
+    def encode_object(self, value: PhpObject, slot: int) -> int:
+        if self._seen(id(value), value, slot, b"r"):
+            return slot
+        return self._write_object(value, slot)
+
+    def _write_object(self, value: PhpObject, slot: int) -> int:
+        self._enter()
+        name = self._name(value.class_name)
+        props = value.properties
+        parts = self._parts
+        parts.append(b'O:%d:"%b":%d:{' % (len(name), name, len(props)))
+        slot = self._entries(props.items(), slot, 2)
+        parts.append(b"}")
+        self._depth -= 1
+        return slot
+
+    def encode_custom(self, value: PhpCustom, slot: int) -> int:
+        if self._seen(id(value), value, slot, b"r"):
+            return slot
+        return self._write_custom(value, slot)
+
+    def _write_custom(self, value: PhpCustom, slot: int) -> int:
+        name = self._name(value.class_name)
+        data = bytes(value.data)
+        self._parts.append(b'C:%d:"%b":%d:{%b}' % (len(name), name, len(data), data))
+        return slot
+
+    def encode_enum(self, value: PhpEnum, slot: int) -> int:
+        # A PHP enum case is a singleton: equal cases are one object, whatever Python holds.
+        if self._seen(_enum_key(value), value, slot, b"r"):
+            return slot
+        return self._write_enum(value, slot)
+
+    def _write_enum(self, value: PhpEnum, slot: int) -> int:
+        text = self._name(value.class_name) + b":" + self._name(value.case)
+        self._parts.append(b'E:%d:"%b";' % (len(text), text))
+        return slot
+
+    def encode_reference(self, value: PhpReference, slot: int) -> int:
+        inner = value.value
+        kind = type(inner)
+        if kind is PhpReference:
+            raise PhpEncodeError("a PhpReference cannot hold another PhpReference")
+        # PHP looks through a reference to an object: both share the object's slot.
+        key: object
+        if kind is PhpObject or kind is PhpCustom:
+            key = id(inner)
+        elif kind is PhpEnum:
+            key = _enum_key(inner)
+        else:
+            key = id(value)
+        if self._seen(key, value, slot, b"R"):
+            return slot - 1  # R: takes no slot
+        if kind is PhpObject:
+            return self._write_object(inner, slot)
+        if kind is PhpCustom:
+            return self._write_custom(inner, slot)
+        if kind is PhpEnum:
+            return self._write_enum(inner, slot)
+        return self._value(inner, slot)
+
+
+def _enum_key(value: PhpEnum) -> tuple[str, str, str]:
+    return ("enum", value.class_name.lower(), value.case)
+
+
+_Method: TypeAlias = Callable[[PhpEncoder, PhpValue, int], int]
+
+#: The `encode_<type>` method for each Python type (subclasses are found along the MRO).
+default_encoders: dict[type, _Method] = {
+    type(None): PhpEncoder.encode_none,
+    bool: PhpEncoder.encode_bool,
+    int: PhpEncoder.encode_int,
+    float: PhpEncoder.encode_float,
+    str: PhpEncoder.encode_str,
+    bytes: PhpEncoder.encode_bytes,
+    bytearray: PhpEncoder.encode_bytes,
+    list: PhpEncoder.encode_list,
+    tuple: PhpEncoder.encode_list,
+    dict: PhpEncoder.encode_dict,
+    PhpObject: PhpEncoder.encode_object,
+    PhpCustom: PhpEncoder.encode_custom,
+    PhpEnum: PhpEncoder.encode_enum,
+    PhpReference: PhpEncoder.encode_reference,
+}
+
+
+def dumps(
+    value: PhpValue, *, default: Default | None = None, max_depth: int = DEFAULT_MAX_DEPTH
+) -> bytes:
+    """Serialize `value` exactly as PHP's serialize() would.
+
+    Args:
+        value: None, bool, int, float, str, bytes, list/tuple, dict, PhpObject, PhpCustom,
+            PhpEnum or PhpReference, nested freely.
+        default: Converts values of other types into encodable ones.
+        max_depth: Deepest nesting written.
+
+    Raises:
+        PhpEncodeTypeError: A value has no PHP form.
+        PhpIntegerOverflowError: An int is outside PHP's signed 64-bit range.
+        PhpEncodeError: Any other value PHP could not hold exactly.
+    """
+    return PhpEncoder(default=default, max_depth=max_depth).encode(value)
