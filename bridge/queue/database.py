@@ -11,7 +11,7 @@ replaced before use by `pool_pre_ping`, so the common case needs no retry at all
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,9 +76,24 @@ class DatabaseQueue:
     # --- writes ------------------------------------------------------------------------
 
     def insert_rows(self, conn: Connection, jobs: Sequence[NewJob]) -> None:
-        """Insert `jobs` with one multi-row INSERT on an open connection (for batch stores)."""
-        if jobs:
-            conn.execute(self.table.insert().values([_new_row(job) for job in jobs]))
+        """Insert `jobs` with multi-row INSERTs on an open connection (for batch stores).
+
+        One statement, as Laravel's `bulk()`, up to 1,000 rows or ~4 MB of payload; larger
+        sets take several statements in the same transaction (SQLite caps bound parameters,
+        MySQL the packet size). The SQL text is built directly: compiling a 500-row
+        `insert().values()` costs SQLAlchemy ~80 ms, more than the INSERT itself.
+        """
+        preparer = conn.dialect.identifier_preparer
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        columns = ", ".join(preparer.quote(c) for c in _INSERT_COLUMNS)
+        head = f"INSERT INTO {preparer.format_table(self.table)} ({columns}) VALUES "
+        row_marks = "(" + ", ".join([mark] * len(_INSERT_COLUMNS)) + ")"
+        for chunk in _chunks(jobs):
+            params: list[Any] = []
+            for job in chunk:
+                params += [job.queue, job.attempts, None, job.available_at, job.created_at]
+                params.append(job.payload)
+            conn.exec_driver_sql(head + ", ".join([row_marks] * len(chunk)), tuple(params))
 
     def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
         """Insert one job (attempts 0, not reserved) and return its id."""
@@ -257,6 +272,22 @@ class DatabaseQueue:
                 return [JobRow(**r._asdict()) for r in conn.execute(query)]
 
         return retrying(run, idempotent=True)
+
+
+_INSERT_COLUMNS = ("queue", "attempts", "reserved_at", "available_at", "created_at", "payload")
+_CHUNK_ROWS = 1_000
+_CHUNK_BYTES = 4_000_000
+
+
+def _chunks(jobs: Sequence[NewJob]) -> Iterator[Sequence[NewJob]]:
+    start, size = 0, 0
+    for index, job in enumerate(jobs):
+        size += len(job.payload)
+        if index - start >= _CHUNK_ROWS or (size > _CHUNK_BYTES and index > start):
+            yield jobs[start:index]
+            start, size = index, len(job.payload)
+    if start < len(jobs):
+        yield jobs[start:]
 
 
 def _new_row(job: NewJob) -> dict[str, Any]:

@@ -181,3 +181,15 @@ def test_reservation_sql_uses_the_lock_laravel_would(queue: DatabaseQueue, engin
         assert "BEGIN IMMEDIATE" in statements
     else:  # MariaDB 10.11 and PostgreSQL 15 both support SKIP LOCKED
         assert select.upper().rstrip().endswith("FOR UPDATE SKIP LOCKED")
+
+
+def test_large_bulk_is_chunked_within_one_transaction(queue: DatabaseQueue, engine: Engine) -> None:
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    jobs = [
+        NewJob(payload=f"p{i}", queue="big", available_at=NOW, created_at=NOW) for i in range(2_500)
+    ]
+    queue.bulk(jobs)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 3  # 1,000 + 1,000 + 500 rows
+    assert [r.payload for r in queue.rows("big")] == [f"p{i}" for i in range(2_500)]
