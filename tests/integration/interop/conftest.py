@@ -1,0 +1,32 @@
+"""Fixtures for the interop tests: one Laravel 8 environment and bridge's side of the same tables.
+
+`laravel_env` is real Laravel on SQLite, MariaDB and PostgreSQL in turn (every harness table
+fresh); `bridge_side` opens bridge's queue, failed-job and batch stores on the same database
+with the same table names, key and `retry_after`, and runs bridge's worker in this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from interop_kit import BridgeSide
+
+from tests.support.laravel import LaravelEnv, fresh_laravel_env
+
+
+@pytest.fixture
+def laravel_env(database_url: str, php_binary: str, laravel: Path, tmp_path: Path) -> LaravelEnv:
+    """Laravel 8 on each of the three databases, every harness table empty."""
+    return fresh_laravel_env(database_url, php_binary=php_binary, tmp_path=tmp_path)
+
+
+@pytest.fixture
+def bridge_side(laravel_env: LaravelEnv) -> Iterator[BridgeSide]:
+    """bridge's stores, dispatcher and worker on `laravel_env`'s tables."""
+    side = BridgeSide.open(laravel_env)
+    try:
+        yield side
+    finally:
+        side.close()
