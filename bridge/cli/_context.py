@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bridge.config import Settings, resolve_settings
-from bridge.exceptions import BridgeError, ConfigError
+from bridge.exceptions import BridgeError, ConfigError, SchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -120,7 +120,12 @@ class CliContext:
         chosen = explicit or self.settings.laravel_version
         if chosen:
             return profile_for(chosen)
-        samples = [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
+        samples: list[str] = []
+        try:
+            samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
+        except SchemaError:
+            pass  # no failed_jobs table yet: nothing to learn from
+
         return detect_profile(samples) or profile_for(DEFAULT_LARAVEL)
 
     def now(self) -> int:

@@ -1,0 +1,42 @@
+"""`bridge stubs`: write Python declarations of a PHP app's job classes, by PHP reflection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bridge.laravel.stubs import generate_stubs
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--autoload",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PHP file to require first, e.g. vendor/autoload.php (default: Debian's Laravel).",
+)
+@click.option("--php", "php_binary", default="php", show_default=True, help="The php binary.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Python file to write (default: standard output).",
+)
+def stubs(
+    paths: tuple[Path, ...], autoload: Path | None, php_binary: str, output: Path | None
+) -> None:
+    """Declare the queued job classes found under PATHS as Python `JobClass` objects.
+
+    The declarations carry each property's visibility, type and default in PHP's order,
+    the traits and interfaces, so `bridge dispatch --declarations MODULE` and `Dispatcher`
+    write commands PHP unserializes exactly.
+    """
+    source = generate_stubs(list(paths), autoload=autoload, php=php_binary)
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    output.write_text(source, encoding="utf-8")
+    click.echo(f"Wrote {source.count('JobClass(')} declarations to {output}", err=True)
