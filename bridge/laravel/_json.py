@@ -15,27 +15,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from bridge.exceptions import PayloadError
 
 __all__ = ["php_float_repr", "php_json_encode"]
 
-_escape: Callable[[str], str] = encode_basestring
-_NON_ASCII = re.compile("[\u0080-\U0010ffff]")
+_escape_utf8: Callable[[str], str] = encode_basestring
+_escape_ascii: Callable[[str], str] = encode_basestring_ascii
+# ensure_ascii escapes DEL, PHP does not; an escape is preceded by an even run of backslashes.
+_ESCAPED_DEL = re.compile(r"(?<!\\)((?:\\\\)*)\\u007f")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-
-
-def _escape_non_ascii(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
 
 
 def php_float_repr(value: float, exponent_char: str = "e") -> str:
@@ -97,7 +91,7 @@ def _text(value: str | bytes) -> str:
     return value
 
 
-def _encode(value: Any, out: list[str]) -> None:
+def _encode(value: Any, out: list[str], escape: Callable[[str], str]) -> None:
     # Order matters: bool before int (bool is an int subclass).
     if value is None:
         out.append("null")
@@ -106,7 +100,7 @@ def _encode(value: Any, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, str):
-        out.append(_escape(value))
+        out.append(escape(value))
     elif isinstance(value, int):
         out.append(int.__repr__(value))
     elif isinstance(value, float):
@@ -116,16 +110,18 @@ def _encode(value: Any, out: list[str]) -> None:
             )
         out.append(php_float_repr(value, "e"))
     elif isinstance(value, Mapping):
-        _encode_array(value, out)
+        _encode_array(value, out, escape)
     elif isinstance(value, list | tuple):
-        _encode_list(value, out)
+        _encode_list(value, out, escape)
     elif isinstance(value, bytes):
-        out.append(_escape(_text(value)))
+        out.append(escape(_text(value)))
     else:
         raise PayloadError(f"Unable to JSON encode payload: unsupported value {value!r}")
 
 
-def _encode_list(items: list[Any] | tuple[Any, ...], out: list[str]) -> None:
+def _encode_list(
+    items: list[Any] | tuple[Any, ...], out: list[str], escape: Callable[[str], str]
+) -> None:
     if not items:
         out.append("[]")
         return
@@ -133,23 +129,23 @@ def _encode_list(items: list[Any] | tuple[Any, ...], out: list[str]) -> None:
     for index, item in enumerate(items):
         if index:
             out.append(",")
-        _encode(item, out)
+        _encode(item, out, escape)
     out.append("]")
 
 
-def _encode_array(mapping: Mapping[Any, Any], out: list[str]) -> None:
+def _encode_array(mapping: Mapping[Any, Any], out: list[str], escape: Callable[[str], str]) -> None:
     keys = [_php_key(k) for k in mapping]
     if keys == list(range(len(keys))):
         # A PHP array with keys 0..n-1 in order is a list (the empty array included).
-        _encode_list(list(mapping.values()), out)
+        _encode_list(list(mapping.values()), out, escape)
         return
     out.append("{")
     for index, (key, item) in enumerate(zip(keys, mapping.values(), strict=True)):
         if index:
             out.append(",")
-        out.append(_escape(key if isinstance(key, str) else str(key)))
+        out.append(escape(key if isinstance(key, str) else str(key)))
         out.append(":")
-        _encode(item, out)
+        _encode(item, out, escape)
     out.append("}")
 
 
@@ -171,19 +167,32 @@ def php_json_encode(value: Any, *, unescaped_unicode: bool) -> str:
             PHP's `json_encode` fails too.
     """
     out: list[str] = []
-    _encode(value, out)
+    if unescaped_unicode:
+        _encode(value, out, _escape_utf8)
+    else:
+        _encode(value, out, _checked_ascii)
     text = "".join(out)
     # `/` and U+2028/U+2029 occur only inside strings, so plain replaces are safe.
     text = text.replace("/", "\\/")
-    if _SURROGATE.search(text):
-        # Lone surrogates (e.g. from surrogateescape) are invalid UTF-8 in PHP's eyes.
-        raise PayloadError(
-            "Unable to JSON encode payload. Error (5): Malformed UTF-8 characters, "
-            "possibly incorrectly encoded"
-        )
     if unescaped_unicode:
+        if _SURROGATE.search(text):
+            raise _malformed()
         if "\u2028" in text or "\u2029" in text:
             text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    elif not text.isascii():
-        text = _NON_ASCII.sub(_escape_non_ascii, text)
+    elif "\\u007f" in text:
+        text = _ESCAPED_DEL.sub("\\1\x7f", text)
     return text
+
+
+def _malformed() -> PayloadError:
+    # Lone surrogates (e.g. from surrogateescape) are invalid UTF-8 in PHP's eyes.
+    return PayloadError(
+        "Unable to JSON encode payload. Error (5): Malformed UTF-8 characters, "
+        "possibly incorrectly encoded"
+    )
+
+
+def _checked_ascii(text: str) -> str:
+    if not text.isascii() and _SURROGATE.search(text):
+        raise _malformed()
+    return _escape_ascii(text)

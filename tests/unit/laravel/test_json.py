@@ -21,6 +21,8 @@ from bridge.laravel._json import php_float_repr, php_json_encode
         ("😀", False, '"\\ud83d\\ude00"'),
         ("\u2028\u2029", True, '"\\u2028\\u2029"'),
         ("\x7f", False, '"\x7f"'),
+        ("\\u007f\x7f", False, '"\\\\u007f\x7f"'),
+        ("\\\x7f", False, '"\\\\\x7f"'),
         ("\x00\x1f\b\f\n\r\t", True, '"\\u0000\\u001f\\b\\f\\n\\r\\t"'),
         ("<>&'", True, '"<>&\'"'),
         ({}, True, "[]"),
