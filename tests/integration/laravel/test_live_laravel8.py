@@ -148,3 +148,16 @@ def test_next_chained_job_matches_laravels_worker(env: LaravelEnv) -> None:
         now=pushed["created_at"],
     )
     assert generic is not None and generic.payload == pushed["payload"]
+
+
+def test_payload_rewrite_matches_laravels_queue_retry(env: LaravelEnv) -> None:
+    """`queue:retry` re-encodes the failed payload without JSON flags; so does `replace`."""
+    [line] = env.dispatch("always_fails", args={"message": "héllo/wörld \u2028 ok"})
+    env.work(tries=1)
+    [failed] = env.failed_jobs()
+    env.retry("all")
+    [retried] = env.jobs()
+    ours = JobPayload.from_json(failed["payload"]).replace(unescaped_unicode=False)
+    assert failed["payload"] == line["payload"]
+    assert ours.to_json() == retried["payload"]
+    assert ours.to_json() != line["payload"]  # the message really was re-escaped
