@@ -1,0 +1,117 @@
+"""`run_pool`: a supervisor that forks N worker processes and keeps them running.
+
+Each child builds its own `Worker` through the factory *after* the fork (database
+connections must never cross a fork) and exits with its `StopReason.exit_code`. The parent
+forwards SIGTERM, SIGINT and SIGQUIT to every child (each finishes its current job) and
+restarts a child that ends unexpectedly: killed by a signal, a hard timeout (status 1), the
+memory limit (status 12), or a clean stop from `max_jobs` / `max_time` when the pool is a
+daemon (recycling). Children that stop cleanly because the queue is empty or `once` was set
+are not restarted. The pool returns when every child has stopped: 0 when all ended cleanly
+or on request, else 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from bridge.worker.logs import LOGGER_NAME
+from bridge.worker.options import EXIT_ERROR, EXIT_SUCCESS
+from bridge.worker.worker import Worker
+
+__all__ = ["run_pool"]
+
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+# A child that dies sooner than this after its start is restarted only after a pause, so a
+# worker that cannot even start (bad DSN, import error) does not fork in a hot loop.
+_MIN_LIFETIME_SECONDS = 1.0
+
+
+def _child(make_worker: Callable[[int], Worker], index: int, logger: logging.Logger) -> int:
+    for sig in _FORWARDED:
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        return make_worker(index).run().exit_code
+    except BaseException:
+        logger.exception("Worker process %d crashed", index)
+        return EXIT_ERROR
+
+
+def run_pool(
+    make_worker: Callable[[int], Worker],
+    *,
+    concurrency: int,
+    restart_clean_exits: bool = False,
+    logger: logging.Logger | None = None,
+) -> int:
+    """Run `concurrency` worker processes until all have stopped; return the exit status.
+
+    Args:
+        make_worker: Builds the worker of child number `index` (0-based), in the child.
+        concurrency: How many processes run at once.
+        restart_clean_exits: Restart children that stop cleanly (set it for a daemon pool
+            with `max_jobs` / `max_time` recycling; leave it off with `stop_when_empty` or
+            `once`).
+        logger: Where the supervisor logs; `bridge.worker` by default.
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    log = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+    children: dict[int, tuple[int, float]] = {}
+    stopping = False
+    failed = False
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns from here
+            code = _child(make_worker, index, log)
+            for handler in [*log.handlers, *logging.getLogger().handlers]:
+                handler.flush()
+            os._exit(code)
+        children[pid] = (index, time.monotonic())
+
+    previous: dict[int, Any] = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
+    try:
+        for index in range(concurrency):
+            spawn(index)
+        while children:
+            pid, status = os.waitpid(-1, 0)
+            if pid not in children:
+                continue
+            index, started = children.pop(pid)
+            code = os.waitstatus_to_exitcode(status)
+            clean = code == EXIT_SUCCESS
+            restart = not stopping and (not clean or restart_clean_exits)
+            failed = failed or (not clean and not restart)
+            log.log(
+                logging.INFO if clean else logging.WARNING,
+                "Worker process %d (pid %d) ended with status %d%s",
+                index,
+                pid,
+                code,
+                "; restarting" if restart else "",
+                extra={"bridge": {"event": "child_exit", "pid": pid, "status": code}},
+            )
+            if restart:
+                if time.monotonic() - started < _MIN_LIFETIME_SECONDS:
+                    time.sleep(_MIN_LIFETIME_SECONDS)
+                if not stopping:
+                    spawn(index)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_SUCCESS if stopping or not failed else EXIT_ERROR
