@@ -30,3 +30,9 @@ def bridge_side(laravel_env: LaravelEnv) -> Iterator[BridgeSide]:
         yield side
     finally:
         side.close()
+
+
+@pytest.fixture
+def sqlite_env(sqlite_url: str, php_binary: str, laravel: Path, tmp_path: Path) -> LaravelEnv:
+    """Laravel 8 on a fresh SQLite file (the friendly view does not depend on the database)."""
+    return fresh_laravel_env(sqlite_url, php_binary=php_binary, tmp_path=tmp_path)

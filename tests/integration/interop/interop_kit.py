@@ -8,6 +8,7 @@ same `retry_after`), dispatches with `bridge.dispatcher.Dispatcher` for Laravel 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,3 +121,10 @@ def log_by_uuid(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str
     for row in rows:
         out.setdefault(str(row["uuid"]), []).append(row)
     return out
+
+
+def make_all_available(env: LaravelEnv) -> None:
+    """Let delayed rows run now: their `available_at` goes back to the present."""
+    with env.engine() as engine, engine.begin() as conn:
+        jobs = sa.Table(env.queue_table, sa.MetaData(), autoload_with=conn)
+        conn.execute(jobs.update().values(available_at=int(time.time()) - 1))

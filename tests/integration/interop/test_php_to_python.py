@@ -10,24 +10,14 @@ Delayed rows are made available by moving their `available_at` back, never by wa
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from interop_kit import BridgeSide, log_by_uuid, mismatches, payload_uuid
+from interop_kit import BridgeSide, log_by_uuid, make_all_available, mismatches, payload_uuid
 
 from bridge.worker import Job
 from tests.support.describe import describe_values
-from tests.support.laravel import VALUE_KINDS, LaravelEnv, fresh_laravel_env
-
-
-def make_all_available(env: LaravelEnv) -> None:
-    """Let delayed rows run now: their `available_at` goes back to the present."""
-    with env.engine() as engine, engine.begin() as conn:
-        jobs = sa.Table(env.queue_table, sa.MetaData(), autoload_with=conn)
-        conn.execute(jobs.update().values(available_at=int(time.time()) - 1))
+from tests.support.laravel import VALUE_KINDS, LaravelEnv
 
 
 def expected_values(line: dict[str, Any]) -> dict[str, Any]:
@@ -85,12 +75,6 @@ FRIENDLY_BUGS = {
     "object_reference": "bridge.worker Job.values converts each property on its own "
     "(_commands.friendly), so one object held by two properties becomes two objects",
 }
-
-
-@pytest.fixture
-def sqlite_env(sqlite_url: str, php_binary: str, laravel: Path, tmp_path: Path) -> LaravelEnv:
-    """Laravel 8 on a fresh SQLite file (the friendly view does not depend on the database)."""
-    return fresh_laravel_env(sqlite_url, php_binary=php_binary, tmp_path=tmp_path)
 
 
 @pytest.mark.parametrize(
