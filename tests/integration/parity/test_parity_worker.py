@@ -1,0 +1,250 @@
+"""bridge's worker leaves the same `jobs` / `failed_jobs` rows as Laravel's, attempt by attempt.
+
+Each scenario runs one Laravel-dispatched payload through Laravel 8's `queue:work` and through
+bridge's `Worker` with the same options, one job per run, and compares the state after every
+run (see `parity_kit`). The expectations written next to each scenario (when it fails, which
+attempts ran, which backoffs were used) are checked against Laravel's run first, so a scenario
+that stops exercising what it names fails instead of comparing two empty runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from parity_kit import (
+    BridgeSide,
+    Run,
+    Step,
+    Tables,
+    WorkerSettings,
+    dispatched_payload,
+    fail_index,
+    laravel_once,
+    with_payload_keys,
+)
+
+from tests.support.laravel import LaravelEnv
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One job's options, the worker's options, and what Laravel is expected to do."""
+
+    kind: str
+    args: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, Any] = field(default_factory=dict)
+    retry_until_offset: int | None = None
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    max_runs: int = 6
+    fails_after: int | None = None
+    ran: tuple[int, ...] = ()
+    delays: tuple[int, ...] = ()
+    exception_class: str | None = None
+
+
+SCENARIOS = {
+    "default_tries_fail_on_first_exception": Scenario(
+        kind="always_fails",
+        fails_after=1,
+        ran=(1,),
+        exception_class="RuntimeException",
+    ),
+    "worker_tries": Scenario(
+        kind="always_fails",
+        settings=WorkerSettings(tries=2, queue="risky"),
+        fails_after=2,
+        ran=(1, 2),
+        delays=(0,),
+    ),
+    "payload_tries_over_worker_tries": Scenario(
+        kind="fails_then_succeeds",
+        args={"failures": 5, "tries": 3},
+        settings=WorkerSettings(tries=1),
+        fails_after=3,
+        ran=(1, 2, 3),
+        delays=(0, 0),
+    ),
+    "success_on_a_later_attempt": Scenario(
+        kind="fails_then_succeeds",
+        args={"failures": 2},
+        settings=WorkerSettings(tries=3),
+        ran=(1, 2, 3),
+        delays=(0, 0),
+    ),
+    "unlimited_tries_with_retry_until": Scenario(
+        kind="fails_then_succeeds",
+        args={"failures": 3},
+        retry_until_offset=3600,
+        settings=WorkerSettings(tries=0),
+        ran=(1, 2, 3, 4),
+        delays=(0, 0, 0),
+    ),
+    "retry_until_overrides_tries": Scenario(
+        kind="fails_then_succeeds",
+        args={"failures": 3},
+        retry_until_offset=3600,
+        settings=WorkerSettings(tries=1),
+        ran=(1, 2, 3, 4),
+        delays=(0, 0, 0),
+    ),
+    "retry_until_passed_fails_before_running": Scenario(
+        kind="always_fails",
+        retry_until_offset=-10,
+        settings=WorkerSettings(tries=5),
+        fails_after=1,
+        ran=(),
+        exception_class="Illuminate\\Queue\\MaxAttemptsExceededException",
+    ),
+    "payload_backoff_list_last_repeats": Scenario(
+        kind="fails_then_succeeds",
+        args={"failures": 9, "tries": 5, "backoff": [1, 2, 3]},
+        settings=WorkerSettings(backoff="9"),
+        fails_after=5,
+        ran=(1, 2, 3, 4, 5),
+        delays=(1, 2, 3, 3),
+    ),
+    "worker_backoff_list": Scenario(
+        kind="always_fails",
+        settings=WorkerSettings(tries=4, backoff="2,4"),
+        fails_after=4,
+        ran=(1, 2, 3, 4),
+        delays=(2, 4, 4),
+    ),
+    "max_exceptions": Scenario(
+        kind="fails_then_succeeds",
+        args={"failures": 9, "tries": 10},
+        keys={"maxExceptions": 2},
+        fails_after=2,
+        ran=(1, 2),
+        delays=(0,),
+        exception_class="RuntimeException",
+    ),
+    "max_exceptions_ignores_manual_releases": Scenario(
+        kind="releases",
+        args={"releaseDelay": 3, "times": 3, "tries": 10},
+        keys={"maxExceptions": 1},
+        ran=(1, 2, 3, 4),
+        delays=(3, 3, 3),
+    ),
+    "timeout_with_fail_on_timeout": Scenario(
+        kind="sleeps_past_timeout",
+        args={"seconds": 4, "timeout": 1, "failOnTimeout": True, "tries": 3},
+        fails_after=1,
+        ran=(1,),
+        exception_class="Illuminate\\Queue\\MaxAttemptsExceededException",
+    ),
+    "timeout_without_fail_on_timeout_waits_for_retry_after": Scenario(
+        kind="sleeps_past_timeout",
+        args={"seconds": 4, "timeout": 1, "failOnTimeout": False, "tries": 2},
+        fails_after=2,
+        ran=(1, 2),
+        exception_class="Illuminate\\Queue\\MaxAttemptsExceededException",
+    ),
+    "worker_timeout_option": Scenario(
+        kind="sleeps_past_timeout",
+        args={"seconds": 4, "tries": 1},
+        keys={"timeout": None},
+        settings=WorkerSettings(timeout=1),
+        fails_after=1,
+        ran=(1,),
+        exception_class="Illuminate\\Queue\\MaxAttemptsExceededException",
+    ),
+}
+
+
+def _released_delays(steps: list[Step]) -> tuple[int, ...]:
+    return tuple(row.delay_seconds for step in steps for row in step.jobs if not row.reserved)
+
+
+def _payload(env: LaravelEnv, scenario: Scenario) -> str:
+    payload = dispatched_payload(env, scenario.kind, scenario.args)
+    keys = dict(scenario.keys)
+    if scenario.retry_until_offset is not None:
+        keys["retryUntil"] = int(time.time()) + scenario.retry_until_offset
+    return with_payload_keys(payload, **keys) if keys else payload
+
+
+@pytest.mark.php
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_same_rows_as_laravel(parity_env: LaravelEnv, tables: Tables, name: str) -> None:
+    scenario = SCENARIOS[name]
+    payload = _payload(parity_env, scenario)
+    settings = scenario.settings
+
+    laravel = Run(tables, payload, settings)
+    laravel.reset()
+    laravel.drive(laravel_once(parity_env, settings), max_runs=scenario.max_runs)
+
+    bridge = Run(tables, payload, settings)
+    bridge.reset()
+    bridge.drive(BridgeSide(tables, settings).once, max_runs=scenario.max_runs)
+
+    # Laravel did what the scenario is about ...
+    assert fail_index(laravel.steps) == scenario.fails_after
+    assert laravel.steps[-1].ran == scenario.ran
+    assert _released_delays(laravel.steps) == scenario.delays
+    assert laravel.steps[-1].jobs == ()
+    if scenario.exception_class is not None:
+        assert laravel.steps[-1].failed[0].exception_class == scenario.exception_class
+    # ... and bridge left the same rows after every run.
+    assert bridge.steps == laravel.steps
+
+
+@pytest.mark.php
+def test_failed_row_fields(parity_env: LaravelEnv, tables: Tables) -> None:
+    """The failed_jobs row both workers write, field by field, for a job failing at once."""
+    payload = _payload(parity_env, SCENARIOS["worker_tries"])
+    settings = WorkerSettings(queue="risky", tries=1)
+    rows = []
+    for work in (laravel_once(parity_env, settings), BridgeSide(tables, settings).once):
+        run = Run(tables, payload, settings)
+        run.reset()
+        [step] = run.drive(work, max_runs=1)
+        rows.append(step.failed)
+    laravel_rows, bridge_rows = rows
+    [failed] = laravel_rows
+    assert failed.uuid is not None and failed.uuid in payload
+    assert (failed.connection, failed.queue) == ("database", "risky")
+    assert failed.payload_unchanged and failed.exception_has_trace and failed.failed_at_in_run
+    assert failed.exception_message == 'Broke "quoted" / slash – ünïcödé ✓'
+    assert failed.failed_at_format == "Y-m-d H:i:s"
+    assert bridge_rows == laravel_rows
+
+
+@pytest.mark.php
+def test_manual_fail_reason(parity_env: LaravelEnv, tables: Tables) -> None:
+    """`fail('reason')`: Laravel 8 stores the bare string; bridge writes 9.48+'s exception.
+
+    Everything else about the row matches. The exception text is the one known difference:
+    bridge always wraps the reason in `ManuallyFailedException`, as Laravel 9.48+ does.
+    """
+    reason = "no stock / «sold out»"
+    payload = dispatched_payload(parity_env, "fails_manually", {"reason": reason})
+    settings = WorkerSettings(tries=3)
+    runs = []
+    for work in (laravel_once(parity_env, settings), BridgeSide(tables, settings).once):
+        run = Run(tables, payload, settings)
+        run.reset()
+        run.drive(work, max_runs=2)
+        runs.append(run.steps)
+    laravel_steps, bridge_steps = runs
+    assert len(laravel_steps) == len(bridge_steps) == 1
+    [laravel_failed] = laravel_steps[0].failed
+    [bridge_failed] = bridge_steps[0].failed
+    assert (laravel_failed.exception_class, laravel_failed.exception_message) == (None, reason)
+    assert not laravel_failed.exception_has_trace
+    assert bridge_failed.exception_class == "Illuminate\\Queue\\ManuallyFailedException"
+    assert bridge_failed.exception_message == reason
+    same = {"exception_class": None, "exception_message": "", "exception_has_trace": False}
+    assert _without(bridge_failed, same) == _without(laravel_failed, same)
+    assert bridge_steps[0].ran == laravel_steps[0].ran == (1,)
+    assert bridge_steps[0].jobs == laravel_steps[0].jobs == ()
+
+
+def _without(row: Any, blanks: dict[str, Any]) -> Any:
+    from dataclasses import replace
+
+    return replace(row, **blanks)
