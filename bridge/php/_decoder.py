@@ -460,7 +460,9 @@ class PhpDecoder:
         end = brace + 2 + size
         if data[end : end + 1] != b"}":
             raise self._diagnose(pos)
-        return self._finish(PhpCustom(name, data[brace + 2 : end])), end + 1
+        value = self._finish(PhpCustom(name, data[brace + 2 : end]))
+        self._slots.extend([None] * count_slots(data[brace + 2 : end]))
+        return value, end + 1
 
     def decode_enum(self, pos: int, depth: int) -> _Decoded:
         raw, end = self._string_at(pos)
@@ -550,6 +552,26 @@ class PhpDecoder:
 
 
 _Method: TypeAlias = Callable[[PhpDecoder, int, int], _Decoded]
+
+
+def count_slots(data: bytes) -> int:
+    """How many slots PHP numbers inside the data of a ``C:`` object.
+
+    A `Serializable` class's serialize() usually calls serialize() itself, and that nested
+    call shares the outer numbering (as unserialize() does on the way back). So when the
+    data is one complete serialized value, its values take slots; when it is any other
+    format, none are assumed.
+    """
+    if not data or data[0] not in token_decoders:
+        return 0
+    decoder = PhpDecoder()
+    decoder._data = data
+    try:
+        decoder._run()
+    except PhpDecodeError:
+        return 0
+    return len(decoder._slots) - 1
+
 
 #: The `decode_<tag>` method for each tag byte.
 token_decoders: dict[int, _Method] = {

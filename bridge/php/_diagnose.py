@@ -153,7 +153,9 @@ def token_error(data: bytes, pos: int) -> PhpDecodeError:
             found=found,
         )
     if tag in (b"s", b"S", b"C", b"O", b"E"):
-        size = int(match.group(1))
+        digits = match.group(1)
+        # int() refuses thousands of digits; any length past 19 digits is just "too long".
+        size = int(digits) if len(digits) <= 19 else 10**19
         start = match.end()
         end = start + size
         if end > len(data):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
+from bridge.php._decoder import count_slots
 from bridge.php._floats import format_float
 from bridge.php._types import PhpCustom, PhpEnum, PhpObject, PhpReference, PhpValue
 
@@ -47,7 +48,17 @@ class PhpEncoder:
         max_depth: Deepest list/dict/object nesting written; catches cyclic containers.
     """
 
-    __slots__ = ("_depth", "_keys", "_memo", "_names", "_parts", "_strs", "default", "max_depth")
+    __slots__ = (
+        "_depth",
+        "_keys",
+        "_memo",
+        "_names",
+        "_parts",
+        "_strs",
+        "_suspects",
+        "default",
+        "max_depth",
+    )
 
     def __init__(
         self, *, default: Default | None = None, max_depth: int = DEFAULT_MAX_DEPTH
@@ -60,6 +71,8 @@ class PhpEncoder:
         self._strs: dict[str, bytes] = {}
         self._keys: dict[str, bytes] = {}
         self._names: dict[str, bytes] = {}
+        # Keys that PHP would store as another key (an int, or the str of these bytes).
+        self._suspects: set[object] = set()
         self._depth = 0
 
     def encode(self, value: PhpValue) -> bytes:
@@ -81,6 +94,7 @@ class PhpEncoder:
             self._memo = {}
             self._strs = {}
             self._keys = {}
+            self._suspects = set()
             self._depth = 0
 
     def _value(self, value: PhpValue, slot: int) -> int:
@@ -151,6 +165,7 @@ class PhpEncoder:
         if token is None:
             if _CANONICAL_INT.fullmatch(key) and INT64_MIN <= int(key) <= INT64_MAX:
                 token = b"i:%s;" % key.encode()
+                self._suspects.add(key)
             else:
                 token = self._str(key)
             self._keys[key] = token
@@ -174,6 +189,8 @@ class PhpEncoder:
         slot = self._entries(value.items(), slot, 0)
         parts.append(b"}")
         self._depth -= 1
+        if self._suspects and not self._suspects.isdisjoint(value):
+            _check_collisions(value)
         return slot
 
     def _enter(self) -> None:
@@ -230,6 +247,7 @@ class PhpEncoder:
 
     def _key(self, key: PhpValue, mode: int) -> bytes:
         if isinstance(key, bytes):
+            self._suspects.add(key)
             if mode == 0 and _CANONICAL_INT.fullmatch(key.decode("latin-1")):
                 return self._array_key(key.decode())
             return b's:%d:"%b";' % (len(key), key)
@@ -287,7 +305,7 @@ class PhpEncoder:
         name = self._name(value.class_name)
         data = bytes(value.data)
         self._parts.append(b'C:%d:"%b":%d:{%b}' % (len(name), name, len(data), data))
-        return slot
+        return slot + count_slots(data)
 
     def encode_enum(self, value: PhpEnum, slot: int) -> int:
         # A PHP enum case is a singleton: equal cases are one object, whatever Python holds.
@@ -322,6 +340,25 @@ class PhpEncoder:
         if kind is PhpEnum:
             return self._write_enum(inner, slot)
         return self._value(inner, slot)
+
+
+def _check_collisions(value: dict[PhpValue, PhpValue]) -> None:
+    """Raise if two keys of `value` are one key to PHP (12 and "12", "é" and b"\xc3\xa9")."""
+    seen: set[int | bytes] = set()
+    for key in value:
+        php_key: int | bytes
+        if isinstance(key, int):
+            php_key = int(key)
+        else:
+            raw = key.encode() if isinstance(key, str) else bytes(key)
+            php_key = raw
+            if _CANONICAL_INT.fullmatch(raw.decode("latin-1")):
+                number = int(raw)
+                if INT64_MIN <= number <= INT64_MAX:
+                    php_key = number
+        if php_key in seen:
+            raise PhpEncodeError(f"keys collide in PHP: {key!r} is the same array key as another")
+        seen.add(php_key)
 
 
 def _enum_key(value: PhpEnum) -> tuple[str, str, str]:
