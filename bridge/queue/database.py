@@ -3,10 +3,12 @@
 Every statement has the shape of the one Laravel issues (spec §5): one INSERT per push,
 one multi-row INSERT per bulk, a short reservation transaction that locks in id order with
 `FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. All times
-come from the caller. Retries: reads, reservations, deletes and `unreserve` are repeated
-once more after a lost connection; `push`, `bulk` and `release` are not, because a lost
-reply to a committed INSERT would enqueue the job twice. (Dead pooled connections are
-replaced before use by `pool_pre_ping`, so the common case needs no retry at all.)
+come from the caller. Retries (three tries in all): reads, reservations, deletes and
+`unreserve` are repeated after a lost connection; `push`, `bulk` and `release` are not,
+because a lost reply to a committed INSERT would enqueue the job twice. Deadlocks and lock
+timeouts, which roll the whole transaction back, are repeated for every operation. (Dead
+pooled connections are replaced before use by `pool_pre_ping`, so the common case needs no
+retry at all.)
 """
 
 from __future__ import annotations
