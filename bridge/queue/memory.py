@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bridge.exceptions import QueueError
+from bridge.exceptions import FailedJobNotFound, QueueError
 from bridge.queue._batch_rules import failure_update, success_update
 from bridge.queue._filters import matches
 from bridge.queue.base import (
@@ -296,7 +296,13 @@ class InMemoryFailedJobStore:
         target_queue: str,
         now: int,
     ) -> int:
-        """Push `payload` onto `queue` (attempts 0, no delay), then forget the failed row."""
+        """Push `payload` onto `queue` (attempts 0, no delay), then forget the failed row.
+
+        Raises:
+            FailedJobNotFound: The failed row is gone (another process retried it).
+        """
+        if self.find(record.id) is None:
+            raise FailedJobNotFound(f"failed job {record.id} is gone (already retried?)")
         new_id = queue.push(payload, queue=target_queue, now=now)
         self.forget(record.id)
         return new_id

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from bridge.exceptions import QueueError
+from bridge.exceptions import FailedJobNotFound, QueueError
 from bridge.queue import (
     BatchStore,
     FailedJobFilter,
@@ -186,6 +186,9 @@ def test_retry_into_pushes_fresh_row_then_forgets() -> None:
     (row,) = q.rows()
     assert (row.id, row.payload, row.attempts, row.available_at) == (new_id, "p2", 0, NOW)
     assert store.find(rid) is None
+    with pytest.raises(FailedJobNotFound):
+        store.retry_into(record, queue=q, payload="p2", target_queue="q", now=NOW)
+    assert q.size("q") == 1
 
 
 def test_batch_counters_follow_laravel() -> None:
