@@ -29,40 +29,45 @@ __all__ = ["DEFAULT_GRACE_SECONDS", "JobTimer"]
 
 #: Seconds the watchdog waits after the soft deadline before ending the process.
 DEFAULT_GRACE_SECONDS = 5.0
+_POLL_SECONDS = 0.25
 
 T = TypeVar("T")
 
 
 class _Watchdog(threading.Thread):
-    """One long-lived daemon thread; arming it per job costs no thread start."""
+    """One long-lived daemon thread that polls the current deadline.
+
+    Arming and disarming only store a deadline under an uncontended lock: waking the thread
+    for every job would cost a context switch per job. The thread looks at least once every
+    `_POLL_SECONDS`, so a hard timeout strikes at most that late.
+    """
 
     def __init__(self, on_expiry: Callable[[], None]) -> None:
         super().__init__(name="bridge-job-watchdog", daemon=True)
         self._on_expiry = on_expiry
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._deadline: float | None = None
 
     def arm(self, seconds: float) -> None:
-        with self._cond:
+        with self._lock:
             self._deadline = time.monotonic() + seconds
-            self._cond.notify()
 
     def disarm(self) -> None:
-        with self._cond:
+        with self._lock:
             self._deadline = None
 
     def run(self) -> None:
         while True:
-            with self._cond:
-                while self._deadline is None:
-                    self._cond.wait()
-                remaining = self._deadline - time.monotonic()
-                if remaining > 0:
-                    # Woken early by arm/disarm or by the timeout: look at the deadline again.
-                    self._cond.wait(remaining)
-                    continue
-                self._deadline = None
-            self._on_expiry()
+            with self._lock:
+                deadline = self._deadline
+                expired = deadline is not None and deadline <= time.monotonic()
+                if expired:
+                    self._deadline = None
+            if expired:
+                self._on_expiry()
+                continue
+            wait = _POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            time.sleep(min(max(wait, 0.001), _POLL_SECONDS))
 
 
 class JobTimer:

@@ -51,6 +51,30 @@ def rss_bytes() -> int:
         return 0
 
 
+class _MemoryProbe:
+    """`rss_bytes` through one file descriptor kept open: opening a /proc file per job is slow."""
+
+    def __init__(self) -> None:
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        try:
+            self._fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def __call__(self) -> int:
+        if self._fd is None:
+            return rss_bytes()
+        try:
+            return int(os.pread(self._fd, 128, 0).split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class Worker:
     """Drains the queues with the app's handlers until a stop condition."""
 
@@ -67,7 +91,7 @@ class Worker:
         encrypter: Encrypter | None = None,
         exception_counter: ExceptionCounter | None = None,
         logger: logging.Logger | None = None,
-        memory_bytes: Callable[[], int] = rss_bytes,
+        memory_bytes: Callable[[], int] | None = None,
         exit_process: Callable[[int], Any] = os._exit,
     ) -> None:
         """Create a worker.
@@ -84,7 +108,8 @@ class Worker:
             exception_counter: Counts exceptions for `maxExceptions`; a per-process
                 in-memory counter by default.
             logger: Where events go; the `bridge.worker` logger by default.
-            memory_bytes: Measures the process's memory for `memory_mb`.
+            memory_bytes: Measures the process's memory for `memory_mb` (default: RSS from
+                `/proc/self/statm`).
             exit_process: Ends the process after a hard timeout (`os._exit`).
         """
         self._queue = queue
@@ -138,11 +163,14 @@ class Worker:
         SIGTERM, SIGINT and SIGQUIT finish the current job and stop (main thread only).
         """
         previous = self._install_signals()
+        probe = _MemoryProbe() if self._memory_bytes is None else None
         try:
-            reason = self._loop()
+            reason = self._loop(probe or self._memory_bytes or rss_bytes)
         finally:
             self._give_back()
             self._restore_signals(previous)
+            if probe is not None:
+                probe.close()
         self._logger.info(
             "Worker %s stopping: %s",
             self._options.name,
@@ -157,7 +185,7 @@ class Worker:
         )
         return reason
 
-    def _loop(self) -> StopReason:
+    def _loop(self, memory_bytes: Callable[[], int]) -> StopReason:
         options = self._options
         started = self._clock()
         while True:
@@ -179,7 +207,7 @@ class Worker:
                 self._process(reserved)
                 if options.rest_seconds > 0:
                     self._sleep(options.rest_seconds)
-            reason = self._stop_reason(started)
+            reason = self._stop_reason(started, memory_bytes)
             if reason is not None:
                 return reason
 
@@ -205,11 +233,11 @@ class Worker:
         if not self._buffer:
             self._flush_deletes()
 
-    def _stop_reason(self, started: float) -> StopReason | None:
+    def _stop_reason(self, started: float, memory_bytes: Callable[[], int]) -> StopReason | None:
         options = self._options
         if self._stop_event.is_set():
             return StopReason.SIGNAL
-        if options.memory_mb and self._memory_bytes() >= options.memory_mb * 1024 * 1024:
+        if options.memory_mb and memory_bytes() >= options.memory_mb * 1024 * 1024:
             return StopReason.MEMORY
         if options.once:
             return StopReason.ONCE
