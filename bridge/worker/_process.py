@@ -2,14 +2,7 @@
 
 Step order follows Laravel's worker. Success of an object job: run the handler, then (unless
 it failed or released itself) dispatch the next chained job and record the batch success,
-then delete the row. Failure (spec §6.5): delete the row, record the batch failure, run the
-app's `failed` hook, write the `failed_jobs` row (the exact payload text, PHP-shaped exception
-text, `failed_at` as naive local time in the configured zone).
-
-What only PHP can run is not attempted: a PHP job's own `failed()` method, chain `catch`
-callbacks and batch `then`/`catch`/`finally` closures. The bookkeeping around them is still
-done in full (row deleted, `failed_jobs` written, batch counters and cancellation right), so a
-PHP app sees the same tables it would after its own worker; the closures simply do not fire.
+then delete the row (the loop may batch that delete). Failures go through `_failure`.
 
 Undecodable payloads and jobs without a handler never stop the worker: they are failed with
 a clear reason, the payload kept byte for byte.
@@ -21,9 +14,7 @@ import logging
 import threading
 import time
 import traceback
-import uuid as uuid_module
 from collections.abc import Callable
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,7 +25,6 @@ from bridge.exceptions import (
     MaxAttemptsExceeded,
     PayloadError,
     PhpSerializeError,
-    QueueError,
     TimeoutExceeded,
 )
 from bridge.laravel.encryption import Encrypter
@@ -51,8 +41,8 @@ from bridge.retry import (
     timeout_seconds,
 )
 from bridge.worker._chain import dispatch_next_in_chain
-from bridge.worker._commands import batch_allows_failures, decode_command
-from bridge.worker._exception_text import php_exception_text
+from bridge.worker._commands import decode_command
+from bridge.worker._failure import FailureRecorder
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
@@ -93,6 +83,7 @@ class Processor:
         counter: ExceptionCounter | None,
         logger: logging.Logger,
         on_hard_timeout: Callable[[], None],
+        sleep: Callable[[float], None],
     ) -> None:
         self._queue = queue
         self._failed = failed
@@ -105,6 +96,15 @@ class Processor:
         self._counter = counter
         self._logger = logger
         self._after_hard_timeout = on_hard_timeout
+        self._failures = FailureRecorder(
+            queue=queue,
+            failed=failed,
+            batches=batches,
+            options=options,
+            clock=clock,
+            sleep=sleep,
+            logger=logger,
+        )
         self._timer = JobTimer(
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
         )
@@ -397,29 +397,7 @@ class Processor:
         stack: list[traceback.FrameSummary] | None = None,
     ) -> Outcome:
         """Fail a job as Laravel's worker does (see the module docstring for the order)."""
-        now = self._clock()
-        self._queue.delete(reserved)
-        uuid = payload.uuid if payload is not None else None
-        batch_id = job.batch_id if job is not None else _payload_batch_id(payload)
-        if batch_id and uuid and self._batches is not None:
-            batch = self._batches.find(batch_id)
-            if batch is not None:
-                self._batches.record_failure(
-                    batch_id, uuid, now=int(now), allow_failures=batch_allows_failures(batch)
-                )
-        if spec is not None and spec.failed is not None and job is not None:
-            try:
-                spec.failed(job, error)
-            except Exception:
-                self._logger.exception(
-                    "The failed hook of %s raised", spec.name, extra={"bridge": {"uuid": uuid}}
-                )
-        if uuid is None and self._failed.has_uuid:
-            # The column is NOT NULL and unique: a fresh uuid keeps the payload recorded.
-            uuid = str(uuid_module.uuid4())
-        text = php_exception_text(error, fallback_stack=stack)
-        failed_at = datetime.fromtimestamp(int(now), self._options.timezone).replace(tzinfo=None)
-        self._log_failed_row(reserved, uuid, text, failed_at)
+        text = self._failures.record(reserved, payload, job, spec, error, stack=stack)
         name = payload.name if payload is not None else f"job {reserved.id}"
         self._log(
             logging.ERROR,
@@ -430,35 +408,3 @@ class Processor:
             reason=str(error) or type(error).__name__,
         )
         return Outcome.FAILED
-
-    def _log_failed_row(
-        self, reserved: ReservedJob, uuid: str | None, text: str, failed_at: datetime
-    ) -> None:
-        # The row is already deleted: try hard to record it, and if storage stays down, put
-        # the whole payload in the log so the job can still be recovered.
-        for attempt in range(3):
-            try:
-                self._failed.log(
-                    uuid=uuid,
-                    connection=self._conn,
-                    queue=reserved.queue,
-                    payload=reserved.payload,
-                    exception=text,
-                    failed_at=failed_at,
-                )
-                return
-            except QueueError:
-                if attempt == 2:
-                    self._logger.exception(
-                        "Could not write failed_jobs; payload follows: %s",
-                        reserved.payload,
-                        extra={"bridge": {"event": "failed_jobs_lost", "uuid": uuid}},
-                    )
-                    raise
-                time.sleep(self._options.error_sleep_seconds)
-
-
-def _payload_batch_id(payload: JobPayload | None) -> str | None:
-    data = payload.raw.get("data") if payload is not None else None
-    value = data.get("batchId") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None

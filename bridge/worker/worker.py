@@ -132,6 +132,7 @@ class Worker:
             else InMemoryExceptionCounter(),
             logger=self._logger,
             on_hard_timeout=self._hard_exit,
+            sleep=sleep,
         )
         self._buffer: deque[ReservedJob] = deque()
         self._buffer_rank = 0

@@ -430,3 +430,32 @@ def test_failed_row_shape(env: Env) -> None:
     assert re.fullmatch(r"#0 .*\.py\(\d+\): boom\(\)", lines[2])
     assert re.fullmatch(rf"#{len(lines) - 3} {{main}}", lines[-1])
     assert all(re.fullmatch(rf"#{i} .+\(\d+\): .+\(\)", line) for i, line in enumerate(lines[2:-1]))
+
+
+@pytest.mark.parametrize("outages", [2, 3])
+def test_failed_jobs_write_is_retried_then_payload_logged(
+    env: Env, caplog: pytest.LogCaptureFixture, outages: int
+) -> None:
+    env.app.register(WELCOME, boom)
+    payload = fixture_payload("plain_public")
+    env.push(payload)
+    real_log = env.failed.log
+    calls = 0
+
+    def flaky(**kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls <= outages:
+            raise ConnectionLost("down")
+        return real_log(**kwargs)
+
+    env.failed.log = flaky  # type: ignore[method-assign]
+    assert env.worker().run() is StopReason.EMPTY
+    assert env.queue.rows() == []
+    if outages == 2:
+        assert len(env.failed_rows()) == 1
+    else:
+        # Storage stayed down: the payload survives in the log, the worker goes on.
+        assert env.failed_rows() == []
+        assert "Could not write failed_jobs; payload follows" in caplog.text
+        assert payload in caplog.text
