@@ -19,6 +19,7 @@ from typing import TypeAlias
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
 from bridge.php._decoder import count_slots
 from bridge.php._floats import format_float
+from bridge.php._tokens import LIST_KEYS, N_LIST_KEYS
 from bridge.php._types import PhpCustom, PhpEnum, PhpObject, PhpReference, PhpValue
 
 INT64_MIN = -(1 << 63)
@@ -30,7 +31,6 @@ DEFAULT_MAX_DEPTH = 512
 Default: TypeAlias = Callable[[PhpValue], PhpValue]
 
 _CANONICAL_INT = re.compile(r"-?[1-9][0-9]{0,18}|0")
-_LIST_KEYS = [b"i:%d;" % i for i in range(4096)]
 
 
 def _overflow(value: int) -> PhpIntegerOverflowError:
@@ -174,34 +174,32 @@ class PhpEncoder:
     # -- containers ----------------------------------------------------------------------
 
     def encode_list(self, value: list[PhpValue] | tuple[PhpValue, ...], slot: int) -> int:
-        self._enter()
         parts = self._parts
         parts.append(b"a:%d:{" % len(value))
-        slot = self._entries(enumerate(value), slot, 1)
+        slot = self._entries(enumerate(value), slot, 1, self._depth + 1)
         parts.append(b"}")
-        self._depth -= 1
         return slot
 
     def encode_dict(self, value: dict[PhpValue, PhpValue], slot: int) -> int:
-        self._enter()
         parts = self._parts
         parts.append(b"a:%d:{" % len(value))
-        slot = self._entries(value.items(), slot, 0)
+        slot = self._entries(value.items(), slot, 0, self._depth + 1)
         parts.append(b"}")
-        self._depth -= 1
         if self._suspects and not self._suspects.isdisjoint(value):
             _check_collisions(value)
         return slot
 
-    def _enter(self) -> None:
-        self._depth += 1
-        if self._depth > self.max_depth:
+    def _entries(self, items: PhpValue, slot: int, mode: int, depth: int) -> int:
+        """Write key/value pairs; mode 1: list keys, 0: array keys, 2: property keys.
+
+        Lists, dicts and objects inside are written here too (one call per level, not three).
+        """
+        if depth > self.max_depth:
             raise PhpEncodeError(
                 f"nesting deeper than max_depth {self.max_depth} (or a cyclic list/dict)"
             )
-
-    def _entries(self, items: PhpValue, slot: int, mode: int) -> int:
-        """Write key/value pairs; mode 1: list keys, 0: array keys, 2: property keys."""
+        entries = self._entries
+        suspects = self._suspects
         parts = self._parts
         append = parts.append
         strs = self._strs
@@ -211,7 +209,7 @@ class PhpEncoder:
         for key, value in items:
             kind = type(key)
             if mode == 1:
-                append(_LIST_KEYS[key] if key < 4096 else b"i:%d;" % key)
+                append(LIST_KEYS[key] if key < N_LIST_KEYS else b"i:%d;" % key)
             elif kind is int:
                 if not INT64_MIN <= key <= INT64_MAX:
                     raise _overflow(key)
@@ -232,16 +230,30 @@ class PhpEncoder:
                 if not INT64_MIN <= value <= INT64_MAX:
                     raise _overflow(value)
                 append(b"i:%d;" % value)
+            elif kind is dict:
+                append(b"a:%d:{" % len(value))
+                slot = entries(value.items(), slot, 0, depth + 1)
+                append(b"}")
+                if suspects and not suspects.isdisjoint(value):
+                    _check_collisions(value)
             elif value is None:
                 append(b"N;")
             elif kind is float:
                 append(b"d:" + format_float(value) + b";")
+            elif kind is list:
+                append(b"a:%d:{" % len(value))
+                slot = entries(enumerate(value), slot, 1, depth + 1)
+                append(b"}")
             elif kind is bool:
                 append(b"b:1;" if value else b"b:0;")
+            elif kind is PhpObject:
+                if not self._seen(id(value), value, slot, b"r"):
+                    slot = self._write_object(value, slot, depth + 1)
             else:
                 encoder = default_encoders.get(kind)
                 if encoder is None:
                     encoder = self._find_encoder(value)
+                self._depth = depth  # the table's container methods nest from here
                 slot = encoder(self, value, slot)
         return slot
 
@@ -283,17 +295,15 @@ class PhpEncoder:
     def encode_object(self, value: PhpObject, slot: int) -> int:
         if self._seen(id(value), value, slot, b"r"):
             return slot
-        return self._write_object(value, slot)
+        return self._write_object(value, slot, self._depth + 1)
 
-    def _write_object(self, value: PhpObject, slot: int) -> int:
-        self._enter()
+    def _write_object(self, value: PhpObject, slot: int, depth: int) -> int:
         name = self._name(value.class_name)
         props = value.properties
         parts = self._parts
         parts.append(b'O:%d:"%b":%d:{' % (len(name), name, len(props)))
-        slot = self._entries(props.items(), slot, 2)
+        slot = self._entries(props.items(), slot, 2, depth)
         parts.append(b"}")
-        self._depth -= 1
         return slot
 
     def encode_custom(self, value: PhpCustom, slot: int) -> int:
@@ -334,7 +344,7 @@ class PhpEncoder:
         if self._seen(key, value, slot, b"R"):
             return slot - 1  # R: takes no slot
         if kind is PhpObject:
-            return self._write_object(inner, slot)
+            return self._write_object(inner, slot, self._depth + 1)
         if kind is PhpCustom:
             return self._write_custom(inner, slot)
         if kind is PhpEnum:
