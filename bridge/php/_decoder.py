@@ -71,6 +71,7 @@ class PhpDecoder:
         "_found",
         "_heads",
         "_hook",
+        "_hot",
         "_ints",
         "_keys",
         "_names",
@@ -146,9 +147,21 @@ class PhpDecoder:
 
     def _run(self) -> PhpValue:
         data = self._data
-        self._slots = [None]
+        self._slots = slots = [None]
         self._obj_slots = set()
         self._refs = {}
+        # What the hot loop needs, bound once per pass rather than once per array.
+        self._hot = (
+            data,
+            data.find,
+            data.startswith,
+            self._heads,
+            self._ints,
+            self._floats,
+            slots,
+            slots.append,
+            len(data),
+        )
         if not data:
             raise PhpTruncatedError("no data", offset=0, expected="a value")
         decoder = token_decoders.get(data[0])
@@ -190,17 +203,9 @@ class PhpDecoder:
         Returns (keys, values, end). For an array whose keys are 0..count-1 in order, keys
         is None: the values are the list, and no key list is built.
         """
-        data = self._data
-        find = data.find
-        startswith = data.startswith
-        heads = self._heads
-        ints = self._ints
-        floats = self._floats
+        data, find, startswith, heads, ints, floats, slots, push, size = self._hot
         key_cache = self._keys if in_array else self._props
-        slots = self._slots
-        push = slots.append
         targets = self._targets
-        size = len(data)
         keys: list[PhpKey] | None = None if in_array else []
         vals: list[PhpValue] = []
         add = vals.append
