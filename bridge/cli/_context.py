@@ -122,6 +122,7 @@ class CliContext:
             return profile_for(chosen)
         samples: list[str] = []
         try:
+            samples += self.queue.recent_payloads(limit=20)
             samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
         except SchemaError:
             pass  # no failed_jobs table yet: nothing to learn from

@@ -262,6 +262,17 @@ class DatabaseQueue:
         t = self.table
         return self._count(t.c.queue == queue, t.c.reserved_at.is_not(None))
 
+    def recent_payloads(self, limit: int = 20) -> list[str]:
+        """The payloads of the newest rows, e.g. to detect which Laravel version wrote them."""
+        t = self.table
+        query = sa.select(t.c.payload).order_by(t.c.id.desc()).limit(limit)
+
+        def run() -> list[str]:
+            with self.engine.begin() as conn:
+                return [str(payload) for (payload,) in conn.execute(query)]
+
+        return retrying(run, idempotent=True)
+
     def rows(self, queue: str | None = None) -> list[JobRow]:
         """Every row (of `queue`, if given) in id order, for inspection and tests."""
         t = self.table

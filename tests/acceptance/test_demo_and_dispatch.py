@@ -86,3 +86,24 @@ def test_a_bad_app_path_is_a_clear_error(bridge_command: str, tmp_path: Path) ->
     result = run(bridge_command, tmp_path, "work", "--app", "nope.module:app", "--once")
     assert result.returncode == 1
     assert "AppImportError" in result.stderr
+
+
+def test_dispatch_writes_for_the_laravel_version_already_in_the_table(
+    bridge_command: str, tmp_path: Path
+) -> None:
+    fixture = Path(__file__).parent.parent / "vectors" / "laravel-fixtures" / "8.83.26.jsonl"
+    php_payload = json.loads(fixture.read_text().splitlines()[0])["payload"]
+    assert run(bridge_command, tmp_path, "migrate").returncode == 0
+    with sqlite3.connect(tmp_path / "bridge.sqlite") as db:
+        db.execute(
+            "insert into jobs (queue, payload, attempts, available_at, created_at)"
+            " values ('default', ?, 0, 0, 0)",
+            (php_payload,),
+        )
+    sent = run(bridge_command, tmp_path, "dispatch", "App\\Jobs\\Ping", "--set", "n=1", "--json")
+    assert sent.returncode == 0, sent.stderr
+    with sqlite3.connect(tmp_path / "bridge.sqlite") as db:
+        (payload,) = db.execute("select payload from jobs order by id desc limit 1").fetchone()
+    # The default profile (12) would add createdAt and delay; rows written by Laravel 8
+    # steer the dispatcher to a version whose payload keys are Laravel 8's.
+    assert list(json.loads(payload)) == list(json.loads(php_payload))
