@@ -13,7 +13,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from worker_env import SLOW, Stores, payloads
+from worker_env import SLOW, STUBBORN, Stores, payloads
 
 from bridge.queue.base import FailedJobFilter
 from bridge.worker import App, StopReason
@@ -173,3 +173,24 @@ def test_prefetch_throughput(stores: Stores, capsys: pytest.CaptureFixture[str])
         print(f"\n{stores.url.split(':')[0]}: {rate:.0f} jobs/s")
     assert worker.jobs_processed == count
     assert rate > 1000
+
+
+def test_hard_timeout_ends_the_process_after_recording(stores: Stores, seen: Path) -> None:
+    [stuck] = payloads("protected_private", 1)
+    assert json.loads(stuck)["displayName"] == STUBBORN
+    # The first reservation takes one row; the second prefetches the stuck job and the 3
+    # behind it.
+    stores.push([*payloads("plain_public", 1), stuck, *payloads("plain_public", 3)])
+    child = _start(stores, "--timeout", "0.5", "--grace", "0.5", "--prefetch", "10", env={})
+    _, err = child.communicate(timeout=60)
+    # Laravel's worker kills itself on a timeout; bridge exits with status 1 once the job
+    # ignored its interrupt for the grace period, after settling it (tries 1: failed).
+    assert child.returncode == 1, err.decode()[-2000:]
+    jobs_queue, failed, _ = stores.build()
+    [row] = list(failed.select(FailedJobFilter()))
+    assert row.payload == stuck
+    assert row.exception.startswith(f"Illuminate\\Queue\\TimeoutExceededException: {STUBBORN}")
+    # The prefetched rows it had not started went back unreserved, attempts untouched.
+    rows = jobs_queue.rows()
+    assert len(rows) == 3 and all(r.reserved_at is None and r.attempts == 0 for r in rows)
+    assert len(seen_lines(seen)) == 2

@@ -32,6 +32,7 @@ from bridge.worker.pool import run_pool
 FIXTURES = Path(__file__).resolve().parents[2] / "vectors" / "laravel-fixtures"
 TRIVIAL = "App\\Jobs\\SendWelcomeEmail"
 SLOW = "App\\Jobs\\GenerateReport"
+STUBBORN = "App\\Jobs\\RecordAudit"
 
 app = App()
 
@@ -52,6 +53,17 @@ def trivial(job: Job) -> None:
 def slow(job: Job) -> None:
     _record(job)
     time.sleep(float(os.environ.get("BRIDGE_TEST_SLOW_SECONDS", "30")))
+
+
+@app.handler(STUBBORN)
+def stubborn(job: Job) -> None:
+    _record(job)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # ignores the timeout interrupt, as C code would
+        try:
+            time.sleep(0.05)
+        except BaseException:
+            pass
 
 
 def recorded_payload(kind: str, version: str = "12.67.0") -> str:
@@ -132,6 +144,8 @@ def main() -> int:
     parser.add_argument("--prefetch", type=int, default=1)
     parser.add_argument("--tries", type=int, default=1)
     parser.add_argument("--stop-when-empty", action="store_true")
+    parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--grace", type=float, default=5)
     args = parser.parse_args()
     stores = Stores(args.url, args.suffix, args.retry_after)
     options = {
@@ -139,6 +153,8 @@ def main() -> int:
         "tries": args.tries,
         "stop_when_empty": args.stop_when_empty,
         "sleep_seconds": 0.2,
+        "timeout_seconds": args.timeout,
+        "timeout_grace_seconds": args.grace,
     }
     if args.concurrency > 1:
         return run_pool(lambda index: stores.worker(**options), concurrency=args.concurrency)
