@@ -9,11 +9,15 @@ that stops exercising what it names fails instead of comparing two empty runs.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from parity_kit import (
     BridgeSide,
     Run,
@@ -26,6 +30,7 @@ from parity_kit import (
     with_payload_keys,
 )
 
+from tests.integration.resilience.resilience_worker import start_worker
 from tests.support.laravel import LaravelEnv
 
 
@@ -248,3 +253,58 @@ def _without(row: Any, blanks: dict[str, Any]) -> Any:
     from dataclasses import replace
 
     return replace(row, **blanks)
+
+
+def _crash_mid_job(worker: subprocess.Popen[Any], tables: Tables) -> None:
+    """Wait until the worker's job has logged its start, then SIGKILL the worker."""
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            with tables.engine.connect() as conn:
+                if conn.execute(sa.select(sa.func.count()).select_from(tables.log)).scalar():
+                    break
+            assert worker.poll() is None, "the worker ended before its job started"
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate(timeout=30)
+
+
+@pytest.mark.php
+def test_max_attempts_after_a_crashed_attempt(
+    parity_env: LaravelEnv, tables: Tables, tmp_path: Path
+) -> None:
+    """The worker died mid-job (SIGKILL): with tries=1 the next pop fails it before running."""
+    payload = dispatched_payload(
+        parity_env, "sleeps_past_timeout", {"seconds": 30, "timeout": 60, "tries": 1}
+    )
+    settings = WorkerSettings(tries=1)
+
+    laravel = Run(tables, payload, settings)
+    laravel.reset()
+    _crash_mid_job(parity_env.start_worker(tries=1, timeout=60), tables)
+    laravel.snapshot()
+    laravel.step_time()
+    laravel.drive(laravel_once(parity_env, settings), max_runs=1)
+
+    bridge = Run(tables, payload, settings)
+    bridge.reset()
+    victim = start_worker(
+        parity_env.database_url,
+        tmp_path / "record",
+        retry_after=parity_env.retry_after,
+        tries=1,
+        log=tmp_path / "worker.log",
+    )
+    _crash_mid_job(victim, tables)
+    bridge.snapshot()
+    bridge.step_time()
+    bridge.drive(BridgeSide(tables, settings).once, max_runs=1)
+
+    crashed, failed = laravel.steps
+    assert [(r.attempts, r.reserved) for r in crashed.jobs] == [(1, True)]
+    assert failed.jobs == () and failed.ran == (1,)
+    [row] = failed.failed
+    assert row.exception_class == "Illuminate\\Queue\\MaxAttemptsExceededException"
+    assert bridge.steps == laravel.steps
