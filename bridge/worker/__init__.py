@@ -26,6 +26,7 @@ from bridge.worker.options import (
     UnknownJobPolicy,
     WorkerOptions,
 )
+from bridge.worker.pool import run_pool
 from bridge.worker.worker import Worker
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "WorkerOptions",
     "load_app",
     "log_handler",
+    "run_pool",
 ]

@@ -45,7 +45,7 @@ class FailureRecorder:
         batches: BatchStore | None,
         options: WorkerOptions,
         clock: Clock,
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
         logger: logging.Logger,
     ) -> None:
         self._queue = queue

@@ -4,6 +4,10 @@ Step order follows Laravel's worker. Success of an object job: run the handler, 
 it failed or released itself) dispatch the next chained job and record the batch success,
 then delete the row (the loop may batch that delete). Failures go through `_failure`.
 
+A `Class@method` string job is deleted once its handler returns. Laravel's worker leaves that
+to the handler (a PHP handler that forgets runs again after `retry_after`); a Python handler
+need not call `job.delete()`, though it may.
+
 Undecodable payloads and jobs without a handler never stop the worker: they are failed with
 a clear reason, the payload kept byte for byte.
 """
@@ -83,7 +87,7 @@ class Processor:
         counter: ExceptionCounter | None,
         logger: logging.Logger,
         on_hard_timeout: Callable[[], None],
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
     ) -> None:
         self._queue = queue
         self._failed = failed

@@ -87,7 +87,7 @@ class Worker:
         options: WorkerOptions | None = None,
         batches: BatchStore | None = None,
         clock: Clock = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         encrypter: Encrypter | None = None,
         exception_counter: ExceptionCounter | None = None,
         logger: logging.Logger | None = None,
@@ -103,7 +103,8 @@ class Worker:
             options: Loop, retry and limit options.
             batches: The `job_batches` table; None skips batch bookkeeping.
             clock: Current Unix time in seconds.
-            sleep: Pauses the loop (tests pass a fake that advances their clock).
+            sleep: Pauses the loop; by default a wait that a stop signal cuts short (tests
+                pass a fake that advances their clock).
             encrypter: Decrypts `ShouldBeEncrypted` commands (from APP_KEY).
             exception_counter: Counts exceptions for `maxExceptions`; a per-process
                 in-memory counter by default.
@@ -115,7 +116,8 @@ class Worker:
         self._queue = queue
         self._options = options if options is not None else WorkerOptions()
         self._clock = clock
-        self._sleep = sleep
+        self._stop_event = threading.Event()
+        self._sleep = sleep if sleep is not None else self._stop_event.wait
         self._logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         self._memory_bytes = memory_bytes
         self._exit_process = exit_process
@@ -132,12 +134,11 @@ class Worker:
             else InMemoryExceptionCounter(),
             logger=self._logger,
             on_hard_timeout=self._hard_exit,
-            sleep=sleep,
+            sleep=self._sleep,
         )
         self._buffer: deque[ReservedJob] = deque()
         self._buffer_rank = 0
         self._pending_deletes: list[ReservedJob] = []
-        self._stop_event = threading.Event()
         self._jobs_processed = 0
         self._average_seconds: float | None = None
 

@@ -250,3 +250,23 @@ def test_formatters() -> None:
     out = json.loads(JsonFormatter().format(record))
     assert out["message"] == "Processing: X" and out["uuid"] == "u-1"
     assert out["event"] == "processing" and out["time"].startswith("2027-01-15T08:00:00.000")
+
+
+def test_signal_cuts_the_idle_sleep_short(env: Env) -> None:
+    import threading
+    import time
+
+    from bridge.worker import Worker, WorkerOptions
+
+    worker = Worker(
+        queue=env.queue,
+        failed=env.failed,
+        app=env.app,
+        options=WorkerOptions(sleep_seconds=30),
+    )
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    started = time.monotonic()
+    assert worker.run() is StopReason.SIGNAL
+    assert time.monotonic() - started < 5
+    timer.join()
