@@ -13,6 +13,7 @@ duplicate bare property names with different visibilities on one object.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 # Size knobs: enough to nest four levels and share a few instances, small enough that a
 # batch of examples stays well under a second of PHP time.
 MAX_LEAVES = 24
+# A shared instance is repeated wherever it stands: kept small so examples stay readable.
+MAX_SHARED_LEAVES = 4
 MAX_ENTRIES = 5
 
 #: Enum cases PHP knows (serialize_classes.php declares them).
@@ -83,15 +86,27 @@ customs = st.one_of(
 )
 
 
-def _tree(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _php_key(entry: tuple[Any, Any]) -> Any:
+    """The key PHP would store (so that no two Python keys become one PHP key)."""
+    key = entry[0]
+    if isinstance(key, str) and re.fullmatch(r"-?[1-9][0-9]{0,18}|0", key):
+        number = int(key)
+        if -(2**63) <= number < 2**63:
+            return number
+    return key
+
+
+def _tree(leaves: st.SearchStrategy[Any], max_leaves: int = MAX_LEAVES) -> st.SearchStrategy[Any]:
     return st.recursive(
         leaves,
         lambda children: st.one_of(
             st.lists(children, max_size=MAX_ENTRIES),
-            st.dictionaries(array_keys, children, max_size=MAX_ENTRIES),
+            st.lists(st.tuples(array_keys, children), max_size=MAX_ENTRIES, unique_by=_php_key).map(
+                dict
+            ),
             php_objects(children),
         ),
-        max_leaves=MAX_LEAVES,
+        max_leaves=max_leaves,
     )
 
 
@@ -116,8 +131,8 @@ def _share(value: Any, pool: list[Any]) -> Any:
 
 _POOL = st.lists(
     st.one_of(
-        php_objects(_tree(scalars)),
-        st.builds(PhpReference, _tree(st.one_of(scalars, enums))),
+        php_objects(_tree(scalars, MAX_SHARED_LEAVES)),
+        st.builds(PhpReference, _tree(st.one_of(scalars, enums), MAX_SHARED_LEAVES)),
     ),
     max_size=3,
 )

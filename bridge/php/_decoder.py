@@ -43,6 +43,9 @@ DEFAULT_MAX_LENGTH = 1 << 30
 ObjectHook: TypeAlias = Callable[[PhpValue], PhpValue]
 _Decoded: TypeAlias = tuple[PhpValue, int]
 _Entries: TypeAlias = tuple[list[PhpKey] | None, list[PhpValue], int]
+# The key tokens, keys and token lengths of an array or object, found by its first token:
+# records of one kind repeat their keys, and then each key costs one startswith().
+_Shape: TypeAlias = tuple[list[bytes], list[PhpKey], list[int]]
 
 
 class _HookFailed(Exception):
@@ -76,8 +79,10 @@ class PhpDecoder:
         "_keys",
         "_names",
         "_obj_slots",
+        "_prop_shapes",
         "_props",
         "_refs",
+        "_shapes",
         "_slots",
         "_targets",
         "allow_trailing",
@@ -112,6 +117,8 @@ class PhpDecoder:
         self._floats: dict[bytes, float] = {}
         self._keys: dict[bytes, PhpKey] = {}
         self._props: dict[bytes, PhpKey] = {}
+        self._shapes: dict[bytes, _Shape] = {}
+        self._prop_shapes: dict[bytes, _Shape] = {}
         self._names: dict[bytes, str] = {}
 
     def decode(self, data: bytes | bytearray | memoryview | str) -> PhpValue:
@@ -205,8 +212,16 @@ class PhpDecoder:
         """
         data, find, startswith, heads, ints, floats, slots, push, size = self._hot
         key_cache = self._keys if in_array else self._props
+        shapes = self._shapes if in_array else self._prop_shapes
         targets = self._targets
+        # keys stays None while the keys are implied: 0, 1, 2... (seq) or by a known shape.
         keys: list[PhpKey] | None = None if in_array else []
+        tokens: list[bytes] | None = None
+        shape: _Shape | None = None
+        shape_tokens: list[bytes] = []
+        shape_keys: list[PhpKey] = []
+        shape_lens: list[int] = []
+        n_shape = 0
         vals: list[PhpValue] = []
         add = vals.append
         key: PhpKey | None
@@ -215,9 +230,15 @@ class PhpDecoder:
         slot = 0
         try:
             for idx in range(count):
-                if seq and idx < N_LIST_KEYS and startswith(LIST_KEYS[idx], pos):
+                if shape is not None and idx < n_shape and startswith(shape_tokens[idx], pos):
+                    pos += shape_lens[idx]
+                elif seq and idx < N_LIST_KEYS and startswith(LIST_KEYS[idx], pos):
                     pos += LIST_KEY_LENS[idx]
                 else:
+                    if shape is not None:  # this array parts from the shape: spell keys out
+                        keys = shape_keys[:idx]
+                        tokens = shape_tokens[:idx]
+                        shape = None
                     if data[pos] == 115:  # s
                         colon = find(b":", pos + 2)
                         n = heads.get(data[pos : colon + 2])
@@ -235,8 +256,21 @@ class PhpDecoder:
                         if key is None:
                             key = self._int_token(token, pos, True)
                     pos = end
-                    if keys is not None:
+                    if idx == 0:
+                        if not (seq and key == 0):
+                            seq = False
+                            shape = shapes.get(token)
+                            if shape is None:
+                                keys = [key]
+                                tokens = [token]
+                            else:
+                                shape_tokens, shape_keys, shape_lens = shape
+                                n_shape = len(shape_tokens)
+                                keys = None
+                    elif keys is not None:
                         keys.append(key)
+                        if tokens is not None:
+                            tokens.append(token)
                     elif key != idx:
                         seq = False
                         keys = list(range(idx))
@@ -309,6 +343,10 @@ class PhpDecoder:
                 add(value)
             if data[pos] != 125:  # }
                 raise self._diagnose(pos, close=True)
+            if shape is not None:
+                keys = shape_keys if count == n_shape else shape_keys[:count]
+            elif tokens is not None and keys is not None:
+                shapes[tokens[0]] = (tokens, keys, [len(t) for t in tokens])
         except (PhpDecodeError, _HookFailed):
             raise
         except (ValueError, IndexError):
