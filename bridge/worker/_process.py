@@ -185,8 +185,10 @@ class Processor:
     def _job_for_hook(
         self, reserved: ReservedJob, payload: JobPayload, spec: HandlerSpec | None
     ) -> Job | None:
+        # Decoded even without a failed hook: before 12.51 the batch id of a job that fails
+        # unrun lives only in its command, and the batch must still count the failure.
         command: PhpObject | None = None
-        if spec is not None and spec.failed is not None and payload.is_object_job:
+        if payload.is_object_job:
             try:
                 command = decode_command(payload, encrypter=self._encrypter)
             except _DECODE_ERRORS:
@@ -198,7 +200,9 @@ class Processor:
             error = HandlerNotFound(
                 f"No Python handler is registered for {payload.command_name or payload.job}."
             )
-            return self.fail(reserved, payload, None, None, error)
+            return self.fail(
+                reserved, payload, self._job_for_hook(reserved, payload, None), None, error
+            )
         now = int(self._clock())
         delay = self._options.unknown_job_delay_seconds
         # Insert before delete: a crash in between duplicates the row but never loses it.

@@ -139,12 +139,6 @@ def test_mixed_batch_leaves_the_row_laravel_leaves(
     assert [row["worker"] for row in laravel_env.job_log()] == ["python", "php", "php", "python"]
 
 
-@pytest.mark.xfail(
-    reason="bridge.worker._process fails a job whose tries are used up before running it "
-    "without decoding its command, so on Laravel < 12.51 (no data.batchId) the failure is "
-    "not recorded in job_batches (failed_jobs stays 0, failed_job_ids [])",
-    strict=True,
-)
 def test_mixed_batch_with_failures_leaves_the_row_laravel_leaves(
     laravel_env: LaravelEnv, bridge_side: BridgeSide
 ) -> None:
