@@ -145,6 +145,7 @@ def test_bridge_writes_the_rows_laravel_writes_and_both_workers_run_them(
             stop_when_empty=True,
             sleep_seconds=0,
             unknown_job=UnknownJobPolicy.RELEASE,
+            memory_mb=0,  # the test process's size is not the worker's
         ),
         encrypter=Encrypter(env.app_key),
     )
