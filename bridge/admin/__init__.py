@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from bridge.admin._payload_text import replace_top_level, top_level_spans
 from bridge.admin._time import cutoff, from_unix, parse_moment, to_unix
+from bridge.admin.listing import (
+    LIST_COLUMNS,
+    PREVIEW_COLUMNS,
+    format_table,
+    preview_row,
+    summary_row,
+)
 from bridge.admin.retry import (
     RetryOptions,
     RetryOutcome,
@@ -41,6 +48,8 @@ from bridge.admin.transfer import (
 )
 
 __all__ = [
+    "LIST_COLUMNS",
+    "PREVIEW_COLUMNS",
     "DecodedCommand",
     "FailedJobDetails",
     "ImportReport",
@@ -57,6 +66,7 @@ __all__ = [
     "decode_command_text",
     "details_to_json",
     "export_lines",
+    "format_table",
     "from_unix",
     "import_lines",
     "inspect_failed",
@@ -64,6 +74,7 @@ __all__ = [
     "parse_moment",
     "parse_range",
     "plan_retry",
+    "preview_row",
     "record_from_line",
     "record_to_line",
     "render_details",
@@ -71,6 +82,7 @@ __all__ = [
     "replace_top_level",
     "retry_failed",
     "retry_one",
+    "summary_row",
     "to_unix",
     "top_level_spans",
 ]

@@ -226,6 +226,18 @@ class RetryOutcome:
     reason: str | None = None
     expires: bool = False
 
+    def to_json(self) -> dict[str, object]:
+        """The outcome as JSON data (for `retry-failed --json`)."""
+        return {
+            "id": self.record.id,
+            "uuid": self.record.uuid,
+            "status": self.status.value,
+            "queue": self.queue,
+            "job_id": self.job_id,
+            "expires": self.expires,
+            "reason": self.reason,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RetryReport:

@@ -108,6 +108,14 @@ class ImportReport:
     #: (line number, reason) for lines that could not be imported.
     rejected: tuple[tuple[int, str], ...] = field(default=())
 
+    def to_json(self) -> dict[str, object]:
+        """The report as JSON data (for `failed import --json`)."""
+        return {
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": [{"line": n, "reason": r} for n, r in self.rejected],
+        }
+
 
 def _identity(record: FailedJobRecord) -> tuple[str, str, str, datetime]:
     return (record.connection, record.queue, record.payload, record.failed_at)

@@ -20,11 +20,9 @@ import click
 
 from bridge.admin import (
     RetryOptions,
-    RetryOutcome,
     RetryStatus,
     RetryUntilPolicy,
     Selection,
-    class_of,
     cutoff,
     details_to_json,
     export_lines,
@@ -35,7 +33,13 @@ from bridge.admin import (
     render_details,
     retry_failed,
 )
-from bridge.admin.retry import check_connection
+from bridge.admin.listing import (
+    LIST_COLUMNS,
+    PREVIEW_COLUMNS,
+    format_table,
+    preview_row,
+    summary_row,
+)
 from bridge.cli._context import CliContext, pass_context
 from bridge.exceptions import FailedJobNotFound, PayloadDecodeError
 from bridge.queue.base import FailedJobFilter, FailedJobRecord, JobQueue
@@ -98,36 +102,6 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _row(record: FailedJobRecord) -> dict[str, Any]:
-    first_line = record.exception.split("\n", 1)[0]
-    return {
-        "id": record.id,
-        "uuid": record.uuid,
-        "connection": record.connection,
-        "queue": record.queue,
-        "class": class_of(record.payload),
-        "failed_at": record.failed_at.isoformat(sep=" "),
-        "exception": first_line,
-    }
-
-
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO | None) -> None:
-    widths = {
-        c: max([len(c), *(len(str(r[c] if r[c] is not None else "-")) for r in rows)])
-        for c in columns
-    }
-    widths["exception"] = min(widths.get("exception", 0), 60)
-    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), file=out)
-    for row in rows:
-        cells = []
-        for c in columns:
-            text = str(row[c]) if row[c] is not None else "-"
-            if len(text) > widths[c]:
-                text = text[: widths[c] - 1] + "…"
-            cells.append(text.ljust(widths[c]))
-        click.echo("  ".join(cells).rstrip(), file=out)
-
-
 # --- bridge failed [list] / show / export / import -------------------------------------
 
 
@@ -147,13 +121,13 @@ def failed_group(
     if click_ctx.invoked_subcommand is not None:
         return
     records = list(ctx.failed.select(_to_filter(ctx, _selection((), options))))
-    rows = [_row(r) for r in records]
+    rows = [summary_row(r) for r in records]
     if as_json:
         _echo_json(rows)
     elif not rows:
         click.echo("No failed jobs.")
     else:
-        _table(rows, ("id", "uuid", "connection", "queue", "class", "failed_at", "exception"), None)
+        click.echo(format_table(rows, LIST_COLUMNS))
 
 
 def _lookup(ctx: CliContext, identifier: str) -> FailedJobRecord:
@@ -219,13 +193,7 @@ def import_command(ctx: CliContext, /, source: TextIO, as_json: bool) -> None:
     """
     report = import_lines(source, store=ctx.failed)
     if as_json:
-        _echo_json(
-            {
-                "imported": report.imported,
-                "duplicates": report.duplicates,
-                "rejected": [{"line": n, "reason": r} for n, r in report.rejected],
-            }
-        )
+        _echo_json(report.to_json())
     else:
         for number, reason in report.rejected:
             click.echo(f"line {number} rejected: {reason}", err=True)
@@ -301,18 +269,6 @@ def _warn_expiring(count: int) -> None:
         )
 
 
-def _outcome_json(outcome: RetryOutcome) -> dict[str, Any]:
-    return {
-        "id": outcome.record.id,
-        "uuid": outcome.record.uuid,
-        "status": outcome.status.value,
-        "queue": outcome.queue,
-        "job_id": outcome.job_id,
-        "expires": outcome.expires,
-        "reason": outcome.reason,
-    }
-
-
 @click.command(name="retry-failed", help=_RETRY_HELP)
 @click.argument("identifiers", nargs=-1, metavar="[ID|UUID|all]...")
 @_filter_options
@@ -381,7 +337,7 @@ def retry_failed_command(
                 "skipped": report.skipped,
                 "expiring": report.expiring,
                 "not_found": list(missing),
-                "jobs": [_outcome_json(o) for o in report.outcomes],
+                "jobs": [o.to_json() for o in report.outcomes],
             }
         )
     else:
@@ -432,23 +388,7 @@ def _dry_run(
     missing: Sequence[str],
     as_json: bool,
 ) -> None:
-    rows: list[dict[str, Any]] = []
-    for record in records:
-        row = _row(record)
-        reason = check_connection(record, options)
-        try:
-            plan = plan_retry(record, options)
-        except PayloadDecodeError as exc:
-            reason = reason or f"unreadable payload: {exc}"
-            plan = None
-        row.update(
-            to_queue=plan.queue if plan else None,
-            retry_until=plan.retry_until if plan else None,
-            rewritten=list(plan.rewritten) if plan else [],
-            expires=plan.expires if plan else False,
-            skip=reason,
-        )
-        rows.append(row)
+    rows = [preview_row(record, options) for record in records]
     skipped = sum(r["skip"] is not None for r in rows)
     if as_json:
         _echo_json(
@@ -462,11 +402,7 @@ def _dry_run(
         )
     else:
         if rows:
-            _table(
-                rows,
-                ("id", "uuid", "queue", "to_queue", "class", "failed_at", "retry_until", "skip"),
-                None,
-            )
+            click.echo(format_table(rows, PREVIEW_COLUMNS))
         _warn_expiring(sum(r["expires"] and r["skip"] is None for r in rows))
         if missing:
             click.echo(f"Not found: {', '.join(missing)}", err=True)
