@@ -347,6 +347,7 @@ class BridgeSide:
                     backoff=self.settings.backoff,
                     timeout_seconds=self.settings.timeout,
                     max_jobs=1,
+                    memory_mb=0,  # the test process's size is not the worker's
                     stop_when_empty=True,
                     sleep_seconds=0,
                     # The harness runs Laravel 8: its attempt and timeout wording.

@@ -50,7 +50,8 @@ def python_worker(laravel_env: LaravelEnv) -> Iterator[object]:
             failed=DatabaseFailedJobStore(engine=engine, table=laravel_env.failed_table),
             batches=DatabaseBatchStore(engine=engine),
             app=build_app(log),
-            options=WorkerOptions(**options),  # type: ignore[arg-type]
+            # The test process's own size is not the worker's: no memory limit in-process.
+            options=WorkerOptions(**{"memory_mb": 0, **options}),  # type: ignore[arg-type]
             encrypter=Encrypter(laravel_env.app_key),
         )
 

@@ -131,7 +131,8 @@ class Stores:
             failed=failed,
             batches=batches,
             app=app,
-            options=WorkerOptions(**options),  # type: ignore[arg-type]
+            # The test process's own size is not the worker's: no memory limit in-process.
+            options=WorkerOptions(**{"memory_mb": 0, **options}),  # type: ignore[arg-type]
         )
 
 
