@@ -255,7 +255,15 @@ def date_from_php(value: PhpObject) -> PhpDateTime | None:
         wall = datetime.strptime(text, _PHP_DATE)
     except ValueError:
         return None
-    return _as_php_datetime(wall.replace(tzinfo=tz), value.class_name)
+    local = wall.replace(tzinfo=tz)
+    if local.utcoffset() != local.replace(fold=1).utcoffset():
+        # A wall time the zone has twice (clocks turned back) is the later instant in PHP;
+        # one the zone skips (clocks turned forward) keeps fold 0, which PHP agrees with.
+        if (local.utcoffset() or timedelta(0)) > (
+            local.replace(fold=1).utcoffset() or timedelta(0)
+        ):
+            local = local.replace(fold=1)
+    return _as_php_datetime(local, value.class_name)
 
 
 def model_identifier(ref: Model | ModelCollection, *, collection_class: bool) -> PhpObject:

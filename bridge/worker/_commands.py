@@ -46,7 +46,9 @@ def decode_command(payload: JobPayload, *, encrypter: Encrypter | None) -> PhpOb
 
 def friendly(values: dict[str, Any]) -> dict[str, Any]:
     """Properties as plain Python values (the Laravel layer's `to_python`)."""
-    return {name: to_python(value) for name, value in values.items()}
+    # One conversion for all properties, so an object held by two of them stays one object.
+    converted: dict[str, Any] = to_python(values)
+    return converted
 
 
 def batch_allows_failures(batch: BatchRecord) -> bool:

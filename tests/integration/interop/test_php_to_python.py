@@ -69,23 +69,10 @@ def test_python_handlers_see_what_php_dispatched(
 
 # --- the friendly view handlers read: job.values -------------------------------------------
 
-FRIENDLY_BUGS = {
-    "dates": "bridge.laravel.values.date_from_php places an ambiguous wall time at its first "
-    "(summer-time) instant; PHP takes the later one (2025-10-26 02:30 Europe/Berlin is +01:00)",
-    "object_reference": "bridge.worker Job.values converts each property on its own "
-    "(_commands.friendly), so one object held by two properties becomes two objects",
-}
-
 
 @pytest.mark.parametrize(
     "kind",
-    [
-        pytest.param(kind, marks=pytest.mark.xfail(reason=FRIENDLY_BUGS[kind], strict=True))
-        if kind in FRIENDLY_BUGS
-        else kind
-        for kind in VALUE_KINDS
-        if kind not in {"string_job", "batch", "chain"}
-    ],
+    [kind for kind in VALUE_KINDS if kind not in {"string_job", "batch", "chain"}],
 )
 def test_friendly_values_describe_like_php(sqlite_env: LaravelEnv, kind: str) -> None:
     [line] = sqlite_env.dispatch(kind)
