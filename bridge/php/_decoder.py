@@ -21,6 +21,7 @@ from typing import TypeAlias
 
 from bridge.exceptions import PhpDecodeError, PhpLimitError, PhpTruncatedError
 from bridge.php import _diagnose
+from bridge.php._decode_objects import ObjectDecoding, _Decoded, _Entries, _HookFailed
 from bridge.php._floats import parse_float
 from bridge.php._tokens import (
     INT64_MAX,
@@ -30,9 +31,8 @@ from bridge.php._tokens import (
     N_LIST_KEYS,
     array_key,
     unescape,
-    valid_class_name,
 )
-from bridge.php._types import PhpCustom, PhpEnum, PhpKey, PhpObject, PhpReference, PhpValue
+from bridge.php._types import PhpKey, PhpReference, PhpValue
 
 #: Nesting depth accepted by default (PHP's own `unserialize_max_depth` is 4096).
 DEFAULT_MAX_DEPTH = 512
@@ -41,22 +41,12 @@ DEFAULT_MAX_LENGTH = 1 << 30
 
 #: Called with each decoded PhpObject, PhpCustom and PhpEnum; its result replaces the value.
 ObjectHook: TypeAlias = Callable[[PhpValue], PhpValue]
-_Decoded: TypeAlias = tuple[PhpValue, int]
-_Entries: TypeAlias = tuple[list[PhpKey] | None, list[PhpValue], int]
 # The key tokens, keys and token lengths of an array or object, found by its first token:
 # records of one kind repeat their keys, and then each key costs one startswith().
 _Shape: TypeAlias = tuple[list[bytes], list[PhpKey], list[int]]
 
 
-class _HookFailed(Exception):
-    """Carries an exception out of object_hook past the decoder's own error handling."""
-
-    def __init__(self, original: Exception) -> None:
-        super().__init__()
-        self.original = original
-
-
-class PhpDecoder:
+class PhpDecoder(ObjectDecoding):
     """Reads one PHP serialize() value from bytes.
 
     Args:
@@ -190,6 +180,12 @@ class PhpDecoder:
                 found=data[pos : pos + 16],
             )
         return value
+
+    def _slot_count(self, data: bytes) -> int:
+        """Decode `data` and return how many slots its values took."""
+        self._data = data
+        self._run()
+        return len(self._slots) - 1
 
     def _wrap(self, slot: int, value: PhpValue) -> PhpReference:
         ref = self._refs.get(slot)
@@ -464,156 +460,13 @@ class PhpDecoder:
         keys, vals, end = self._entries(start, count, depth + 1, True)
         return (vals if keys is None else dict(zip(keys, vals, strict=True))), end
 
-    def decode_object(self, pos: int, depth: int) -> _Decoded:
-        data = self._data
-        name, start = self._class_name(pos)
-        brace = data.find(b":{", start, start + 21)
-        raw = data[start:brace]
-        if brace < 0 or not raw.isdigit():
-            raise self._diagnose(pos)
-        count = int(raw)
-        if count > self.max_length or count * 6 > len(data) - brace or depth >= self.max_depth:
-            if count > self.max_length:
-                raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
-            raise _diagnose.too_many(data, pos, count, depth, self.max_depth)
-        obj = PhpObject(name)
-        slots = self._slots
-        slot = len(slots)
-        slots.append(obj)
-        self._obj_slots.add(slot)
-        if self._targets and slot in self._targets:
-            self._refs[slot] = PhpReference(obj)
-        keys, vals, end = self._entries(brace + 2, count, depth + 1, False)
-        obj.properties = dict(zip(keys or (), vals, strict=True))
-        if self._hook is None:
-            return obj, end
-        value = slots[slot] = self._call_hook(obj)
-        return value, end
-
-    def decode_custom(self, pos: int, depth: int) -> _Decoded:
-        data = self._data
-        name, start = self._class_name(pos)
-        brace = data.find(b":{", start, start + 21)
-        raw = data[start:brace]
-        if brace < 0 or not raw.isdigit():
-            raise self._diagnose(pos)
-        size = int(raw)
-        if size > self.max_length:
-            raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
-        end = brace + 2 + size
-        if data[end : end + 1] != b"}":
-            raise self._diagnose(pos)
-        value = self._finish(PhpCustom(name, data[brace + 2 : end]))
-        self._slots.extend([None] * count_slots(data[brace + 2 : end]))
-        return value, end + 1
-
-    def decode_enum(self, pos: int, depth: int) -> _Decoded:
-        raw, end = self._string_at(pos)
-        sep = raw.find(b":")
-        if sep < 0 or not valid_class_name(raw[:sep]):
-            raise PhpDecodeError(
-                f"at byte {pos}: an enum needs 'Class:Case', found {raw[:64]!r}",
-                offset=pos,
-                expected="Class:Case",
-                found=raw[:64],
-            )
-        name = raw[:sep].decode("utf-8", "surrogateescape")
-        case = raw[sep + 1 :].decode("utf-8", "surrogateescape")
-        return self._finish(PhpEnum(name, case)), end
-
-    def _finish(self, value: PhpValue) -> PhpValue:
-        if self._hook is not None:
-            value = self._call_hook(value)
-        self._obj_slots.add(len(self._slots))
-        self._slots.append(value)
-        return value
-
-    def _call_hook(self, value: PhpValue) -> PhpValue:
-        assert self._hook is not None
-        try:
-            return self._hook(value)
-        except Exception as exc:
-            raise _HookFailed(exc) from exc
-
-    def _class_name(self, pos: int) -> tuple[str, int]:
-        """Read ``X:<n>:"<Class>":`` at pos; return the name and the offset after it."""
-        data = self._data
-        size = _diagnose.read_head(data, pos, self.max_length)
-        start = data.index(b":", pos + 2) + 2
-        end = start + size
-        if data[end : end + 2] != b'":':
-            raise self._diagnose(pos)
-        raw = data[start:end]
-        name = self._names.get(raw)
-        if name is None:
-            if not valid_class_name(raw):
-                raise PhpDecodeError(
-                    f"at byte {start}: invalid class name {raw[:64]!r}",
-                    offset=start,
-                    expected="a class name",
-                    found=raw[:64],
-                )
-            name = self._names[raw] = raw.decode("utf-8", "surrogateescape")
-        return name, end + 2
-
-    def _slot_number(self, pos: int) -> tuple[int, int]:
-        data = self._data
-        end = data.find(b";", pos + 2, pos + 24)
-        raw = data[pos + 2 : end]
-        if data[pos + 1 : pos + 2] != b":" or end < 0 or not raw.isdigit():
-            raise self._diagnose(pos)
-        slot = int(raw)
-        if not 0 < slot < len(self._slots):
-            raise PhpDecodeError(
-                f"at byte {pos}: slot {slot} does not exist (only {len(self._slots) - 1} so far)",
-                offset=pos,
-                expected=f"a slot from 1 to {len(self._slots) - 1}",
-                found=data[pos : end + 1],
-            )
-        return slot, end + 1
-
-    def decode_backref(self, pos: int, depth: int) -> _Decoded:
-        slot, end = self._slot_number(pos)
-        if slot not in self._obj_slots:
-            raise PhpDecodeError(
-                f"at byte {pos}: r:{slot} points to a value that is not an object",
-                offset=pos,
-                expected="r: to an object slot",
-                found=f"r:{slot};",
-            )
-        value = self._slots[slot]
-        self._obj_slots.add(len(self._slots))
-        self._slots.append(value)
-        return value, end
-
-    def decode_reference(self, pos: int, depth: int) -> _Decoded:
-        slot, end = self._slot_number(pos)
-        if self._found is None:  # second pass: every target was wrapped when placed
-            return self._refs[slot], end
-        self._found.add(slot)
-        return None, end
-
 
 _Method: TypeAlias = Callable[[PhpDecoder, int, int], _Decoded]
 
 
 def count_slots(data: bytes) -> int:
-    """How many slots PHP numbers inside the data of a ``C:`` object.
-
-    A `Serializable` class's serialize() usually calls serialize() itself, and that nested
-    call shares the outer numbering (as unserialize() does on the way back). So when the
-    data is one complete serialized value, its values take slots; when it is any other
-    format, none are assumed.
-    """
-    if not data or data[0] not in token_decoders:
-        return 0
-    decoder = PhpDecoder()
-    decoder._data = data
-    try:
-        decoder._run()
-    except PhpDecodeError:
-        return 0
-    return len(decoder._slots) - 1
+    """How many slots PHP numbers inside the data of a ``C:`` object (see `ObjectDecoding`)."""
+    return PhpDecoder().count_slots(data)
 
 
 #: The `decode_<tag>` method for each tag byte.

@@ -11,7 +11,7 @@ from typing import Any
 
 import phpserialize
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from bridge.php import PhpObject, dumps, loads
 from tests.strategies import php_values
@@ -76,6 +76,7 @@ def test_bridge_agrees_on_every_corpus_case_phpserialize_reads() -> None:
     assert len(agreed) >= 35, agreed
 
 
+@settings(database=None)  # examples saved by older versions of the strategy replay badly
 @given(value=php_values())
 def test_bridge_agrees_on_random_values(value: Any) -> None:
     _check(dumps(value))
