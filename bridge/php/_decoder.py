@@ -22,15 +22,11 @@ from typing import TypeAlias
 from bridge.exceptions import PhpDecodeError, PhpLimitError, PhpTruncatedError
 from bridge.php import _diagnose
 from bridge.php._decode_objects import ObjectDecoding, _Decoded, _Entries, _HookFailed
-from bridge.php._floats import parse_float
+from bridge.php._decode_scalars import ScalarDecoding
 from bridge.php._tokens import (
-    INT64_MAX,
-    INT64_MIN,
     LIST_KEY_LENS,
     LIST_KEYS,
     N_LIST_KEYS,
-    array_key,
-    unescape,
 )
 from bridge.php._types import PhpKey, PhpReference, PhpValue
 
@@ -46,7 +42,7 @@ ObjectHook: TypeAlias = Callable[[PhpValue], PhpValue]
 _Shape: TypeAlias = tuple[list[bytes], list[PhpKey], list[int]]
 
 
-class PhpDecoder(ObjectDecoding):
+class PhpDecoder(ScalarDecoding, ObjectDecoding):
     """Reads one PHP serialize() value from bytes.
 
     Args:
@@ -349,103 +345,6 @@ class PhpDecoder(ObjectDecoding):
             # data[pos] past the end, or a delimiter that is missing.
             raise self._diagnose(pos) from None
         return keys, vals, pos + 1
-
-    def _head(self, pos: int) -> int:
-        size = _diagnose.read_head(self._data, pos, self.max_length)
-        self._heads[self._data[pos : self._data.index(b":", pos + 2) + 2]] = size
-        return size
-
-    def _string_key(self, token: bytes, pos: int, size: int, in_array: bool) -> PhpKey:
-        head = len(token) - size - 2
-        if token[-2:] != b'";' or token[head - 2 : head] != b':"':
-            raise self._diagnose(pos)
-        raw = token[head:-2]
-        key: PhpKey
-        try:
-            key = raw.decode()
-        except UnicodeDecodeError:
-            key = raw
-        if in_array:
-            key = array_key(raw, key)
-            self._keys[token] = key
-        else:
-            self._props[token] = key
-        return key
-
-    def _int_token(self, token: bytes, pos: int, is_key: bool) -> int:
-        raw = token[2:-1]
-        if token[:2] != b"i:" or not raw or not (raw.isdigit() or raw[1:].isdigit()):
-            raise self._diagnose(pos, key=is_key)
-        value = int(raw) if len(raw) < 22 else INT64_MAX + 1
-        if raw[:1] not in b"+-0123456789" or not INT64_MIN <= value <= INT64_MAX:
-            raise self._diagnose(pos, key=is_key)
-        self._ints[token] = value
-        return value
-
-    def _float_token(self, token: bytes, pos: int) -> float:
-        value = parse_float(token[2:-1]) if token[:2] == b"d:" else None
-        if value is None:
-            raise self._diagnose(pos)
-        self._floats[token] = value
-        return value
-
-    # -- the table's decode_<tag> methods ------------------------------------------------
-
-    def decode_null(self, pos: int, depth: int) -> _Decoded:
-        if self._data[pos : pos + 2] != b"N;":
-            raise self._diagnose(pos)
-        self._slots.append(None)
-        return None, pos + 2
-
-    def decode_bool(self, pos: int, depth: int) -> _Decoded:
-        token = self._data[pos : pos + 4]
-        if token != b"b:0;" and token != b"b:1;":
-            raise self._diagnose(pos)
-        value = token == b"b:1;"
-        self._slots.append(value)
-        return value, pos + 4
-
-    def decode_int(self, pos: int, depth: int) -> _Decoded:
-        end = self._data.find(b";", pos + 2) + 1
-        value = self._int_token(self._data[pos:end], pos, False)
-        self._slots.append(value)
-        return value, end
-
-    def decode_float(self, pos: int, depth: int) -> _Decoded:
-        end = self._data.find(b";", pos + 2) + 1
-        value = self._float_token(self._data[pos:end], pos)
-        self._slots.append(value)
-        return value, end
-
-    def decode_string(self, pos: int, depth: int) -> _Decoded:
-        raw, end = self._string_at(pos)
-        value: str | bytes
-        try:
-            value = raw.decode()
-        except UnicodeDecodeError:
-            value = raw
-        self._slots.append(value)
-        return value, end
-
-    def decode_escaped_string(self, pos: int, depth: int) -> _Decoded:
-        raw, end = unescape(self._data, pos, _diagnose.read_head(self._data, pos, self.max_length))
-        value: str | bytes
-        try:
-            value = raw.decode()
-        except UnicodeDecodeError:
-            value = raw
-        self._slots.append(value)
-        return value, end
-
-    def _string_at(self, pos: int) -> tuple[bytes, int]:
-        """Read ``X:<n>:"<n bytes>";`` at pos; return the bytes and the offset after it."""
-        data = self._data
-        size = _diagnose.read_head(data, pos, self.max_length)
-        start = data.index(b":", pos + 2) + 2
-        end = start + size
-        if data[end : end + 2] != b'";':
-            raise self._diagnose(pos)
-        return data[start:end], end + 2
 
     def decode_array(self, pos: int, depth: int) -> _Decoded:
         data = self._data
