@@ -17,6 +17,17 @@ PHP reference (``R:``)       PhpReference shared by every place it stands
 
 A repeated object instance (``r:``) decodes to the *same* Python object in every place,
 and the encoder writes ``r:`` again for any object it has already written.
+
+Keys: an array's string key that is a canonical int64 decimal (``"5"``, ``"-3"``, not
+``"05"``) is an int key, as PHP stores it, and the encoder writes such str keys as ints
+too (two Python keys that PHP would merge, like ``5`` and ``"5"``, are an error). A key
+that is not valid UTF-8 stays bytes. Object property keys are kept exactly as written:
+mangled str names, or ints where ``__serialize`` returned them (ArrayObject).
+
+Enum cases are PHP singletons, so equal `PhpEnum` values are written once and then as
+``r:``. The data of a ``C:`` object is opaque bytes; when it is itself one serialized value
+(as a `Serializable` class that calls serialize() writes it), its values are counted in
+PHP's slot numbering, as PHP counts them.
 """
 
 from __future__ import annotations
