@@ -79,6 +79,8 @@ class BridgeSide:
         """Run bridge's worker until the queues are empty (like `env.work()` on the PHP side)."""
         options.setdefault("stop_when_empty", True)
         options.setdefault("sleep_seconds", 0.0)
+        # The limit is for a worker process; the test process's own size is not the worker's.
+        options.setdefault("memory_mb", 0)
         # The test process's own size is not the worker's: no memory limit in-process.
         options.setdefault("memory_mb", 0)
         if "queue" in options:

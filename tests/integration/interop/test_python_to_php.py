@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from interop_kit import BridgeSide, log_by_uuid, mismatches, payload_uuid
+from interop_kit import BridgeSide, log_by_uuid, make_all_available, mismatches, payload_uuid
 from python_jobs import PYTHON_KIND_NAMES, fixture_classes, python_kinds
-from test_php_to_python import make_all_available
 
 from bridge.dispatcher import new_job_uuid
 from bridge.laravel import JobClass, build_string_payload, command_object
