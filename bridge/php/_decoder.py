@@ -23,6 +23,7 @@ from bridge.exceptions import PhpDecodeError, PhpLimitError, PhpTruncatedError
 from bridge.php import _diagnose
 from bridge.php._decode_objects import ObjectDecoding, _Decoded, _Entries, _HookFailed
 from bridge.php._decode_scalars import ScalarDecoding
+from bridge.php._floats import FLOAT_CHARS
 from bridge.php._tokens import (
     LIST_KEY_LENS,
     LIST_KEYS,
@@ -150,7 +151,6 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
             data.startswith,
             self._heads,
             self._ints,
-            self._floats,
             slots,
             slots.append,
             len(data),
@@ -202,7 +202,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         Returns (keys, values, end). For an array whose keys are 0..count-1 in order, keys
         is None: the values are the list, and no key list is built.
         """
-        data, find, startswith, heads, ints, floats, slots, push, size = self._hot
+        data, find, startswith, heads, ints, slots, push, size = self._hot
         key_cache = self._keys if in_array else self._props
         shapes = self._shapes if in_array else self._prop_shapes
         targets = self._targets
@@ -307,12 +307,15 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
                     if sub_keys is not None:
                         value = dict(zip(sub_keys, value, strict=True))
                 elif c == 100:  # d
-                    end = find(b";", pos + 2) + 1
-                    token = data[pos:end]
-                    value = floats.get(token)
-                    if value is None:
-                        value = self._float_token(token, pos)
-                    pos = end
+                    end = find(b";", pos + 2)
+                    raw = data[pos + 2 : end]
+                    if data[pos + 1] == 58 and end > 0 and not raw.translate(None, FLOAT_CHARS):
+                        # Over these bytes float() reads exactly PHP's grammar; floats rarely
+                        # repeat, so a cache would mostly miss.
+                        value = float(raw)
+                    else:  # INF, NAN, -INF, or an error
+                        value = self._float_token(data[pos : end + 1], pos)
+                    pos = end + 1
                     push(value)
                 elif c == 78 and data[pos + 1] == 59:  # N;
                     value = None

@@ -17,7 +17,7 @@ _SPECIAL = {"inf": b"INF", "-inf": b"-INF", "nan": b"NAN"}
 _READ_SPECIAL = {b"INF": math.inf, b"-INF": -math.inf, b"NAN": math.nan}
 # Over these bytes Python's float() grammar is PHP's (sign, digits, one point with digits on
 # at least one side, optional exponent); float() alone is laxer ("inf", "1_0", spaces).
-_FLOAT_CHARS = b"0123456789.eE+-"
+FLOAT_CHARS = b"0123456789.eE+-"
 
 
 def format_float(value: float) -> bytes:
@@ -45,7 +45,7 @@ def format_float(value: float) -> bytes:
 
 def parse_float(text: bytes) -> float | None:
     """Read the text between ``d:`` and ``;`` as PHP does, or return None if PHP rejects it."""
-    if text.translate(None, _FLOAT_CHARS):
+    if text.translate(None, FLOAT_CHARS):
         return _READ_SPECIAL.get(text)
     try:
         return float(text)
