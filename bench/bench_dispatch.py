@@ -1,0 +1,249 @@
+"""Dispatch throughput: bridge's `Dispatcher` against Laravel 8's `dispatch()` and raw INSERTs.
+
+    python bench/bench_dispatch.py [--url mysql+pymysql://root@127.0.0.1:3306/test]
+        [--jobs 3000] [--bulk-jobs 20000] [--rounds 1] [--no-write]
+
+One run on a throwaway MariaDB database it creates and drops, all with the same kind of job
+(`Fixtures\\Jobs\\RecordsOnly(n, tag)`, Laravel 8 payload):
+
+* single: Laravel's `dispatch()` in a loop inside one booted PHP process
+  (`bench/php/time_dispatch.php`, boot excluded); bridge's `Dispatcher.dispatch` in a loop
+  (payload built per job, one INSERT each); bridge's `DatabaseQueue.push` and a raw pymysql
+  autocommit INSERT (Laravel's statement) of the same payload texts, ready-made;
+* bulk: bridge's `Dispatcher.bulk` in chunks of 500 (payloads built); `DatabaseQueue.bulk` and
+  a raw 500-row multi-row INSERT of the same payload texts; Laravel's `Queue::bulk` for
+  reference.
+
+Prints the table with ratios and rewrites the `## Dispatch` section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import sqlalchemy as sa
+from bench_queue_sql import cpu_model
+from bench_worker import (
+    harness_environ,
+    pymysql_connect,
+    throwaway_database,
+    versions,
+    write_section,
+)
+
+from bridge.dispatcher import Dispatcher
+from bridge.laravel.classes import Job, JobClass, Prop
+from bridge.queue.base import NewJob
+from bridge.queue.database import DatabaseQueue, create_engine_for
+from bridge.queue.memory import InMemoryQueue
+from bridge.queue.schema import migrate
+
+BENCH = Path(__file__).resolve().parent
+SECTION = "## Dispatch"
+TIME_DISPATCH = BENCH / "php" / "time_dispatch.php"
+QUEUE = "bench"
+CHUNK = 500
+
+#: `Fixtures\Jobs\RecordsOnly` (php_fixtures/app/Jobs): two promoted constructor properties.
+RECORDS = JobClass(
+    name="Fixtures\\Jobs\\RecordsOnly",
+    properties=(Prop("n", type="int"), Prop("tag", type="string")),
+)
+
+
+def laravel_seconds(url: str, mode: str, count: int) -> float:
+    """Seconds Laravel spends dispatching `count` jobs (`single` or `bulk`), boot excluded."""
+    done = subprocess.run(
+        ["php", str(TIME_DISPATCH), mode, str(count)],
+        env=harness_environ(url),
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"time_dispatch.php exited {done.returncode}: {done.stderr[-2000:]}")
+    seconds: float = json.loads(done.stdout)["seconds"]
+    return seconds
+
+
+def timed_rate(count: int, action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return count / (time.perf_counter() - started)
+
+
+def jobs(start: int, stop: int) -> list[Job]:
+    return [RECORDS.new(n=i, tag="bench") for i in range(start, stop)]
+
+
+def made_payloads(count: int) -> list[str]:
+    """`count` payloads exactly as `Dispatcher` writes them (built in memory, not timed)."""
+    memory = InMemoryQueue(retry_after_seconds=90)
+    return [d.payload for d in Dispatcher(queue=memory, profile="8").bulk(jobs(0, count))]
+
+
+def bridge_singles(dispatcher: Dispatcher, count: int) -> None:
+    for i in range(count):
+        dispatcher.dispatch(RECORDS.new(n=i, tag="bench"), queue=QUEUE)
+
+
+def bridge_pushes(queue: DatabaseQueue, payloads: list[str]) -> None:
+    for text in payloads:
+        queue.push(text, queue=QUEUE, now=int(time.time()))
+
+
+def bridge_bulk(dispatcher: Dispatcher, count: int) -> None:
+    for start in range(0, count, CHUNK):
+        dispatcher.bulk(jobs(start, min(start + CHUNK, count)), queue=QUEUE)
+
+
+def bridge_queue_bulk(queue: DatabaseQueue, payloads: list[str]) -> None:
+    now = int(time.time())
+    for start in range(0, len(payloads), CHUNK):
+        queue.bulk(
+            [
+                NewJob(payload=text, queue=QUEUE, available_at=now, created_at=now)
+                for text in payloads[start : start + CHUNK]
+            ]
+        )
+
+
+_INSERT = (
+    "INSERT INTO {table} (queue, attempts, reserved_at, available_at, created_at, payload)"
+    " VALUES {values}"
+)
+
+
+def raw_singles(conn: Any, table: str, payloads: list[str]) -> None:
+    """Laravel's push statement, autocommit, one per payload."""
+    conn.autocommit(True)
+    statement = _INSERT.format(table=table, values="(%s, 0, NULL, %s, %s, %s)")
+    with conn.cursor() as cur:
+        for text in payloads:
+            now = int(time.time())
+            cur.execute(statement, (QUEUE, now, now, text))
+    conn.autocommit(False)
+
+
+def raw_multi(conn: Any, table: str, payloads: list[str]) -> None:
+    """Laravel's bulk statement: 500 rows per multi-row INSERT, one commit each."""
+    with conn.cursor() as cur:
+        for start in range(0, len(payloads), CHUNK):
+            chunk = payloads[start : start + CHUNK]
+            now = int(time.time())
+            values = ", ".join(["(%s, 0, NULL, %s, %s, %s)"] * len(chunk))
+            params: list[Any] = []
+            for text in chunk:
+                params += [QUEUE, now, now, text]
+            cur.execute(_INSERT.format(table=table, values=values), params)
+            conn.commit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="mysql+pymysql://root@127.0.0.1:3306/test")
+    parser.add_argument("--jobs", type=int, default=3_000, help="single dispatches per side")
+    parser.add_argument("--bulk-jobs", type=int, default=20_000, help="rows per bulk side")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating runs; best counts")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    args, _ = parser.parse_known_args()
+    n, bulk_n = args.jobs, args.bulk_jobs
+    singles, many = made_payloads(n), made_payloads(bulk_n)
+
+    load = os.getloadavg()
+    rates: dict[str, float] = {}
+
+    def best(name: str, rate: float) -> None:
+        rates[name] = max(rates.get(name, 0.0), rate)
+        print(f"{name}: {rates[name]:,.0f}/s", file=sys.stderr)
+
+    with throwaway_database(args.url) as url:
+        engine = create_engine_for(url)
+        migrate(engine)
+        migrate(engine, jobs_table="raw_jobs", failed_table="raw_failed", batches_table="raw_b")
+        queue = DatabaseQueue(engine=engine)
+        dispatcher = Dispatcher(queue=queue, profile="8")
+        raw = pymysql_connect(url)
+        for _ in range(args.rounds):
+            best("laravel_single", n / laravel_seconds(url, "single", n))
+            best("bridge_single", timed_rate(n, lambda: bridge_singles(dispatcher, n)))
+            best("bridge_push", timed_rate(n, lambda: bridge_pushes(queue, singles)))
+            best("raw_single", timed_rate(n, lambda: raw_singles(raw, "raw_jobs", singles)))
+            best("laravel_bulk", bulk_n / laravel_seconds(url, "bulk", bulk_n))
+            best("bridge_bulk", timed_rate(bulk_n, lambda: bridge_bulk(dispatcher, bulk_n)))
+            best("queue_bulk", timed_rate(bulk_n, lambda: bridge_queue_bulk(queue, many)))
+            best("raw_bulk", timed_rate(bulk_n, lambda: raw_multi(raw, "raw_jobs", many)))
+        raw.close()
+        with engine.connect() as conn:
+            queued = conn.execute(sa.text("SELECT COUNT(*) FROM jobs")).scalar_one()
+        expected = args.rounds * (3 * n + 3 * bulk_n)
+        if queued != expected:
+            raise RuntimeError(f"{queued} rows queued, expected {expected}")
+        server, php = versions(url)
+        engine.dispose()
+    section = render(args, rates, server=server, php=php, load=load, size=len(singles[0]))
+    print(section)
+    if not args.no_write:
+        write_section(section, SECTION)
+
+
+def render(
+    args: argparse.Namespace,
+    rates: dict[str, float],
+    *,
+    server: str,
+    php: str,
+    load: tuple[float, float, float],
+    size: int,
+) -> str:
+    single, raw_single = rates["laravel_single"], rates["raw_single"]
+    raw_bulk = rates["raw_bulk"]
+    lines = [
+        SECTION,
+        "",
+        f"- Date: {dt.date.today().isoformat()}; `python bench/bench_dispatch.py --jobs {args.jobs}"
+        f" --bulk-jobs {args.bulk_jobs} --rounds {args.rounds}`",
+        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on"
+        f" 127.0.0.1; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
+        f" SQLAlchemy {sa.__version__}, PyMySQL {pymysql.__version__}",
+        f"- `Fixtures\\Jobs\\RecordsOnly` jobs, Laravel 8 payloads of {size} bytes. `Dispatcher`"
+        " and Laravel build every payload (serialize + JSON) and insert it; `DatabaseQueue` rows"
+        " and raw SQL (pymysql, Laravel's statements) insert the same payload texts ready-made."
+        " Laravel is timed inside one booted PHP process. The 2-CPU machine is shared with"
+        " other test runs: read ratios as +-30 %.",
+        "",
+        "| dispatch | jobs/s | x Laravel `dispatch()` | x raw at same shape |",
+        "|---|---:|---:|---:|",
+        f"| Laravel 8 `dispatch()` (one INSERT each) | {single:,.0f} | 1.0 |"
+        f" {single / raw_single:.2f} |",
+        f"| bridge `Dispatcher.dispatch` | {rates['bridge_single']:,.0f} |"
+        f" {rates['bridge_single'] / single:.2f} | {rates['bridge_single'] / raw_single:.2f} |",
+        f"| bridge `DatabaseQueue.push` (payload ready) | {rates['bridge_push']:,.0f} |"
+        f" {rates['bridge_push'] / single:.2f} | {rates['bridge_push'] / raw_single:.2f} |",
+        f"| raw autocommit INSERT | {raw_single:,.0f} | {raw_single / single:.2f} | 1.0 |",
+        f"| Laravel 8 `Queue::bulk` (500 per INSERT) | {rates['laravel_bulk']:,.0f} |"
+        f" {rates['laravel_bulk'] / single:.1f} | {rates['laravel_bulk'] / raw_bulk:.2f} |",
+        f"| bridge `Dispatcher.bulk` (500 per INSERT) | {rates['bridge_bulk']:,.0f} |"
+        f" {rates['bridge_bulk'] / single:.1f} | {rates['bridge_bulk'] / raw_bulk:.2f} |",
+        f"| bridge `DatabaseQueue.bulk` (payloads ready) | {rates['queue_bulk']:,.0f} |"
+        f" {rates['queue_bulk'] / single:.1f} | {rates['queue_bulk'] / raw_bulk:.2f} |",
+        f"| raw multi-row INSERT (500 rows) | {raw_bulk:,.0f} | {raw_bulk / single:.1f} | 1.0 |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
