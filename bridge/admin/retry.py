@@ -39,7 +39,7 @@ from enum import StrEnum
 from bridge.admin._payload_text import replace_top_level, top_level_spans
 from bridge.admin._time import to_unix
 from bridge.exceptions import FailedJobNotFound, PayloadDecodeError
-from bridge.queue.base import FailedJobRecord, FailedJobStore, JobQueue
+from bridge.queue.base import FailedJobRecord, FailedJobStore, JobQueue, RetryMove
 
 __all__ = [
     "DEADLINE_KEYS",
@@ -271,6 +271,19 @@ def check_connection(record: FailedJobRecord, options: RetryOptions) -> str | No
     )
 
 
+_GONE = "gone: another process moved or deleted it"
+
+
+def _plan_or_skip(record: FailedJobRecord, options: RetryOptions) -> RetryPlan | RetryOutcome:
+    reason = check_connection(record, options)
+    if reason is not None:
+        return RetryOutcome(record, RetryStatus.SKIPPED, reason=reason)
+    try:
+        return plan_retry(record, options)
+    except PayloadDecodeError as exc:
+        return RetryOutcome(record, RetryStatus.SKIPPED, reason=f"unreadable payload: {exc}")
+
+
 def retry_one(
     record: FailedJobRecord, *, store: FailedJobStore, queue: JobQueue, options: RetryOptions
 ) -> RetryOutcome:
@@ -279,23 +292,21 @@ def retry_one(
     Raises:
         QueueError: The storage failed (the move was rolled back or is safe to repeat).
     """
-    reason = check_connection(record, options)
-    if reason is not None:
-        return RetryOutcome(record, RetryStatus.SKIPPED, reason=reason)
-    try:
-        plan = plan_retry(record, options)
-    except PayloadDecodeError as exc:
-        return RetryOutcome(record, RetryStatus.SKIPPED, reason=f"unreadable payload: {exc}")
+    planned = _plan_or_skip(record, options)
+    if isinstance(planned, RetryOutcome):
+        return planned
     try:
         job_id = store.retry_into(
-            record, queue=queue, payload=plan.payload, target_queue=plan.queue, now=options.now
+            record,
+            queue=queue,
+            payload=planned.payload,
+            target_queue=planned.queue,
+            now=options.now,
         )
     except FailedJobNotFound:
-        return RetryOutcome(
-            record, RetryStatus.SKIPPED, reason="gone: another process moved or deleted it"
-        )
+        return RetryOutcome(record, RetryStatus.SKIPPED, reason=_GONE)
     return RetryOutcome(
-        record, RetryStatus.MOVED, job_id=job_id, queue=plan.queue, expires=plan.expires
+        record, RetryStatus.MOVED, job_id=job_id, queue=planned.queue, expires=planned.expires
     )
 
 
@@ -306,8 +317,13 @@ def retry_failed(
     queue: JobQueue,
     options: RetryOptions,
     on_outcome: Callable[[RetryOutcome], None] | None = None,
+    chunk: int = 100,
 ) -> RetryReport:
-    """Move each failed job back onto `queue`, one transaction per job.
+    """Move each failed job back onto `queue`, each one whole or not at all.
+
+    Jobs are handed to the store `chunk` at a time (`FailedJobStore.retry_many`): within one
+    database a chunk shares a transaction, so a crash leaves every job either moved or still
+    failed, and a rerun picks up the rest.
 
     Args:
         records: The selected failed jobs (e.g. `store.select(filter)`).
@@ -315,15 +331,47 @@ def retry_failed(
         queue: The `jobs` table to push onto (another database for a migration).
         options: Rewrites and routing (module notes).
         on_outcome: Called after each job, e.g. to advance a progress bar.
+        chunk: Jobs per store call.
 
     Raises:
-        QueueError: The storage failed; jobs handled before stay moved, the current one is
-            either moved whole or not at all, and a rerun picks up the rest.
+        QueueError: The storage failed; jobs handled before stay moved, the current chunk is
+            either moved whole or not at all.
     """
     outcomes: list[RetryOutcome] = []
-    for record in records:
-        outcome = retry_one(record, store=store, queue=queue, options=options)
+    pending: list[tuple[RetryMove, RetryPlan]] = []
+
+    def emit(outcome: RetryOutcome) -> None:
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
+
+    def move_pending() -> None:
+        if not pending:
+            return
+        moved = store.retry_many([move for move, _ in pending], queue=queue, now=options.now)
+        for move, plan in pending:
+            job_id = moved.get(move.record.id)
+            if job_id is None:
+                emit(RetryOutcome(move.record, RetryStatus.SKIPPED, reason=_GONE))
+            else:
+                emit(
+                    RetryOutcome(
+                        move.record,
+                        RetryStatus.MOVED,
+                        job_id=job_id,
+                        queue=plan.queue,
+                        expires=plan.expires,
+                    )
+                )
+        pending.clear()
+
+    for record in records:
+        planned = _plan_or_skip(record, options)
+        if isinstance(planned, RetryOutcome):
+            emit(planned)
+            continue
+        pending.append((RetryMove(record, planned.payload, planned.queue), planned))
+        if len(pending) >= chunk:
+            move_pending()
+    move_pending()
     return RetryReport(tuple(outcomes))

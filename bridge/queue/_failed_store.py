@@ -8,7 +8,7 @@ local time the caller passes, truncated to whole seconds.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from bridge.exceptions import FailedJobNotFound
 from bridge.queue._engine import install_sqlite_locking
 from bridge.queue._errors import retrying
 from bridge.queue._filters import matches
-from bridge.queue.base import FailedJobFilter, FailedJobRecord, JobQueue
+from bridge.queue.base import FailedJobFilter, FailedJobRecord, JobQueue, RetryMove
 from bridge.queue.schema import inspect_failed_layout, make_failed_jobs_table
 
 if TYPE_CHECKING:
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 _PAGE = 500
 _PRUNE_CHUNK = 1000
+
+
+#: Failed jobs moved per transaction by `retry_many` (each still all-or-nothing).
+_RETRY_CHUNK = 100
 
 
 class DatabaseFailedJobStore:
@@ -259,6 +263,63 @@ class DatabaseFailedJobStore:
         if queue.same_database(self.engine):
             return self._move_within(record, queue, payload, target_queue, now)
         return self._move_across(record, queue, payload, target_queue, now)
+
+    def retry_many(
+        self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
+    ) -> dict[int, int | None]:
+        """Move failed jobs back; within one database, a chunk of them per transaction.
+
+        A chunk locks its failed rows, deletes those still there and inserts their jobs in
+        one transaction, so each job is moved whole or not at all, as with `retry_into`,
+        with one commit per chunk instead of one per job. Across databases each job is
+        moved on its own (`retry_into`), which is what makes a migration repeatable.
+        """
+        from bridge.queue.database import DatabaseQueue
+
+        if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
+            moved: dict[int, int | None] = {}
+            for move in moves:
+                try:
+                    moved[move.record.id] = self.retry_into(
+                        move.record,
+                        queue=queue,
+                        payload=move.payload,
+                        target_queue=move.target_queue,
+                        now=now,
+                    )
+                except FailedJobNotFound:
+                    moved[move.record.id] = None
+            return moved
+        result: dict[int, int | None] = {}
+        for start in range(0, len(moves), _RETRY_CHUNK):
+            result.update(self._move_chunk(moves[start : start + _RETRY_CHUNK], queue, now))
+        return result
+
+    def _move_chunk(
+        self, moves: Sequence[RetryMove], queue: DatabaseQueue, now: int
+    ) -> dict[int, int | None]:
+        ids = [move.record.id for move in moves]
+        t = self.table
+
+        def run() -> dict[int, int | None]:
+            with self.engine.begin() as conn:
+                present = {
+                    row_id
+                    for (row_id,) in conn.execute(
+                        sa.select(t.c.id).where(t.c.id.in_(ids)).with_for_update()
+                    )
+                }
+                if present:
+                    conn.execute(t.delete().where(t.c.id.in_(present)))
+                return {
+                    move.record.id: _insert_job(conn, queue, move.payload, move.target_queue, now)
+                    if move.record.id in present
+                    else None
+                    for move in moves
+                }
+
+        # Not retried after a lost connection: a commit might have happened.
+        return retrying(run, idempotent=False)
 
     def _move_within(
         self, record: FailedJobRecord, queue: DatabaseQueue, payload: str, target: str, now: int

@@ -85,6 +85,15 @@ class FailedJobFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryMove:
+    """One failed job to move back onto the queue: its row, new payload and target queue."""
+
+    record: FailedJobRecord
+    payload: str
+    target_queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class BatchRecord:
     """A `job_batches` row."""
 
@@ -222,6 +231,16 @@ class FailedJobStore(Protocol):
         The new row has attempts 0 and `available_at = created_at = now`; its id is returned.
         Atomic when both tables live in one database; otherwise idempotent (never inserted
         twice for one uuid) and safe to repeat after a crash.
+        """
+        ...
+
+    def retry_many(
+        self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
+    ) -> dict[int, int | None]:
+        """Move several failed jobs as `retry_into` does, as many per transaction as it can.
+
+        Each job is still moved whole or not at all. Returns failed id -> new `jobs` id, or
+        None for a failed row that was already gone (another process moved it).
         """
         ...
 

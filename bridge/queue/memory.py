@@ -24,6 +24,7 @@ from bridge.queue.base import (
     JobRow,
     NewJob,
     ReservedJob,
+    RetryMove,
 )
 
 __all__ = ["InMemoryBatchStore", "InMemoryFailedJobStore", "InMemoryQueue"]
@@ -306,6 +307,24 @@ class InMemoryFailedJobStore:
         new_id = queue.push(payload, queue=target_queue, now=now)
         self.forget(record.id)
         return new_id
+
+    def retry_many(
+        self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
+    ) -> dict[int, int | None]:
+        """`retry_into` for each move; a row already gone maps to None."""
+        moved: dict[int, int | None] = {}
+        for move in moves:
+            try:
+                moved[move.record.id] = self.retry_into(
+                    move.record,
+                    queue=queue,
+                    payload=move.payload,
+                    target_queue=move.target_queue,
+                    now=now,
+                )
+            except FailedJobNotFound:
+                moved[move.record.id] = None
+        return moved
 
 
 class InMemoryBatchStore:

@@ -12,7 +12,7 @@ from queue_helpers import Tables
 from sqlalchemy.engine import Engine
 
 from bridge.exceptions import FailedJobNotFound, QueueError
-from bridge.queue.base import FailedJobFilter
+from bridge.queue.base import FailedJobFilter, RetryMove
 from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
 from bridge.queue.schema import inspect_failed_layout, migrate
 
@@ -228,3 +228,36 @@ def test_missing_table_is_a_schema_error(engine: Engine) -> None:
     with pytest.raises(SchemaError):
         queue.size("default")
     assert sa.inspect(engine).has_table("no_such_jobs_table") is False
+
+
+def test_retry_many_moves_chunks_and_reports_rows_already_gone(
+    store: DatabaseFailedJobStore, engine: Engine, tables: Tables
+) -> None:
+    queue = DatabaseQueue(engine=engine, table=tables.jobs)
+    records = []
+    for n in range(230):  # more than one chunk of 100
+        uuid = f"u-{n}"
+        rid = store.log(
+            uuid=uuid,
+            connection="database",
+            queue="q",
+            payload=payload("App\\Jobs\\Ship", uuid),
+            exception="E",
+            failed_at=WHEN,
+        )
+        found = store.find(rid)
+        assert found is not None
+        records.append(found)
+    gone = records[150]
+    assert store.forget(gone.id)  # another process got there first
+    moves = [RetryMove(r, r.payload, "retried") for r in records]
+    moved = store.retry_many(moves, queue=queue, now=NOW)
+    assert moved[gone.id] is None
+    assert sorted(k for k, v in moved.items() if v is not None) == sorted(
+        r.id for r in records if r is not gone
+    )
+    rows = queue.rows("retried")
+    assert [r.payload for r in rows] == [r.payload for r in records if r is not gone]
+    assert {(r.attempts, r.available_at, r.created_at) for r in rows} == {(0, NOW, NOW)}
+    assert list(store.select(FailedJobFilter())) == []
+    assert all(v is None for v in store.retry_many(moves, queue=queue, now=NOW).values())
