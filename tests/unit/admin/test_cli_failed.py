@@ -19,8 +19,8 @@ from bridge.cli.failed import (
     flush_command,
     forget_command,
     prune_failed_command,
-    retry_failed_command,
 )
+from bridge.cli.retry_failed import retry_failed_command
 from bridge.config import Settings
 from bridge.exceptions import FailedJobNotFound
 from bridge.laravel.encryption import Encrypter
