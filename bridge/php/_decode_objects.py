@@ -15,6 +15,9 @@ from bridge.php import _diagnose
 from bridge.php._tokens import valid_class_name
 from bridge.php._types import PhpCustom, PhpEnum, PhpKey, PhpObject, PhpReference, PhpValue
 
+#: How deep ``C:`` data inside ``C:`` data is still read to count PHP's slots.
+MAX_CUSTOM_NESTING = 8
+
 _Decoded: TypeAlias = tuple[PhpValue, int]
 _Entries: TypeAlias = tuple[list[PhpKey] | None, list[PhpValue], int]
 
@@ -41,6 +44,8 @@ class ObjectDecoding:
     _found: set[int] | None
     _refs: dict[int, PhpReference]
     _names: dict[bytes, str]
+    _counts_slots: bool
+    _nesting: int
     max_depth: int
     max_length: int
 
@@ -53,7 +58,7 @@ class ObjectDecoding:
     def _string_at(self, pos: int) -> tuple[bytes, int]:
         raise NotImplementedError
 
-    def _slot_count(self, data: bytes) -> int:
+    def _slot_count(self, data: bytes, nesting: int) -> int:
         raise NotImplementedError
 
     def decode_object(self, pos: int, depth: int) -> _Decoded:
@@ -96,7 +101,8 @@ class ObjectDecoding:
         if data[end : end + 1] != b"}":
             raise self._diagnose(pos)
         value = self._finish(PhpCustom(name, data[brace + 2 : end]))
-        self._slots.extend([None] * self.count_slots(data[brace + 2 : end]))
+        if self._counts_slots:
+            self._slots.extend([None] * self.count_slots(data[brace + 2 : end]))
         return value, end + 1
 
     def decode_enum(self, pos: int, depth: int) -> _Decoded:
@@ -191,11 +197,14 @@ class ObjectDecoding:
         A `Serializable` class's serialize() usually calls serialize() itself, and that
         nested call shares the outer numbering (as unserialize() does on the way back). So
         when the data is one complete serialized value, its values take slots; when it is
-        any other format, none are assumed.
+        any other format, none are assumed. ``C:`` nested deeper than `MAX_CUSTOM_NESTING`
+        inside ``C:`` data counts none, so that counting stays linear in the data.
         """
+        if self._nesting >= MAX_CUSTOM_NESTING:
+            return 0
         if not data or data[:1] not in b"NbidsSaOCErR":
             return 0
         try:
-            return type(self)()._slot_count(data)
+            return type(self)()._slot_count(data, self._nesting + 1)
         except PhpDecodeError:
             return 0

@@ -56,6 +56,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
     """
 
     __slots__ = (
+        "_counts_slots",
         "_data",
         "_floats",
         "_found",
@@ -65,6 +66,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         "_ints",
         "_keys",
         "_names",
+        "_nesting",
         "_obj_slots",
         "_prop_shapes",
         "_props",
@@ -90,6 +92,8 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         self.max_length = max_length
         self.allow_trailing = allow_trailing
         self._data = b""
+        self._nesting = 0
+        self._counts_slots = True
         self._reset()
 
     def _reset(self) -> None:
@@ -118,6 +122,8 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
         self._data = bytes(data)
+        # Slot numbers only matter to r: and R:; without them C: data need not be counted.
+        self._counts_slots = b"r:" in self._data or b"R:" in self._data
         hook = self._hook
         try:
             if b"R:" in self._data:
@@ -177,9 +183,11 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
             )
         return value
 
-    def _slot_count(self, data: bytes) -> int:
-        """Decode `data` and return how many slots its values took."""
+    def _slot_count(self, data: bytes, nesting: int) -> int:
+        """Decode `data` (C: data `nesting` levels deep) and return how many slots it took."""
         self._data = data
+        self._nesting = nesting
+        self._counts_slots = True
         self._run()
         return len(self._slots) - 1
 

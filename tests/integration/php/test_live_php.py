@@ -66,6 +66,15 @@ def test_reference_and_object_slots_agree_with_php(php_peer: PhpPeer) -> None:
     assert php_peer.round_trip(data) == data
 
 
+def test_values_inside_custom_data_take_slots_like_php(php_peer: PhpPeer) -> None:
+    # Legacy::serialize() calls serialize(): its i:1 is slot 3, so the object B is slot 4.
+    data = b'a:3:{i:0;C:22:"Bridge\\Fixtures\\Legacy":4:{i:1;}i:1;O:1:"B":0:{}i:2;r:4;}'
+    assert php_peer.round_trip(data) == data
+    value = loads(data)
+    assert value[2] is value[1]
+    assert dumps(value) == data
+
+
 def _php_random_values(php_binary: str, seed: int, count: int) -> list[bytes]:
     out = subprocess.run(
         [php_binary, str(FIXTURES / "php_random_values.php"), str(seed), str(count)],

@@ -191,3 +191,20 @@ def test_reference_to_top_level() -> None:
     value = loads(b"a:1:{i:0;R:1;}")
     assert value.value[0] is value
     assert dumps(value) == b"a:1:{i:0;R:1;}"
+
+
+def _nested_custom(levels: int) -> bytes:
+    data = b"i:1;"
+    for _ in range(levels):
+        data = b'C:1:"A":%d:{%b}' % (len(data), data)
+    return data
+
+
+def test_deeply_nested_custom_data() -> None:
+    deep = _nested_custom(3000)
+    assert dumps(loads(deep)) == deep
+    # With an r: present the C: data is counted for slots, only 8 levels deep.
+    data = b'a:3:{i:0;O:1:"B":0:{}i:1;' + deep + b"i:2;r:2;}"
+    value = loads(data)
+    assert value[2] is value[0]
+    assert dumps(value) == data
