@@ -237,6 +237,9 @@ def to_php_value(value: Any, *, top_level: bool = True) -> Any:
     Raises:
         JobClassError: for values with no PHP form.
     """
+    if isinstance(value, Enum):
+        # Before str and int: a StrEnum or IntEnum member is an enum case, not its value.
+        return enum_to_php(value)
     if value is None or isinstance(value, bool | float | str | bytes | PhpEnum):
         return value
     if isinstance(value, int):
@@ -252,8 +255,6 @@ def to_php_value(value: Any, *, top_level: bool = True) -> Any:
         return out
     if isinstance(value, datetime):
         return date_to_php(value)
-    if isinstance(value, Enum):
-        return enum_to_php(value)
     if isinstance(value, Model | ModelCollection):
         if top_level:
             return value

@@ -118,22 +118,12 @@ def test_php_jobs_see_what_python_dispatched(
     assert batch["finished_at"] is not None
 
 
-PYTHON_BUILD_BUGS = {
-    "enums": "bridge.laravel._phptype.to_php_value passes StrEnum / IntEnum members inside an "
-    "array through as plain str / int (they are str / int), so `trail` holds 'queued' and 99 "
-    "instead of enum cases; typed properties are right",
-}
 KINDS = [*PYTHON_KIND_NAMES, "string_job"]
 
 
 @pytest.mark.parametrize(
     "kind",
-    [
-        pytest.param(kind, marks=pytest.mark.xfail(reason=PYTHON_BUILD_BUGS[kind], strict=True))
-        if kind in PYTHON_BUILD_BUGS
-        else kind
-        for kind in KINDS
-    ],
+    [kind for kind in KINDS],
 )
 def test_python_builds_what_php_builds(
     sqlite_env: LaravelEnv, classes: dict[str, JobClass], kind: str
