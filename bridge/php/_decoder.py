@@ -1,9 +1,9 @@
 """`PhpDecoder` and `loads`: PHP serialize() bytes to Python values.
 
 The decoder walks one bytes buffer by index: `bytes.find` for delimiters, slices, and
-per-call caches that map the exact bytes of a token head (``s:5:"``, ``a:3:{``), an int or
-float token (``i:42;``) or a key token (``s:3:"sku";``) to what it means, so a token PHP
-writes thousands of times is validated once. The common tags (``s i a d N b O``) are read
+per-call caches that map the exact bytes of a token head (``s:5:"``, ``a:3:{``), an int
+token (``i:42;``) or a key token (``s:3:"sku";``) to what it means, so a token PHP writes
+thousands of times is validated once. The common tags (``s i a d N b O``) are read
 inline in the loop over an array's or object's entries; every tag is also reachable through
 `token_decoders`, the table of `decode_<tag>` methods keyed by the tag byte.
 
@@ -188,6 +188,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         self._data = data
         self._nesting = nesting
         self._counts_slots = True
+        self._found = set()  # R: only collects: a count needs no PhpReference boxes
         self._run()
         return len(self._slots) - 1
 

@@ -208,3 +208,13 @@ def test_deeply_nested_custom_data() -> None:
     value = loads(data)
     assert value[2] is value[0]
     assert dumps(value) == data
+
+
+def test_references_inside_custom_data_are_counted_not_followed() -> None:
+    # slots: 1 outer array, 2 the C: object, 3 and 4 the inner array and its 5 (R: takes
+    # none), 5 the object B.
+    inner = b"a:2:{i:0;i:5;i:1;R:2;}"
+    data = b'a:3:{i:0;C:1:"L":%d:{%b}i:1;O:1:"B":0:{}i:2;r:5;}' % (len(inner), inner)
+    value = loads(data)
+    assert value[2] is value[1]
+    assert dumps(value) == data
