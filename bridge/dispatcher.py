@@ -179,17 +179,13 @@ class Dispatcher:
             options["queue"] = queue
         batch_id = ordered_uuid(now_float)
         self.batches.create(batch_id=batch_id, name=name, options=dumps(options), now=now)
+        # Laravel pushes a batch with one bulk() onto the batch's queue (its `queue` option,
+        # else the connection's default), whatever queue each job names itself.
+        target = queue if queue is not None else self.default_queue
         rows: list[NewJob] = []
         for job in jobs:
-            member = job.with_batch(batch_id)
-            if queue is not None:
-                member = member.on_queue(queue)
-            _job_uuid, payload = self._payload(member, now=now, bulk=True)
-            rows.append(
-                NewJob(
-                    payload=payload, queue=self._queue_of(member), available_at=now, created_at=now
-                )
-            )
+            _job_uuid, payload = self._payload(job.with_batch(batch_id), now=now, bulk=True)
+            rows.append(NewJob(payload=payload, queue=target, available_at=now, created_at=now))
         return self.batches.add_jobs(batch_id, rows, queue=self.queue)
 
 

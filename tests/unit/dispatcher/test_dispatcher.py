@@ -11,7 +11,7 @@ from bridge.dispatcher import Dispatcher, SyncDispatcher, ordered_uuid
 from bridge.exceptions import JobClassError, WorkerError
 from bridge.laravel.classes import JobClass, Prop
 from bridge.laravel.payload import JobPayload
-from bridge.php import loads
+from bridge.php import Visibility, loads
 from bridge.queue.memory import InMemoryBatchStore, InMemoryQueue
 from bridge.worker import App, Job
 
@@ -121,3 +121,16 @@ def test_sync_runs_the_handler_inline_and_raises_its_failure() -> None:
     assert seen == [5]
     with pytest.raises(WorkerError, match="negative report"):
         sync.dispatch(REPORT.new(reportId=-1))
+
+
+def test_batch_jobs_go_to_the_batch_queue_whatever_queue_they_name() -> None:
+    chunk = JobClass(
+        name="App\\Jobs\\ProcessChunk",
+        properties=(Prop("n", Visibility.PUBLIC, "int"),),
+        traits=("Batchable", "Dispatchable", "InteractsWithQueue", "Queueable", "SerializesModels"),
+    )
+    queue, batches = InMemoryQueue(), InMemoryBatchStore()
+    dispatcher = make(queue, batches=batches)
+    dispatcher.batch([chunk.new(n=1).on_queue("elsewhere")], queue="imports")
+    dispatcher.batch([chunk.new(n=2).on_queue("elsewhere")])
+    assert [r.queue for r in queue.rows()] == ["imports", "default"]
