@@ -56,10 +56,11 @@ class ScalarDecoding:
 
     def _int_token(self, token: bytes, pos: int, is_key: bool) -> int:
         raw = token[2:-1]
-        if token[:2] != b"i:" or not raw or not (raw.isdigit() or raw[1:].isdigit()):
+        digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
+        if token[:2] != b"i:" or token[-1:] != b";" or not digits.isdigit():
             raise self._diagnose(pos, key=is_key)
-        value = int(raw) if len(raw) < 22 else INT64_MAX + 1
-        if raw[:1] not in b"+-0123456789" or not INT64_MIN <= value <= INT64_MAX:
+        value = int(raw) if len(digits) < 20 else INT64_MAX + 1
+        if not INT64_MIN <= value <= INT64_MAX:
             raise self._diagnose(pos, key=is_key)
         self._ints[token] = value
         return value

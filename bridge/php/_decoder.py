@@ -172,6 +172,12 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
             raise PhpLimitError(
                 "nesting is too deep for the Python stack; lower max_depth", offset=0
             ) from None
+        except (PhpDecodeError, _HookFailed):
+            raise
+        except (ValueError, IndexError):
+            # The table's methods for a top-level scalar have no loop around them to catch
+            # a delimiter index() did not find; whatever slipped through, report the token.
+            raise _diagnose.diagnose(data, 0) from None
         if self._targets and 1 in self._targets:
             value = self._wrap(1, value)
         if pos != len(data) and not self.allow_trailing:

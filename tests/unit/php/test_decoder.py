@@ -218,3 +218,11 @@ def test_references_inside_custom_data_are_counted_not_followed() -> None:
     value = loads(data)
     assert value[2] is value[1]
     assert dumps(value) == data
+
+
+@pytest.mark.parametrize(
+    "data", [b"i::9;", b"i:+;", b"i:-;", b"i:+-1;", b"i:1-;", b"i:9;x", b"a:1:{i::0;N;}"]
+)
+def test_malformed_ints(data: bytes) -> None:
+    with pytest.raises(PhpDecodeError):
+        loads(data)
