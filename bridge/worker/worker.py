@@ -199,7 +199,8 @@ class Worker:
                 self._storage_trouble("reserving")
                 continue
             if reserved is None:
-                self._flush_deletes()
+                if not self._flush_deletes_safely():
+                    continue
                 if options.once:
                     return StopReason.ONCE
                 if options.stop_when_empty:
@@ -233,7 +234,16 @@ class Worker:
         if outcome is Outcome.SUCCEEDED:
             self._pending_deletes.append(reserved)
         if not self._buffer:
+            self._flush_deletes_safely()
+
+    def _flush_deletes_safely(self) -> bool:
+        """Delete finished rows; on a storage error keep them pending, pause, say False."""
+        try:
             self._flush_deletes()
+        except QueueError:
+            self._storage_trouble("deleting finished jobs")
+            return False
+        return True
 
     def _stop_reason(self, started: float, memory_bytes: Callable[[], int]) -> StopReason | None:
         options = self._options

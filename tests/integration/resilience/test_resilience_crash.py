@@ -131,15 +131,6 @@ def private_mariadb() -> Iterator[PrivateMariaDB]:
 @pytest.mark.php
 @pytest.mark.mysql
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bridge.worker.worker.Worker: _flush_deletes() is called outside the loop's "
-        "QueueError guard (after a job and on an empty poll), so ConnectionLost while the "
-        "server is down ends the worker"
-    ),
-)
 def test_workers_ride_out_a_mariadb_crash(
     private_mariadb: PrivateMariaDB, php_binary: str, laravel: Path, tmp_path: Path
 ) -> None:
