@@ -148,6 +148,11 @@ class JobClass:
     interfaces: tuple[str, ...] = (SHOULD_QUEUE,)
     parent: JobClass | None = None
     methods: Mapping[str, MethodResult] = field(default_factory=dict)
+    # Slot layouts per profile: every payload asks for them several times, and they only
+    # depend on the (immutable) declaration.
+    _memo: dict[tuple[str, Profile], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.lstrip("\\"))
@@ -204,6 +209,24 @@ class JobClass:
 
     def native_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in PHP's object-table order (what native `serialize()` walks)."""
+        key = ("native", profile)
+        if key not in self._memo:
+            self._memo[key] = tuple(self._native_slots(profile))
+        return list(self._memo[key])
+
+    def slot_named(self, name: str, profile: Profile) -> _Slot | None:
+        """The slot an instance's `$name` reads (an inherited private one never counts)."""
+        key = ("by_name", profile)
+        if key not in self._memo:
+            index: dict[str, _Slot] = {}
+            for slot in self.native_slots(profile):
+                if slot.owner == self.name or slot.prop.visibility is not Visibility.PRIVATE:
+                    index.setdefault(slot.prop.name, slot)
+            self._memo[key] = index
+        found: _Slot | None = self._memo[key].get(name)
+        return found
+
+    def _native_slots(self, profile: Profile) -> list[_Slot]:
         slots = self.parent.native_slots(profile) if self.parent else []
         body, traits = self._own_slots(profile)
         for slot in body:
@@ -225,11 +248,14 @@ class JobClass:
 
     def reflection_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in `ReflectionClass::getProperties()` order, inherited privates dropped."""
-        return [
-            s
-            for s in self._reflection_all(profile)
-            if s.owner == self.name or s.prop.visibility is not Visibility.PRIVATE
-        ]
+        key = ("reflection", profile)
+        if key not in self._memo:
+            self._memo[key] = tuple(
+                s
+                for s in self._reflection_all(profile)
+                if s.owner == self.name or s.prop.visibility is not Visibility.PRIVATE
+            )
+        return list(self._memo[key])
 
     def _reflection_all(self, profile: Profile) -> list[_Slot]:
         body, traits = self._own_slots(profile)
@@ -366,14 +392,12 @@ class Job:
 
     def value(self, name: str, profile: Profile) -> Any:
         """The current value of a property by bare name (given, else its default)."""
-        for slot in self.job_class.native_slots(profile):
-            if slot.prop.name == name and (
-                slot.owner == self.name or slot.prop.visibility is not Visibility.PRIVATE
-            ):
-                if name in self.values:
-                    return self.values[name]
-                return slot.prop.default_value if slot.prop.has_default else UNINITIALIZED
-        return UNINITIALIZED
+        slot = self.job_class.slot_named(name, profile)
+        if slot is None:
+            return UNINITIALIZED
+        if name in self.values:
+            return self.values[name]
+        return slot.prop.default_value if slot.prop.has_default else UNINITIALIZED
 
     def properties(self, profile: Profile) -> dict[str, Any]:
         """Every initialized property by bare name (what PHP code would see)."""
