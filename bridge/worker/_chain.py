@@ -59,6 +59,8 @@ def dispatch_next_in_chain(
         now: Unix seconds of the dispatch.
         logger: Told when the next job names another connection.
     """
+    if not command.get("chained"):
+        return None
     profile = detect_profile([current_text]) or profile_for(12)
     step = next_chained_job(command, profile=profile, uuid=str(uuid_module.uuid4()), now=now)
     if step is None:
