@@ -11,14 +11,23 @@ Journal mode: `create_engine_for` switches a SQLite file to WAL by default. The 
 stored in the file, and PHP's PDO SQLite works with it unchanged (same host, local disk);
 readers then never block the writer, which matters when PHP and Python poll one file.
 Pass `sqlite_wal=False` to keep the rollback journal Laravel's PHP side uses by default.
+
+Round trips: a pooled connection is pinged only when it has sat idle for a while (where a
+server restart or timeout could have dropped it), not on every checkout as SQLAlchemy's
+`pool_pre_ping` does, and the pool does not roll back connections on return: every store
+operation commits or rolls back its own transaction. A push then costs two round trips
+instead of five. A connection that dies while in use is still reported as `ConnectionLost`
+and replaced; idempotent operations are repeated on a fresh one (`retrying`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from bridge.queue._errors import wrap_exceptions
@@ -31,25 +40,29 @@ def create_engine_for(
     *,
     sqlite_wal: bool = True,
     sqlite_busy_timeout_seconds: float = 30.0,
+    idle_ping_seconds: float = 5.0,
     **engine_options: Any,
 ) -> Engine:
     """An engine set up for the queue tables.
 
-    Every engine pings pooled connections before use (a connection the server dropped is
-    replaced, not reported); MySQL URLs get `charset=utf8mb4` unless they name a charset;
-    SQLite engines get `BEGIN IMMEDIATE` transactions and a busy timeout.
+    Pooled connections idle for `idle_ping_seconds` are pinged before use (a connection the
+    server dropped meanwhile is replaced, not reported; `pool_pre_ping=True` pings on every
+    checkout instead); MySQL URLs get `charset=utf8mb4` unless they name a charset; SQLite
+    engines get `BEGIN IMMEDIATE` transactions and a busy timeout.
 
     Args:
         url: A SQLAlchemy URL, e.g. `mysql+pymysql://root@127.0.0.1/app`.
         sqlite_wal: Switch a SQLite file to WAL journaling (see the module notes).
         sqlite_busy_timeout_seconds: How long a SQLite transaction waits for the lock.
+        idle_ping_seconds: Idle time after which a pooled connection is pinged before use.
         **engine_options: Passed on to `sqlalchemy.create_engine`.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend in {"mysql", "mariadb"} and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    engine_options.setdefault("pool_pre_ping", True)
+    ping_idle = not engine_options.get("pool_pre_ping", False)
+    engine_options.setdefault("pool_reset_on_return", None)
     if backend == "sqlite":
         # sqlite3's `timeout` is SQLite's busy handler: wait for the lock, then fail.
         connect_args = dict(engine_options.pop("connect_args", {}))
@@ -57,11 +70,31 @@ def create_engine_for(
         engine_options["connect_args"] = connect_args
     with wrap_exceptions():
         engine = sa.create_engine(parsed, **engine_options)
+    if ping_idle and backend != "sqlite":
+        _ping_idle_connections(engine, idle_ping_seconds)
     if backend == "sqlite":
         install_sqlite_locking(engine)
         if sqlite_wal and parsed.database not in (None, "", ":memory:"):
             event.listen(engine, "connect", _wal_on_connect)
     return engine
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["bridge_idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("bridge_idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool then discards this connection and checks out a fresh one.
+            raise sa_exc.DisconnectionError(f"idle connection is dead: {exc}") from exc
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def _wal_on_connect(dbapi_connection: Any, _record: Any) -> None:

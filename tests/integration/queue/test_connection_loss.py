@@ -1,9 +1,10 @@
 """A connection killed by the server between operations does not break the next one.
 
 MariaDB `KILL <id>` and PostgreSQL `pg_terminate_backend(pid)` close the pooled connection
-from the server side. With `pool_pre_ping` (the default of `create_engine_for`) the pool
-replaces it before use; without it, safe operations are retried on a new connection and
-non-idempotent ones (push) report `ConnectionLost` instead of risking a duplicate.
+from the server side. With `pool_pre_ping`, or once it has been idle for
+`idle_ping_seconds` (the default of `create_engine_for`), the pool replaces it before use;
+otherwise safe operations are retried on a new connection and non-idempotent ones (push)
+report `ConnectionLost` instead of risking a duplicate.
 """
 
 from __future__ import annotations
@@ -99,3 +100,19 @@ def test_push_without_pre_ping_reports_the_loss_and_the_next_push_works(
         assert [r.payload for r in queue.rows()] == ["before", "after"]
     finally:
         queue.engine.dispose()
+
+
+def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
+    server_url: str, admin: Engine, name: str
+) -> None:
+    engine = create_engine_for(server_url, idle_ping_seconds=0.0, pool_size=1, max_overflow=0)
+    try:
+        migrate(engine, jobs_table=name, failed_table=f"{name}_f", batches_table=f"{name}_b")
+        queue = DatabaseQueue(engine=engine, table=name)
+        queue.push("before", queue="default", now=NOW)
+        kill_pooled_connection(engine, admin)
+        # Idle past the threshold: pinged, found dead, replaced; even a push goes through.
+        queue.push("after", queue="default", now=NOW)
+        assert [r.payload for r in queue.rows()] == ["before", "after"]
+    finally:
+        engine.dispose()
