@@ -36,6 +36,9 @@ DEFAULT_MAX_DEPTH = 512
 #: Largest string byte length or array/object entry count accepted by default.
 DEFAULT_MAX_LENGTH = 1 << 30
 
+#: Cached token entries kept across decode() calls before the caches are dropped.
+_CACHE_LIMIT = 50_000
+
 #: Called with each decoded PhpObject, PhpCustom and PhpEnum; its result replaces the value.
 ObjectHook: TypeAlias = Callable[[PhpValue], PhpValue]
 # The key tokens, keys and token lengths of an array or object, found by its first token:
@@ -95,6 +98,19 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         self._nesting = 0
         self._counts_slots = True
         self._reset()
+        self._clear_caches()
+
+    def _cached_entries(self) -> int:
+        return (
+            len(self._heads)
+            + len(self._ints)
+            + len(self._floats)
+            + len(self._keys)
+            + len(self._props)
+            + len(self._names)
+            + len(self._shapes)
+            + len(self._prop_shapes)
+        )
 
     def _reset(self) -> None:
         self._slots: list[PhpValue] = [None]  # slot numbers start at 1
@@ -102,7 +118,11 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         self._targets: set[int] | None = None
         self._found: set[int] | None = None
         self._refs: dict[int, PhpReference] = {}
-        # Token bytes -> meaning, valid for one decode() call.
+
+    def _clear_caches(self) -> None:
+        # Token bytes -> meaning. Each entry depends only on the token's bytes and this
+        # decoder's limits, so a decoder kept for many decode() calls (a worker decoding
+        # one job after another) keeps them; they are dropped when they grow too big.
         self._heads: dict[bytes, int] = {}
         self._ints: dict[bytes, int] = {}
         self._floats: dict[bytes, float] = {}
@@ -121,6 +141,8 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         """
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
+        if self._cached_entries() > _CACHE_LIMIT:
+            self._clear_caches()
         self._data = bytes(data)
         # Slot numbers only matter to r: and R:; without them C: data need not be counted.
         self._counts_slots = b"r:" in self._data or b"R:" in self._data

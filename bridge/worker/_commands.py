@@ -9,39 +9,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from bridge.exceptions import PayloadDecodeError, PhpSerializeError
-from bridge.laravel.encryption import Encrypter
-from bridge.laravel.payload import JobPayload
+from bridge.exceptions import PhpSerializeError
 from bridge.laravel.values import to_python
-from bridge.php import PhpObject, loads
+from bridge.php import loads
 from bridge.queue.base import BatchRecord
 
-__all__ = ["batch_allows_failures", "decode_command", "friendly"]
-
-
-def decode_command(payload: JobPayload, *, encrypter: Encrypter | None) -> PhpObject:
-    """Unserialize `data.command` (decrypting it first when Laravel encrypted it).
-
-    Raises:
-        PayloadDecodeError: No command, ciphertext without an encrypter, or not an object.
-        PhpDecodeError: Malformed serialize() data.
-        DecryptionError: Wrong APP_KEY or tampered ciphertext.
-    """
-    command = payload.command
-    if command is None:
-        raise PayloadDecodeError("payload has no data.command to run")
-    if payload.is_encrypted:
-        if encrypter is None:
-            raise PayloadDecodeError(
-                "data.command is encrypted (ShouldBeEncrypted) and no APP_KEY is configured"
-            )
-        data: bytes | str = encrypter.decrypt(command)
-    else:
-        data = command
-    value = loads(data)
-    if not isinstance(value, PhpObject):
-        raise PayloadDecodeError(f"data.command is not a PHP object but {type(value).__name__}")
-    return value
+__all__ = ["batch_allows_failures", "friendly"]
 
 
 def friendly(values: dict[str, Any]) -> dict[str, Any]:

@@ -31,9 +31,10 @@ from bridge.exceptions import (
     PhpSerializeError,
     TimeoutExceeded,
 )
+from bridge.laravel.command import decode_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
-from bridge.php import PhpObject
+from bridge.php import PhpDecoder, PhpObject
 from bridge.queue.base import BatchStore, FailedJobStore, JobQueue, NewJob, ReservedJob
 from bridge.retry import (
     Fail,
@@ -45,7 +46,6 @@ from bridge.retry import (
     timeout_seconds,
 )
 from bridge.worker._chain import dispatch_next_in_chain
-from bridge.worker._commands import decode_command
 from bridge.worker._failure import FailureRecorder
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
@@ -97,6 +97,8 @@ class Processor:
         self._defaults = options.retry_defaults
         self._clock = clock
         self._encrypter = encrypter
+        # Kept for the worker's life: its token caches make each next command cheaper.
+        self._decoder = PhpDecoder()
         self._counter = counter
         self._logger = logger
         self._after_hard_timeout = on_hard_timeout
@@ -168,7 +170,7 @@ class Processor:
             return self._unknown(reserved, payload)
         try:
             command = (
-                decode_command(payload, encrypter=self._encrypter)
+                decode_command(payload, encrypter=self._encrypter, decoder=self._decoder)
                 if payload.is_object_job
                 else None
             )
@@ -190,7 +192,7 @@ class Processor:
         command: PhpObject | None = None
         if payload.is_object_job:
             try:
-                command = decode_command(payload, encrypter=self._encrypter)
+                command = decode_command(payload, encrypter=self._encrypter, decoder=self._decoder)
             except _DECODE_ERRORS:
                 command = None
         return Job(reserved=reserved, payload=payload, command=command, connection=self._conn)

@@ -1,0 +1,39 @@
+"""A decoder kept across calls (as a worker keeps one) reads every value as a fresh one does."""
+
+from __future__ import annotations
+
+import pytest
+from corpus import corpus
+
+from bridge.exceptions import PhpDecodeError
+from bridge.php import PhpDecoder, dumps, loads
+from bridge.php import _decoder as decoder_module
+
+
+def test_one_decoder_reads_the_whole_corpus_twice_like_fresh_ones() -> None:
+    kept = PhpDecoder()
+    for _round in range(2):
+        for name, data in corpus().items():
+            value = kept.decode(data)
+            assert repr(value) == repr(loads(data)), name  # repr: NAN is not == NAN
+            assert dumps(value) == data, name
+
+
+def test_a_malformed_value_between_good_ones_leaves_the_caches_sound() -> None:
+    kept = PhpDecoder()
+    good = b'a:2:{s:3:"sku";s:5:"A-100";s:3:"qty";i:3;}'
+    assert kept.decode(good) == {"sku": "A-100", "qty": 3}
+    with pytest.raises(PhpDecodeError):
+        kept.decode(b'a:2:{s:3:"sku";s:9:"A-100";s:3:"qty";i:3;}')
+    assert kept.decode(good) == {"sku": "A-100", "qty": 3}
+
+
+def test_caches_are_dropped_past_their_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decoder_module, "_CACHE_LIMIT", 10)
+    kept = PhpDecoder()
+    for n in range(50):
+        assert kept.decode(dumps({f"key{n}": n, "x": [n, str(n)]})) == {
+            f"key{n}": n,
+            "x": [n, str(n)],
+        }
+        assert kept._cached_entries() <= 10 + 6
