@@ -65,6 +65,10 @@ class App:
     def register(self, name: str, func: Handler, *, failed: FailedHook | None = None) -> None:
         """Register `func` for the PHP class (or `Class@method` job) `name`.
 
+        A job is matched by its `data.commandName`, else by its `displayName`: so a queued
+        listener, mailable or notification, which Laravel wraps in its own job class, is
+        served by a handler registered for the app's listener, mailable or notification.
+
         Raises:
             ValueError: `name` is empty or already has a handler.
         """
@@ -105,7 +109,12 @@ class App:
     def resolve(self, payload: JobPayload) -> HandlerSpec | None:
         """The handler for a payload, or None when no handler serves it."""
         if payload.is_object_job:
-            return self._handlers.get(_normalize(payload.command_name or ""))
+            spec = self._handlers.get(_normalize(payload.command_name or ""))
+            if spec is None and payload.display_name:
+                # Laravel's wrappers (CallQueuedListener, SendQueuedMailable,
+                # SendQueuedNotifications) name the app's own class in displayName.
+                spec = self._handlers.get(_normalize(payload.display_name))
+            return spec
         spec = self._handlers.get(_normalize(payload.job))
         if spec is None and "@" in payload.job:
             spec = self._handlers.get(_normalize(payload.job.partition("@")[0]))

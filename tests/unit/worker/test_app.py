@@ -145,3 +145,15 @@ def test_timer_interrupts_and_disarms() -> None:
     time.sleep(0.2)  # the disarmed alarm must not fire later
     assert not timer.fired and hard == []
     assert timer.run(lambda: 8, 0) == 8
+
+
+def test_a_wrapped_job_is_served_by_the_handler_of_its_display_name() -> None:
+    app = App()
+    app.register("App\\Listeners\\SendReceipt", lambda job: None)
+    wrapped = JobPayload.from_json(
+        '{"uuid":"u","displayName":"App\\\\Listeners\\\\SendReceipt",'
+        '"job":"Illuminate\\\\Queue\\\\CallQueuedHandler@call",'
+        '"data":{"commandName":"Illuminate\\\\Events\\\\CallQueuedListener","command":"O:1:\\"X\\":0:{}"}}'
+    )
+    spec = app.resolve(wrapped)
+    assert spec is not None and spec.name == "App\\Listeners\\SendReceipt"
