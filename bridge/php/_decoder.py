@@ -37,7 +37,7 @@ DEFAULT_MAX_DEPTH = 512
 DEFAULT_MAX_LENGTH = 1 << 30
 
 #: Cached token entries kept across decode() calls before the caches are dropped.
-_CACHE_LIMIT = 50_000
+_CACHE_LIMIT = 4_096
 
 #: Called with each decoded PhpObject, PhpCustom and PhpEnum; its result replaces the value.
 ObjectHook: TypeAlias = Callable[[PhpValue], PhpValue]
