@@ -82,11 +82,15 @@ class Prop:
     visibility: Visibility = Visibility.PUBLIC
     type: PhpType | str | None = None
     default: Any = NO_DEFAULT
+    # The default converted once: every payload of the class compares values against it.
+    _default_php: Any = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "visibility", Visibility(self.visibility))
         if isinstance(self.type, str):
             object.__setattr__(self, "type", PhpType.parse(self.type))
+        if self.default is not NO_DEFAULT:
+            object.__setattr__(self, "_default_php", to_php_value(self.default))
 
     @property
     def php_type(self) -> PhpType | None:
@@ -102,7 +106,7 @@ class Prop:
     @property
     def default_value(self) -> Any:
         """The default as a PHP value (null for an untyped property without one)."""
-        return None if self.default is NO_DEFAULT else to_php_value(self.default)
+        return self._default_php
 
     def check(self, value: Any, owner: str) -> Any:
         """Return the PHP value to store, or raise `JobClassError` naming the property."""
@@ -121,10 +125,10 @@ class Prop:
 class _Slot:
     prop: Prop
     owner: str
+    key: str = field(init=False, repr=False, compare=False, default="")
 
-    @property
-    def key(self) -> str:
-        return mangle(self.prop.name, self.prop.visibility, self.owner)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", mangle(self.prop.name, self.prop.visibility, self.owner))
 
 
 @dataclass(frozen=True, slots=True)
