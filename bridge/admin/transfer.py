@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.exceptions import PayloadDecodeError, QueueError
+from bridge.laravel.payload import payload_uuid
 from bridge.queue.base import FailedJobFilter, FailedJobRecord, FailedJobStore
 
 __all__ = ["ImportReport", "export_lines", "import_lines", "record_from_line", "record_to_line"]
@@ -53,15 +54,6 @@ def export_lines(records: Iterable[FailedJobRecord]) -> Iterator[str]:
         yield record_to_line(record) + "\n"
 
 
-def _payload_uuid(payload: str) -> str | None:
-    try:
-        decoded = json.loads(payload)
-    except ValueError:
-        return None
-    uuid = decoded.get("uuid") if isinstance(decoded, dict) else None
-    return uuid if isinstance(uuid, str) and uuid else None
-
-
 def record_from_line(line: str, *, number: int = 0) -> FailedJobRecord:
     """Read one exported line back into a record (its `id` is the source row's id, or 0).
 
@@ -90,7 +82,7 @@ def record_from_line(line: str, *, number: int = 0) -> FailedJobRecord:
     record_id = raw.get("id")
     return FailedJobRecord(
         id=record_id if isinstance(record_id, int) and not isinstance(record_id, bool) else 0,
-        uuid=uuid or _payload_uuid(raw["payload"]),
+        uuid=uuid or payload_uuid(raw["payload"]),
         connection=raw["connection"],
         queue=raw["queue"],
         payload=raw["payload"],

@@ -57,6 +57,19 @@ _TOP_KEYS = {
 _DATA_KEYS = {"command_name": "commandName", "command": "command"}
 
 
+def payload_uuid(text: str) -> str | None:
+    """The `uuid` of a payload text, or None when it has none or is not a JSON object.
+
+    Never raises: storage uses it to find a job again, even in a damaged payload.
+    """
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    uuid = decoded.get("uuid") if isinstance(decoded, dict) else None
+    return uuid if isinstance(uuid, str) and uuid else None
+
+
 def _opt_int(raw: dict[str, Any], key: str) -> int | None:
     value = raw.get(key)
     if value is None:

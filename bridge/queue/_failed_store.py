@@ -7,7 +7,6 @@ local time the caller passes, truncated to whole seconds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,10 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.exceptions import FailedJobNotFound
+from bridge.laravel.payload import payload_uuid
 from bridge.queue._engine import install_sqlite_locking
 from bridge.queue._errors import retrying
 from bridge.queue._filters import matches
-from bridge.queue.base import FailedJobFilter, FailedJobRecord, JobQueue, RetryMove
+from bridge.queue.base import (
+    FailedJobFilter,
+    FailedJobRecord,
+    JobQueue,
+    RetryMove,
+    retry_one_by_one,
+)
 from bridge.queue.schema import inspect_failed_layout, make_failed_jobs_table
 
 if TYPE_CHECKING:
@@ -277,19 +283,7 @@ class DatabaseFailedJobStore:
         from bridge.queue.database import DatabaseQueue
 
         if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
-            moved: dict[int, int | None] = {}
-            for move in moves:
-                try:
-                    moved[move.record.id] = self.retry_into(
-                        move.record,
-                        queue=queue,
-                        payload=move.payload,
-                        target_queue=move.target_queue,
-                        now=now,
-                    )
-                except FailedJobNotFound:
-                    moved[move.record.id] = None
-            return moved
+            return retry_one_by_one(self, moves, queue=queue, now=now)
         result: dict[int, int | None] = {}
         for start in range(0, len(moves), _RETRY_CHUNK):
             result.update(self._move_chunk(moves[start : start + _RETRY_CHUNK], queue, now))
@@ -338,7 +332,7 @@ class DatabaseFailedJobStore:
     def _move_across(
         self, record: FailedJobRecord, queue: DatabaseQueue, payload: str, target: str, now: int
     ) -> int:
-        uuid = record.uuid or _payload_uuid(payload)
+        uuid = record.uuid or payload_uuid(payload)
 
         def run() -> int:
             with self.engine.begin() as source:
@@ -374,18 +368,9 @@ def _insert_job(conn: Connection, queue: DatabaseQueue, payload: str, target: st
     return int(key[0])
 
 
-def _payload_uuid(payload: str) -> str | None:
-    try:
-        decoded = json.loads(payload)
-    except ValueError:
-        return None
-    uuid = decoded.get("uuid") if isinstance(decoded, dict) else None
-    return uuid if isinstance(uuid, str) and uuid else None
-
-
 def _find_by_uuid(conn: Connection, queue: DatabaseQueue, uuid: str) -> int | None:
     t = queue.table
     rows = conn.execute(
         sa.select(t.c.id, t.c.payload).where(t.c.payload.contains(uuid, autoescape=True))
     ).all()
-    return next((int(r.id) for r in rows if _payload_uuid(r.payload) == uuid), None)
+    return next((int(r.id) for r in rows if payload_uuid(r.payload) == uuid), None)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bridge.exceptions import FailedJobNotFound
+
 
 @dataclass(frozen=True, slots=True)
 class ReservedJob:
@@ -272,3 +274,22 @@ class BatchStore(Protocol):
     ) -> BatchRecord | None:
         """Count a failed job under the row lock; cancel the batch unless failures are allowed."""
         ...
+
+
+def retry_one_by_one(
+    store: FailedJobStore, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
+) -> dict[int, int | None]:
+    """`retry_many` done as one `retry_into` per move; a row already gone maps to None."""
+    moved: dict[int, int | None] = {}
+    for move in moves:
+        try:
+            moved[move.record.id] = store.retry_into(
+                move.record,
+                queue=queue,
+                payload=move.payload,
+                target_queue=move.target_queue,
+                now=now,
+            )
+        except FailedJobNotFound:
+            moved[move.record.id] = None
+    return moved

@@ -25,6 +25,7 @@ from bridge.queue.base import (
     NewJob,
     ReservedJob,
     RetryMove,
+    retry_one_by_one,
 )
 
 __all__ = ["InMemoryBatchStore", "InMemoryFailedJobStore", "InMemoryQueue"]
@@ -312,19 +313,7 @@ class InMemoryFailedJobStore:
         self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
     ) -> dict[int, int | None]:
         """`retry_into` for each move; a row already gone maps to None."""
-        moved: dict[int, int | None] = {}
-        for move in moves:
-            try:
-                moved[move.record.id] = self.retry_into(
-                    move.record,
-                    queue=queue,
-                    payload=move.payload,
-                    target_queue=move.target_queue,
-                    now=now,
-                )
-            except FailedJobNotFound:
-                moved[move.record.id] = None
-        return moved
+        return retry_one_by_one(self, moves, queue=queue, now=now)
 
 
 class InMemoryBatchStore:
