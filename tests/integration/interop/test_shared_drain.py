@@ -171,8 +171,14 @@ def test_php_and_python_workers_drain_one_queue(
     pids = collections.defaultdict(set)
     for row in log:
         pids[row["worker"]].add(row["pid"])
-    # Both languages took part, each with its two processes.
-    assert {language: len(found) for language, found in pids.items()} == {"php": 2, "python": 2}
+    # Both languages took part. On SQLite a PHP worker that keeps losing the file lock
+    # (Laravel's deferred transactions fail fast there and sleep) may end with no job, so
+    # only there is one process per language enough.
+    took_part = {language: len(found) for language, found in pids.items()}
+    if laravel_env.db_connection == "sqlite":
+        assert set(took_part) == {"php", "python"}, took_part
+    else:
+        assert took_part == {"php": 2, "python": 2}
     counts = collections.Counter(str(row["worker"]) for row in log)
     # Shown with `pytest -s`: the measured throughput of the mixed drain.
     print(
