@@ -7,7 +7,6 @@ handlers, and shows what each side saw, including a job that fails into `failed_
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
@@ -91,9 +90,8 @@ def demo(ctx: CliContext) -> None:
     for item in sent:
         payload = JobPayload.from_json(item.payload)
         click.echo(f"   #{item.id} {payload.name} uuid={item.uuid}")
-    first = json.loads(sent[0].payload)
-    click.echo("   payload, as PHP's queue:work would read it:")
-    click.echo("   " + json.dumps(first, ensure_ascii=False)[:400] + " ...")
+    click.echo("   jobs.payload exactly as stored (PHP's queue:work runs it as its own):")
+    click.echo("   " + sent[0].payload[:420] + " ...")
 
     click.secho("3. Work them with Python handlers", bold=True)
     results: list[str] = []
