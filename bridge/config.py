@@ -188,7 +188,20 @@ def resolve_settings(
     """Pick the settings by precedence: explicit URL, then `.env`, then the SQLite default.
 
     With an explicit URL, a `.env` (if any) still supplies `APP_KEY` and table names.
+    `BRIDGE_LARAVEL_VERSION` (e.g. `10`, `12.11`) names the PHP side's Laravel version.
     """
+    settings = _resolve(database_url=database_url, cwd=cwd, environ=environ, env_file=env_file)
+    version = environ.get("BRIDGE_LARAVEL_VERSION") or None
+    return replace(settings, laravel_version=version) if version else settings
+
+
+def _resolve(
+    *,
+    database_url: str | None,
+    cwd: Path,
+    environ: Mapping[str, str],
+    env_file: Path | None,
+) -> Settings:
     dotenv_path = env_file if env_file is not None else cwd / ".env"
     dotenv: dict[str, str] = {}
     if dotenv_path.is_file():

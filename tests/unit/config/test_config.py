@@ -77,3 +77,11 @@ def test_unsupported_queue_connection_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("QUEUE_CONNECTION=redis\n")
     with pytest.raises(ConfigError, match="database queue"):
         resolve_settings(database_url=None, cwd=tmp_path, environ={})
+
+
+def test_laravel_version_comes_from_the_environment(tmp_path: Path) -> None:
+    settings = resolve_settings(
+        database_url=None, cwd=tmp_path, environ={"BRIDGE_LARAVEL_VERSION": "10"}
+    )
+    assert settings.laravel_version == "10"
+    assert resolve_settings(database_url=None, cwd=tmp_path, environ={}).laravel_version is None
