@@ -106,6 +106,7 @@ def work(
         memory_mb=memory,
         prefetch=prefetch,
         unknown_job=UnknownJobPolicy(unknown),
+        default_queue=settings.default_queue,
         message_style=message_style_for(version or "12"),
         timezone=_timezone(settings.timezone),
     )
