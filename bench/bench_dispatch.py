@@ -39,8 +39,8 @@ from bench_worker import (
     pymysql_connect,
     throwaway_database,
     versions,
-    write_section,
 )
+from results import write_section
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import Job, JobClass, Prop

@@ -29,13 +29,13 @@ from typing import Any
 
 import pymysql
 import sqlalchemy as sa
+from results import write_section
 from sqlalchemy.engine import make_url
 
 from bridge.queue.base import NewJob
 from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Queue storage (raw SQL limits)"
 NOW = 1_760_000_000
 PAYLOAD = (
@@ -290,20 +290,7 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if not args.no_write:
-        write_section(section)
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, keeping the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(SECTION))
-        rest = "" if following == -1 else text[following:]
-        text = text[:start] + section + rest
-    RESULTS.write_text(text)
+        write_section(section, SECTION)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from results import write_section  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bridge.queue.database import create_engine_for  # noqa: E402
@@ -40,7 +41,6 @@ from bridge.queue.schema import make_failed_jobs_table  # noqa: E402
 from tests.support.laravel import LaravelEnv  # noqa: E402
 
 VECTORS = ROOT / "tests" / "vectors" / "laravel-fixtures"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SERVERS = {
     "mysql": os.environ.get(
         "BRIDGE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
@@ -198,14 +198,7 @@ def main() -> None:
     )
     print(section)
     if args.write:
-        text = RESULTS.read_text("utf-8") if RESULTS.exists() else "# Benchmark results\n"
-        start = text.find("## retry-failed")
-        if start >= 0:
-            end = text.find("\n## ", start + 1)
-            text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        RESULTS.write_text(text, "utf-8")
+        write_section(section, "## retry-failed")
 
 
 if __name__ == "__main__":

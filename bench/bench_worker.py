@@ -37,6 +37,7 @@ import pymysql
 import sqlalchemy as sa
 from bench_queue_sql import cpu_model, raw_reserve_delete
 from bench_queue_sql import fill as raw_fill
+from results import write_section
 from sqlalchemy.engine import make_url
 
 from bridge.dispatcher import Dispatcher
@@ -48,7 +49,6 @@ from bridge.worker.worker import rss_bytes
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "RESULTS.md"
 SECTION = "## Worker"
 NOOP_PHP = BENCH / "php" / "noop_job.php"
 WORK_PHP = ROOT / "php_fixtures" / "work.php"
@@ -293,19 +293,6 @@ def render(
     lines += ["", f"Memory over a {args.memory_jobs:,}-job drain (prefetch 64), RSS:", ""]
     lines += [f"- after job {seen:,}: {rss / 2**20:.1f} MiB" for seen, rss in memory]
     return "\n".join(lines) + "\n"
-
-
-def write_section(section: str, heading: str) -> None:
-    """Replace (or append) the `heading` section of RESULTS.md, keeping the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(heading + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(heading))
-        rest = "" if following == -1 else text[following:]
-        text = text[:start] + section + rest
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":
