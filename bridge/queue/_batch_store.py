@@ -46,18 +46,7 @@ class DatabaseBatchStore:
 
     def create(self, *, batch_id: str, name: str, options: bytes | None, now: int) -> BatchRecord:
         """Insert an empty batch (counters 0, `failed_job_ids` `[]`) and return it."""
-        record = BatchRecord(
-            id=batch_id,
-            name=name,
-            total_jobs=0,
-            pending_jobs=0,
-            failed_jobs=0,
-            failed_job_ids=(),
-            options=options,
-            cancelled_at=None,
-            created_at=now,
-            finished_at=None,
-        )
+        record = BatchRecord.empty(batch_id=batch_id, name=name, options=options, now=now)
         values = _row_values(record)
 
         def run() -> None:

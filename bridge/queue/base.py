@@ -110,6 +110,22 @@ class BatchRecord:
     created_at: int
     finished_at: int | None
 
+    @classmethod
+    def empty(cls, *, batch_id: str, name: str, options: bytes | None, now: int) -> BatchRecord:
+        """A new batch as `Bus::batch()` stores it before adding jobs: counters 0, no ids."""
+        return cls(
+            id=batch_id,
+            name=name,
+            total_jobs=0,
+            pending_jobs=0,
+            failed_jobs=0,
+            failed_job_ids=(),
+            options=options,
+            cancelled_at=None,
+            created_at=now,
+            finished_at=None,
+        )
+
 
 class JobQueue(Protocol):
     """Laravel's database queue protocol on one `jobs` table."""

@@ -326,18 +326,7 @@ class InMemoryBatchStore:
 
     def create(self, *, batch_id: str, name: str, options: bytes | None, now: int) -> BatchRecord:
         """Insert an empty batch."""
-        record = BatchRecord(
-            id=batch_id,
-            name=name,
-            total_jobs=0,
-            pending_jobs=0,
-            failed_jobs=0,
-            failed_job_ids=(),
-            options=options,
-            cancelled_at=None,
-            created_at=now,
-            finished_at=None,
-        )
+        record = BatchRecord.empty(batch_id=batch_id, name=name, options=options, now=now)
         with self._lock:
             if batch_id in self._batches:
                 raise QueueError(f"duplicate job_batches.id {batch_id!r}")
