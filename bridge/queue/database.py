@@ -23,6 +23,7 @@ from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._engine import create_engine_for, install_sqlite_locking, supports_skip_locked
 from bridge.queue._errors import retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
+from bridge.queue._statements import INSERT_COLUMNS, JobStatements
 from bridge.queue.base import JobRow, NewJob, ReservedJob
 from bridge.queue.schema import make_jobs_table
 
@@ -60,8 +61,7 @@ class DatabaseQueue:
         self._connection_name = connection_name
         self._retry_after_seconds = retry_after_seconds
         self._skip_locked: bool | None = None
-        self._push_text: str | None = None
-        self._returning = engine.dialect.name == "postgresql"
+        self._sql = JobStatements(engine.dialect, self.table)
 
     @property
     def connection_name(self) -> str:
@@ -87,17 +87,12 @@ class DatabaseQueue:
         MySQL the packet size). The SQL text is built directly: compiling a 500-row
         `insert().values()` costs SQLAlchemy ~80 ms, more than the INSERT itself.
         """
-        preparer = conn.dialect.identifier_preparer
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        columns = ", ".join(preparer.quote(c) for c in _INSERT_COLUMNS)
-        head = f"INSERT INTO {preparer.format_table(self.table)} ({columns}) VALUES "
-        row_marks = "(" + ", ".join([mark] * len(_INSERT_COLUMNS)) + ")"
         for chunk in _chunks(jobs):
             params: list[Any] = []
             for job in chunk:
                 params += [job.queue, job.attempts, None, job.available_at, job.created_at]
                 params.append(job.payload)
-            conn.exec_driver_sql(head + ", ".join([row_marks] * len(chunk)), tuple(params))
+            conn.exec_driver_sql(self._sql.insert(len(chunk)), tuple(params))
 
     def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
         """Insert one job (attempts 0, not reserved) and return its id."""
@@ -112,24 +107,10 @@ class DatabaseQueue:
         return retrying(insert, idempotent=False)
 
     def _insert_one(self, conn: Connection, row: dict[str, Any]) -> int:
-        # Plain SQL text: SQLAlchemy's per-statement compile checks cost more than the
-        # INSERT itself on the dispatch and release paths.
-        result = conn.exec_driver_sql(self._push_sql(), tuple(row[c] for c in _INSERT_COLUMNS))
-        return int(result.scalar_one() if self._returning else result.lastrowid)
-
-    def _push_sql(self) -> str:
-        if self._push_text is None:
-            dialect = self.engine.dialect
-            preparer = dialect.identifier_preparer
-            mark = "?" if dialect.paramstyle == "qmark" else "%s"
-            columns = _INSERT_COLUMNS
-            self._push_text = (
-                f"INSERT INTO {preparer.format_table(self.table)} "
-                f"({', '.join(preparer.quote(c) for c in columns)}) "
-                f"VALUES ({', '.join([mark] * len(columns))})"
-                + (" RETURNING id" if self._returning else "")
-            )
-        return self._push_text
+        result = conn.exec_driver_sql(
+            self._sql.insert(returning_id=True), tuple(row[c] for c in INSERT_COLUMNS)
+        )
+        return int(result.scalar_one() if self._sql.returning else result.lastrowid)
 
     def bulk(self, jobs: Sequence[NewJob]) -> None:
         """Insert many jobs with one multi-row INSERT."""
@@ -146,43 +127,35 @@ class DatabaseQueue:
         One transaction: a locking SELECT (skipping rows other workers hold, where the server
         can), then one UPDATE setting `reserved_at` and counting the attempt.
         """
-        if self._skip_locked is None:
-            self._skip_locked = supports_skip_locked(self.engine)
-        t = self.table
-        available = sa.and_(t.c.reserved_at.is_(None), t.c.available_at <= now)
-        expired = t.c.reserved_at <= now - self._retry_after_seconds
-        query = (
-            sa.select(t)
-            .where(t.c.queue == queue, sa.or_(available, expired))
-            .order_by(t.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=self._skip_locked)
-        )
+        select_sql = self._reserve_sql()
+        params = (queue, now, now - self._retry_after_seconds, limit)
 
         def run() -> list[ReservedJob]:
             with self.engine.begin() as conn:
-                rows = conn.execute(query).all()
+                rows = conn.exec_driver_sql(select_sql, params).fetchall()
                 if not rows:
                     return []
-                conn.execute(
-                    t.update()
-                    .where(t.c.id.in_([r.id for r in rows]))
-                    .values(reserved_at=now, attempts=t.c.attempts + 1)
-                )
+                ids = [row[0] for row in rows]
+                conn.exec_driver_sql(self._sql.mark_reserved(len(ids)), (now, *ids))
             return [
                 ReservedJob(
-                    id=r.id,
-                    queue=r.queue,
-                    payload=r.payload,
-                    attempts=r.attempts + 1,
+                    id=job_id,
+                    queue=job_queue,
+                    payload=payload,
+                    attempts=attempts + 1,
                     reserved_at=now,
-                    available_at=r.available_at,
-                    created_at=r.created_at,
+                    available_at=available_at,
+                    created_at=created_at,
                 )
-                for r in rows
+                for job_id, job_queue, payload, attempts, available_at, created_at in rows
             ]
 
         return retrying(run, idempotent=True)
+
+    def _reserve_sql(self) -> str:
+        if self._skip_locked is None:
+            self._skip_locked = supports_skip_locked(self.engine)
+        return self._sql.reserve(skip_locked=self._skip_locked)
 
     def delete(self, job: ReservedJob) -> None:
         """Delete a finished job (no-op if already gone)."""
@@ -192,11 +165,12 @@ class DatabaseQueue:
         """Delete finished jobs with one DELETE (rows already gone are skipped)."""
         if not jobs:
             return
-        statement = self.table.delete().where(self.table.c.id.in_([j.id for j in jobs]))
+        statement = self._sql.delete_ids(len(jobs))
+        ids = tuple(j.id for j in jobs)
 
         def run() -> None:
             with self.engine.begin() as conn:
-                conn.execute(statement)
+                conn.exec_driver_sql(statement, ids)
 
         retrying(run, idempotent=True)
 
@@ -309,7 +283,6 @@ class DatabaseQueue:
         return retrying(run, idempotent=True)
 
 
-_INSERT_COLUMNS = ("queue", "attempts", "reserved_at", "available_at", "created_at", "payload")
 _CHUNK_ROWS = 1_000
 _CHUNK_BYTES = 4_000_000
 

@@ -20,10 +20,14 @@ class Tables:
     batches: str
 
 
-def drain(url: str, table: str, queue: str, limit: int, now: int) -> list[int]:
+def drain(
+    url: str, table: str, queue: str, limit: int, now: int, start: Any = None
+) -> list[int]:
     """Reserve and delete jobs from `queue` until none is left; return the ids reserved.
 
     Runs in a child process (spawned, so it imports this module afresh) with its own engine.
+    `start`, a shared barrier, lines the children up once connected: process start-up takes
+    longer than draining a few thousand rows, so without it the first child may take all.
     """
     from bridge.queue.database import DatabaseQueue, create_engine_for
 
@@ -31,6 +35,9 @@ def drain(url: str, table: str, queue: str, limit: int, now: int) -> list[int]:
     jobs_queue = DatabaseQueue(engine=engine, table=table)
     seen: list[int] = []
     try:
+        jobs_queue.size(queue)  # connect (and learn the server version) before the race
+        if start is not None:
+            start.wait(60)
         while jobs := jobs_queue.reserve(queue, now=now, limit=limit):
             seen.extend(job.id for job in jobs)
             jobs_queue.delete_many(jobs)

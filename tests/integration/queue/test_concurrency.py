@@ -31,16 +31,25 @@ def test_processes_reserve_each_job_exactly_once(queue: DatabaseQueue, database_
         )
     expected = {row.id for row in queue.rows("race")}
     # Two processes take one job per transaction (Laravel's way), two take eight.
-    args = [
-        (database_url, queue.table.name, "race", 1 if n < 2 else 8, NOW) for n in range(PROCESSES)
-    ]
-    started = time.monotonic()
-    with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(PROCESSES) as pool:
+        start = manager.Barrier(PROCESSES)
+        args = [
+            (database_url, queue.table.name, "race", 1 if n < 2 else 8, NOW, start)
+            for n in range(PROCESSES)
+        ]
+        started = time.monotonic()
         results = pool.starmap(drain, args)
     elapsed = time.monotonic() - started
     counts = Counter(job_id for ids in results for job_id in ids)
     assert set(counts) == expected
     assert max(counts.values()) == 1
-    assert all(results), "every process should have won some reservations"
+    busy = sum(1 for ids in results if ids)
+    if queue.engine.dialect.name == "sqlite":
+        # SQLite's busy handler polls with growing sleeps, so the lock goes to whoever asks
+        # while it is free: no fairness, but the race must still have had rivals.
+        assert busy >= 2, "at least two processes should have won reservations"
+    else:
+        assert busy == PROCESSES, "every process should have won some reservations"
     assert queue.size("race") == 0
     assert elapsed < 120

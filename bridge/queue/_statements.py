@@ -1,0 +1,98 @@
+"""The SQL text of the `jobs` table's hot statements, built once per table and dialect.
+
+The worker and the dispatcher run these thousands of times a second. Passing ready text to
+`exec_driver_sql` skips SQLAlchemy's per-call statement construction, cache-key generation
+and expanding-IN rendering, which measured about 20 µs per job at 64 rows per reservation:
+more than the database work. The statements are Laravel's (spec §5); only the placeholder
+style and identifier quoting vary by dialect.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = ["INSERT_COLUMNS", "JobStatements"]
+
+INSERT_COLUMNS = ("queue", "attempts", "reserved_at", "available_at", "created_at", "payload")
+# What `reserve` reads, in the order it unpacks.
+_RESERVE_COLUMNS = ("id", "queue", "payload", "attempts", "available_at", "created_at")
+_CACHE_LIMIT = 512
+
+
+class JobStatements:
+    """SQL text for one `jobs` table on one dialect; statements with N ids are cached per N."""
+
+    def __init__(self, dialect: Dialect, table: sa.Table) -> None:
+        preparer = dialect.identifier_preparer
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._sqlite = dialect.name == "sqlite"
+        self._table = preparer.format_table(table)
+        self._q = {name: preparer.quote(name) for name in (*INSERT_COLUMNS, "id")}
+        self.returning = dialect.name == "postgresql"
+        # Keyed by statement kind and id count; counts are bounded by the prefetch size in
+        # practice, and the cap keeps a caller with ever-new counts from growing it forever.
+        self._by_count: dict[tuple[str, int], str] = {}
+        self._reserve: dict[bool, str] = {}
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self._mark] * count)
+
+    def insert(self, rows: int = 1, *, returning_id: bool = False) -> str:
+        """INSERT of `rows` rows, values in `INSERT_COLUMNS` order (with the new id's RETURNING
+        clause on PostgreSQL when `returning_id`)."""
+        key = ("insert_returning" if returning_id else "insert", rows)
+        text = self._by_count.get(key)
+        if text is None:
+            columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
+            values = ", ".join([f"({self._marks(len(INSERT_COLUMNS))})"] * rows)
+            tail = f" RETURNING {self._q['id']}" if returning_id and self.returning else ""
+            text = self._remember(
+                key, f"INSERT INTO {self._table} ({columns}) VALUES {values}{tail}"
+            )
+        return text
+
+    def reserve(self, *, skip_locked: bool) -> str:
+        """Laravel's `getNextAvailableJob`: params queue, now, now - retry_after, limit."""
+        text = self._reserve.get(skip_locked)
+        if text is None:
+            q, m = self._q, self._mark
+            lock = (
+                "" if self._sqlite else " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+            )
+            text = (
+                f"SELECT {', '.join(q[c] for c in _RESERVE_COLUMNS)} FROM {self._table}"
+                f" WHERE {q['queue']} = {m} AND (({q['reserved_at']} IS NULL AND"
+                f" {q['available_at']} <= {m}) OR {q['reserved_at']} <= {m})"
+                f" ORDER BY {q['id']} LIMIT {m}{lock}"
+            )
+            self._reserve[skip_locked] = text
+        return text
+
+    def mark_reserved(self, count: int) -> str:
+        """Set `reserved_at` and count the attempt on `count` ids: params now, *ids."""
+        text = self._by_count.get(("reserve", count))
+        if text is None:
+            q = self._q
+            text = self._remember(
+                ("reserve", count),
+                f"UPDATE {self._table} SET {q['reserved_at']} = {self._mark},"
+                f" {q['attempts']} = {q['attempts']} + 1 WHERE {q['id']} IN ({self._marks(count)})",
+            )
+        return text
+
+    def delete_ids(self, count: int) -> str:
+        """DELETE of `count` ids: params *ids."""
+        text = self._by_count.get(("delete", count))
+        if text is None:
+            text = self._remember(
+                ("delete", count),
+                f"DELETE FROM {self._table} WHERE {self._q['id']} IN ({self._marks(count)})",
+            )
+        return text
+
+    def _remember(self, key: tuple[str, int], text: str) -> str:
+        if len(self._by_count) >= _CACHE_LIMIT:
+            self._by_count.clear()
+        self._by_count[key] = text
+        return text
