@@ -20,9 +20,7 @@ class Tables:
     batches: str
 
 
-def drain(
-    url: str, table: str, queue: str, limit: int, now: int, start: Any = None
-) -> list[int]:
+def drain(url: str, table: str, queue: str, limit: int, now: int, start: Any = None) -> list[int]:
     """Reserve and delete jobs from `queue` until none is left; return the ids reserved.
 
     Runs in a child process (spawned, so it imports this module afresh) with its own engine.
