@@ -50,6 +50,7 @@ from bridge.worker._failure import FailureRecorder
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
+from bridge.worker.logs import RecordMaker
 from bridge.worker.options import UnknownJobPolicy, WorkerOptions
 from bridge.worker.timeouts import JobTimer
 
@@ -101,6 +102,7 @@ class Processor:
         self._decoder = PhpDecoder()
         self._counter = counter
         self._logger = logger
+        self._records = RecordMaker(logger, pathname=__file__, func="process")
         self._after_hard_timeout = on_hard_timeout
         self._failures = FailureRecorder(
             queue=queue,
@@ -117,6 +119,10 @@ class Processor:
         self._lock = threading.Lock()
         self._current: tuple[ReservedJob, JobPayload, Job, HandlerSpec] | None = None
         self._abandoned = False
+
+    def close(self) -> None:
+        """Release what the processor holds between jobs (the SIGALRM handler)."""
+        self._timer.close()
 
     # --- logging --------------------------------------------------------------------------
 
@@ -141,12 +147,9 @@ class Processor:
             "worker": self._options.name,
             **more,
         }
-        # makeRecord + handle skips logging's caller lookup (a stack walk per record), which
-        # is a real share of a trivial job's cost; the caller is always this method anyway.
-        record = self._logger.makeRecord(
-            self._logger.name, level, __file__, 0, message, (), None, "process", {"bridge": fields}
-        )
-        self._logger.handle(record)
+        # Building the record directly skips logging's caller lookup (a stack walk per
+        # record), a real share of a trivial job's cost; the caller is always this method.
+        self._logger.handle(self._records.make(level, message, {"bridge": fields}))
 
     # --- the job --------------------------------------------------------------------------
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+import time
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
 
-__all__ = ["LOGGER_NAME", "JsonFormatter", "TextFormatter", "log_handler"]
+__all__ = ["LOGGER_NAME", "JsonFormatter", "RecordMaker", "TextFormatter", "log_handler"]
 
 LOGGER_NAME = "bridge.worker"
 
@@ -25,6 +28,51 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields if isinstance(fields, dict) else {}
 
 
+class RecordMaker:
+    """Builds the worker's per-job records, each as `Logger.makeRecord` would build it.
+
+    Two records per trivial job made `LogRecord.__init__` (file name parsing, thread and
+    process lookups) a tenth of the worker's cost. The parts that cannot change between two
+    records of one thread in one process are taken from a template record instead. A custom
+    record factory (`logging.setLogRecordFactory`) is always honoured in full.
+    """
+
+    def __init__(self, logger: logging.Logger, *, pathname: str, func: str) -> None:
+        """Make records for `logger` as if logged from `func` in `pathname`."""
+        self._logger = logger
+        self._pathname = pathname
+        self._func = func
+        self._template: logging.LogRecord | None = None
+        self._owner: tuple[int, int] = (0, 0)
+
+    def make(self, level: int, message: str, extra: dict[str, Any]) -> logging.LogRecord:
+        """A record of `message` at `level` with the `extra` attributes set on it."""
+        logger = self._logger
+        if logging.getLogRecordFactory() is not logging.LogRecord:
+            return logger.makeRecord(
+                logger.name, level, self._pathname, 0, message, (), None, self._func, extra
+            )
+        owner = (os.getpid(), threading.get_ident())
+        template = self._template
+        if template is None or owner != self._owner:
+            template = logging.LogRecord(
+                logger.name, level, self._pathname, 0, "", (), None, self._func
+            )
+            self._template, self._owner = template, owner
+        now = time.time()
+        record = logging.LogRecord.__new__(logging.LogRecord)
+        fields = record.__dict__
+        fields.update(template.__dict__)
+        fields.update(extra)
+        record.msg = message
+        record.levelno = level
+        record.levelname = logging.getLevelName(level)
+        record.created = now
+        record.msecs = int((now - int(now)) * 1000) + 0.0
+        record.relativeCreated = template.relativeCreated + (now - template.created) * 1000
+        return record
+
+
 class TextFormatter(logging.Formatter):
     """`Y-m-d H:i:s [uuid] message`, the time in `tz`; exceptions follow on their own lines."""
 
@@ -32,10 +80,20 @@ class TextFormatter(logging.Formatter):
         """Create the formatter; `tz` is the zone the times are written in."""
         super().__init__()
         self._tz = tz
+        # Many lines share a second; rendering the time once per second saves a strftime.
+        self._second = -1
+        self._when = ""
+
+    def _time_text(self, created: float) -> str:
+        second = int(created // 1)
+        if second != self._second:
+            self._when = datetime.fromtimestamp(second, self._tz).strftime("%Y-%m-%d %H:%M:%S")
+            self._second = second
+        return self._when
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        when = datetime.fromtimestamp(record.created, self._tz).strftime("%Y-%m-%d %H:%M:%S")
+        when = self._time_text(record.created)
         uuid = _fields(record).get("uuid")
         line = f"{when} [{uuid}] " if uuid else f"{when} "
         line += record.getMessage()

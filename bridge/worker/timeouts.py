@@ -91,6 +91,10 @@ class JobTimer:
         self._watchdog: _Watchdog | None = None
         self._armed = False
         self.fired = False
+        # The SIGALRM handler stays installed between jobs (swapping it per job cost more
+        # than the rest of the timer); `close` puts the previous one back.
+        self._installed = False
+        self._previous_handler: object = None
 
     @staticmethod
     def _in_main_thread() -> bool:
@@ -111,9 +115,9 @@ class JobTimer:
         if seconds <= 0:
             return func()
         use_signal = self._in_main_thread()
-        previous: object = None
-        if use_signal:
-            previous = signal.signal(signal.SIGALRM, self._on_alarm)
+        if use_signal and not self._installed:
+            self._previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            self._installed = True
         if self._watchdog is None:
             self._watchdog = _Watchdog(self._on_hard_timeout)
             self._watchdog.start()
@@ -127,5 +131,11 @@ class JobTimer:
             self._armed = False
             if use_signal:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)  # type: ignore[arg-type]
             self._watchdog.disarm()
+
+    def close(self) -> None:
+        """Put back the SIGALRM handler that was there before the first timed job."""
+        if self._installed and self._in_main_thread():
+            signal.signal(signal.SIGALRM, self._previous_handler)  # type: ignore[arg-type]
+            self._installed = False
+            self._previous_handler = None

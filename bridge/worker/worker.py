@@ -170,6 +170,7 @@ class Worker:
             reason = self._loop(probe or self._memory_bytes or rss_bytes)
         finally:
             self._give_back()
+            self._processor.close()
             self._restore_signals(previous)
             if probe is not None:
                 probe.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import types
@@ -145,6 +146,19 @@ def test_timer_interrupts_and_disarms() -> None:
     time.sleep(0.2)  # the disarmed alarm must not fire later
     assert not timer.fired and hard == []
     assert timer.run(lambda: 8, 0) == 8
+    timer.close()
+
+
+def test_timer_keeps_its_alarm_handler_between_jobs_and_close_restores_the_old_one() -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    timer = JobTimer(on_hard_timeout=lambda: None)
+    timer.run(lambda: None, 5)
+    ours = signal.getsignal(signal.SIGALRM)
+    assert ours is not before
+    timer.run(lambda: None, 5)
+    assert signal.getsignal(signal.SIGALRM) == ours
+    timer.close()
+    assert signal.getsignal(signal.SIGALRM) == before
 
 
 def test_a_wrapped_job_is_served_by_the_handler_of_its_display_name() -> None:

@@ -12,6 +12,7 @@ import pytest
 from worker_kit import Env, fixture_line, fixture_payload
 
 from bridge.worker import Job, JsonFormatter, StopReason, TextFormatter
+from bridge.worker.logs import RecordMaker
 
 WELCOME = "App\\Jobs\\SendWelcomeEmail"
 
@@ -270,3 +271,65 @@ def test_signal_cuts_the_idle_sleep_short(env: Env) -> None:
     assert worker.run() is StopReason.SIGNAL
     assert time.monotonic() - started < 5
     timer.join()
+
+
+def test_text_formatter_renders_each_second_anew() -> None:
+    formatter = TextFormatter()
+    lines = []
+    for created in (1_800_000_000.2, 1_800_000_000.9, 1_800_000_001.0, 1_799_999_999.5):
+        record = logging.LogRecord("bridge.worker", logging.INFO, __file__, 1, "m", (), None)
+        record.created = created
+        lines.append(formatter.format(record))
+    assert lines == [
+        "2027-01-15 08:00:00 m",
+        "2027-01-15 08:00:00 m",
+        "2027-01-15 08:00:01 m",
+        "2027-01-15 07:59:59 m",
+    ]
+
+
+def test_record_maker_builds_what_make_record_builds() -> None:
+    logger = logging.getLogger("bridge.worker.test-records")
+    maker = RecordMaker(logger, pathname=__file__, func="process")
+    made = maker.make(logging.WARNING, "Released: X", {"bridge": {"event": "released"}})
+    made_again = maker.make(logging.INFO, "Processing: Y", {"bridge": {"event": "processing"}})
+    standard = logger.makeRecord(
+        logger.name,
+        logging.INFO,
+        __file__,
+        0,
+        "Processing: Y",
+        (),
+        None,
+        "process",
+        {"bridge": {"event": "processing"}},
+    )
+    timing = {"created", "msecs", "relativeCreated"}
+    assert set(vars(made_again)) == set(vars(standard))
+    assert {k: v for k, v in vars(made_again).items() if k not in timing} == {
+        k: v for k, v in vars(standard).items() if k not in timing
+    }
+    assert abs(made_again.created - standard.created) < 1
+    assert abs(made_again.relativeCreated - standard.relativeCreated) < 1000
+    assert (made.levelname, made.getMessage(), made.bridge) == (  # type: ignore[attr-defined]
+        "WARNING",
+        "Released: X",
+        {"event": "released"},
+    )
+
+
+def test_record_maker_honours_a_custom_record_factory() -> None:
+    logger = logging.getLogger("bridge.worker.test-records")
+    standard_factory = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = standard_factory(*args, **kwargs)
+        record.request_id = "r-1"
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        made = RecordMaker(logger, pathname=__file__, func="process").make(logging.INFO, "m", {})
+    finally:
+        logging.setLogRecordFactory(standard_factory)
+    assert made.request_id == "r-1"  # type: ignore[attr-defined]
