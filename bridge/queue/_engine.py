@@ -23,6 +23,7 @@ and replaced; idempotent operations are repeated on a fresh one (`retrying`).
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +33,16 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from bridge.queue._errors import wrap_exceptions
 
-__all__ = ["create_engine_for", "install_sqlite_locking", "supports_skip_locked"]
+__all__ = [
+    "create_engine_for",
+    "idle_ping_seconds_of",
+    "install_sqlite_locking",
+    "supports_skip_locked",
+]
+
+_DEFAULT_IDLE_PING_SECONDS = 5.0
+# What `create_engine_for` was told, for connections kept outside the pool (pushes).
+_IDLE_PING_SECONDS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 def create_engine_for(
@@ -40,7 +50,7 @@ def create_engine_for(
     *,
     sqlite_wal: bool = True,
     sqlite_busy_timeout_seconds: float = 30.0,
-    idle_ping_seconds: float = 5.0,
+    idle_ping_seconds: float = _DEFAULT_IDLE_PING_SECONDS,
     **engine_options: Any,
 ) -> Engine:
     """An engine set up for the queue tables.
@@ -72,11 +82,19 @@ def create_engine_for(
         engine = sa.create_engine(parsed, **engine_options)
     if ping_idle and backend != "sqlite":
         _ping_idle_connections(engine, idle_ping_seconds)
+        _IDLE_PING_SECONDS[engine] = idle_ping_seconds
+    elif not ping_idle:
+        _IDLE_PING_SECONDS[engine] = 0.0  # pool_pre_ping: ping before every use
     if backend == "sqlite":
         install_sqlite_locking(engine)
         if sqlite_wal and parsed.database not in (None, "", ":memory:"):
             event.listen(engine, "connect", _wal_on_connect)
     return engine
+
+
+def idle_ping_seconds_of(engine: Engine) -> float:
+    """Idle time after which a connection of `engine` should be pinged before use."""
+    return _IDLE_PING_SECONDS.get(engine, _DEFAULT_IDLE_PING_SECONDS)
 
 
 def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:

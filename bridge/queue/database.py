@@ -13,14 +13,21 @@ retry at all.)
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.queue._autocommit import AutocommitSlot, Busy
 from bridge.queue._batch_store import DatabaseBatchStore
-from bridge.queue._engine import create_engine_for, install_sqlite_locking, supports_skip_locked
+from bridge.queue._engine import (
+    create_engine_for,
+    idle_ping_seconds_of,
+    install_sqlite_locking,
+    supports_skip_locked,
+)
 from bridge.queue._errors import retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._statements import INSERT_COLUMNS, JobStatements
@@ -62,6 +69,15 @@ class DatabaseQueue:
         self._retry_after_seconds = retry_after_seconds
         self._skip_locked: bool | None = None
         self._sql = JobStatements(engine.dialect, self.table)
+        # SQLite writes take the file lock in `BEGIN IMMEDIATE` transactions; the servers get
+        # Laravel's single autocommit INSERT per push.
+        self._autocommit = (
+            None
+            if engine.dialect.name == "sqlite"
+            else AutocommitSlot(engine, idle_ping_seconds=idle_ping_seconds_of(engine))
+        )
+        if self._autocommit is not None:
+            weakref.finalize(self, self._autocommit.close)
 
     @property
     def connection_name(self) -> str:
@@ -72,6 +88,11 @@ class DatabaseQueue:
     def retry_after_seconds(self) -> int:
         """Seconds after which a reserved job is handed out again."""
         return self._retry_after_seconds
+
+    def close(self) -> None:
+        """Return the connection kept for pushes to the pool (reopened when needed)."""
+        if self._autocommit is not None:
+            self._autocommit.close()
 
     def same_database(self, engine: Engine) -> bool:
         """Whether `engine` reaches the database this queue lives in (one transaction can span)."""
@@ -101,6 +122,10 @@ class DatabaseQueue:
         )
 
         def insert() -> int:
+            if self._autocommit is not None:
+                row_id = self._autocommit.run(lambda conn: self._insert_one(conn, row))
+                if not isinstance(row_id, Busy):
+                    return row_id
             with self.engine.begin() as conn:
                 return self._insert_one(conn, row)
 

@@ -49,6 +49,21 @@ def kill_pooled_connection(engine: Engine, admin: Engine) -> None:
             conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(me)})")
 
 
+def kill_push_connection(queue: DatabaseQueue, admin: Engine) -> None:
+    """Kill the connection `queue` keeps open for pushes (outside its pool)."""
+    mysql = queue.engine.dialect.name != "postgresql"
+    me = queue._autocommit.run(  # type: ignore[union-attr]
+        lambda conn: conn.exec_driver_sql(
+            "SELECT CONNECTION_ID()" if mysql else "SELECT pg_backend_pid()"
+        ).scalar_one()
+    )
+    with admin.connect() as conn:
+        if mysql:
+            conn.exec_driver_sql(f"KILL {int(me)}")  # type: ignore[call-overload]
+        else:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(me)})")  # type: ignore[call-overload]
+
+
 @pytest.fixture
 def name(server_url: str) -> Iterator[str]:
     """A fresh table name; the tables made under it are dropped afterwards."""
@@ -84,6 +99,7 @@ def test_reads_and_reservations_survive_a_killed_connection(
         kill_pooled_connection(queue.engine, admin)
         assert [r.payload for r in queue.rows()] == ["p2"]
     finally:
+        queue.close()
         queue.engine.dispose()
 
 
@@ -93,12 +109,13 @@ def test_push_without_pre_ping_reports_the_loss_and_the_next_push_works(
     queue = make_queue(server_url, name, pre_ping=False)
     try:
         queue.push("before", queue="default", now=NOW)
-        kill_pooled_connection(queue.engine, admin)
+        kill_push_connection(queue, admin)
         with pytest.raises(ConnectionLost):
             queue.push("lost", queue="default", now=NOW)
         queue.push("after", queue="default", now=NOW)
         assert [r.payload for r in queue.rows()] == ["before", "after"]
     finally:
+        queue.close()
         queue.engine.dispose()
 
 
@@ -111,8 +128,10 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
         queue = DatabaseQueue(engine=engine, table=name)
         queue.push("before", queue="default", now=NOW)
         kill_pooled_connection(engine, admin)
+        kill_push_connection(queue, admin)
         # Idle past the threshold: pinged, found dead, replaced; even a push goes through.
         queue.push("after", queue="default", now=NOW)
         assert [r.payload for r in queue.rows()] == ["before", "after"]
+        queue.close()
     finally:
         engine.dispose()

@@ -1,0 +1,114 @@
+"""One connection kept open in autocommit mode, for single-statement writes such as a push.
+
+Laravel pushes a job with one autocommit INSERT: one round trip. Through a pooled connection
+bridge needs two (INSERT, COMMIT) plus the pool's checkout and checkin, which together made
+a Python dispatch slower than PHP's. The slot keeps one connection checked out with
+autocommit on, so a push is one statement on a ready connection.
+
+Rules that keep it as safe as the pool:
+* Its own connection, outside the engine's pool (a pool of one must not be emptied by it),
+  opened the way the pool opens its connections (`Pool.recreate` keeps the connect
+  arguments). So a process that pushes holds one connection more than its pool's.
+* One user at a time. A caller that finds the slot busy (another thread) gets `BUSY` and uses
+  the pool instead, so threads never queue up behind it.
+* A connection idle for `idle_ping_seconds` is pinged first; a dead one is replaced. A
+  statement that fails for any reason discards the connection (its state is unknown).
+* A process that inherited the slot through `fork` never touches the parent's socket: it
+  opens its own connection.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["BUSY", "AutocommitSlot", "Busy"]
+
+T = TypeVar("T")
+
+
+class Busy:
+    """The type of `BUSY`."""
+
+    def __repr__(self) -> str:
+        return "BUSY"
+
+
+#: What `AutocommitSlot.run` returns when another thread holds the slot.
+BUSY: Final = Busy()
+
+
+class AutocommitSlot:
+    """A lazily opened autocommit connection that one thread at a time may use."""
+
+    def __init__(self, engine: Engine, *, idle_ping_seconds: float = 5.0) -> None:
+        self._source = engine
+        self._engine: Engine | None = None
+        self._idle_ping_seconds = idle_ping_seconds
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._pid = 0
+        self._last_used = 0.0
+
+    def run(self, action: Callable[[Connection], T]) -> T | Busy:
+        """Run `action` on the slot's connection, or return `BUSY` if another thread has it."""
+        if not self._lock.acquire(blocking=False):
+            return BUSY
+        try:
+            conn = self._connection()
+            try:
+                result = action(conn)
+            except BaseException:
+                self._discard(invalidate=True)
+                raise
+            self._last_used = time.monotonic()
+            return result
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Close the connection (the slot opens a new one when used again)."""
+        with self._lock:
+            self._discard(invalidate=False)
+            engine, self._engine = self._engine, None
+            if engine is not None:
+                engine.dispose()
+
+    def _connection(self) -> Connection:
+        if self._conn is not None and self._pid != os.getpid():
+            self._conn = None  # the parent's connection: leave its socket alone
+        if self._conn is not None and time.monotonic() - self._last_used >= self._idle_ping_seconds:
+            dbapi_connection = self._conn.connection.dbapi_connection
+            try:
+                if dbapi_connection is None:
+                    raise ConnectionError("connection already released")
+                self._conn.dialect.do_ping(dbapi_connection)
+            except Exception:
+                self._discard(invalidate=True)
+        if self._conn is None:
+            if self._engine is None or self._pid != os.getpid():
+                source = self._source
+                self._engine = create_engine(
+                    source.url, pool=source.pool.recreate(), isolation_level="AUTOCOMMIT"
+                )
+            self._conn = self._engine.connect()
+            self._pid = os.getpid()
+        return self._conn
+
+    def _discard(self, *, invalidate: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None or self._pid != os.getpid():
+            return
+        try:
+            if invalidate:
+                conn.invalidate()
+            conn.close()
+        except Exception:
+            # A connection that cannot even be closed is already gone; the pool replaces it.
+            pass
