@@ -64,19 +64,34 @@ def php_float_repr(value: float, exponent_char: str = "e") -> str:
     return f"{sign}{digits[:decpt]}.{digits[decpt:]}"
 
 
+# Payloads repeat the same few dozen string keys; each is checked against `_INT_KEY` once.
+_STR_KEYS: dict[str, int | str] = {}
+_STR_KEYS_LIMIT = 4096
+
+
 def _php_key(key: object) -> int | str:
     """Normalize an array key the way PHP stores it (canonical decimal strings become ints)."""
+    if type(key) is str:
+        known = _STR_KEYS.get(key)
+        if known is None:
+            known = int(key) if _is_int_key(key) else key
+            if len(_STR_KEYS) >= _STR_KEYS_LIMIT:
+                _STR_KEYS.clear()
+            _STR_KEYS[key] = known
+        return known
     if isinstance(key, bool):
         return int(key)
     if isinstance(key, int):
         return key
     if isinstance(key, str):
-        if _INT_KEY.fullmatch(key) and _INT64_MIN <= int(key) <= _INT64_MAX:
-            return int(key)
-        return key
+        return int(key) if _is_int_key(key) else key
     if isinstance(key, bytes):
         return _php_key(_text(key))
     raise PayloadError(f"Unable to JSON encode payload: unsupported array key {key!r}")
+
+
+def _is_int_key(key: str) -> bool:
+    return bool(_INT_KEY.fullmatch(key)) and _INT64_MIN <= int(key) <= _INT64_MAX
 
 
 def _text(value: str | bytes) -> str:

@@ -24,7 +24,7 @@ import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bridge.exceptions import JobClassError
 from bridge.laravel._phptype import PhpType, to_php_value
@@ -217,6 +217,17 @@ class JobClass:
         if key not in self._memo:
             self._memo[key] = tuple(self._native_slots(profile))
         return list(self._memo[key])
+
+    def command_layout(self, profile: Profile) -> tuple[bool, tuple[_Slot, ...], frozenset[str]]:
+        """What `command_object` walks: uses SerializesModels, the slots, their bare names."""
+        key = ("command", profile)
+        layout = self._memo.get(key)
+        if layout is None:
+            models = self.uses("SerializesModels")
+            slots = tuple(self.reflection_slots(profile) if models else self.native_slots(profile))
+            layout = (models, slots, frozenset(s.prop.name for s in slots))
+            self._memo[key] = layout
+        return cast(tuple[bool, tuple[_Slot, ...], frozenset[str]], layout)
 
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
@@ -447,11 +458,11 @@ def _array_values(value: list[Any] | dict[Any, Any]) -> Iterable[Any]:
     return value if isinstance(value, list) else value.values()
 
 
-def _command_value(value: Any, profile: Profile, *, models: bool, where: str) -> Any:
+def _command_value(value: Any, profile: Profile, *, models: bool, cls: str, name: str) -> Any:
     if isinstance(value, Model | ModelCollection):
         if not models:
             raise JobClassError(
-                f"{where} holds a model, but only SerializesModels jobs can queue models"
+                f"{cls}::${name} holds a model, but only SerializesModels jobs can queue models"
             )
         return model_identifier(value, collection_class=profile.model_identifier_collection_class)
     return value
@@ -481,31 +492,31 @@ def command_object(job: Job, profile: Profile) -> PhpObject:
             before 12.28.1) or a model in a job without `SerializesModels`.
     """
     cls = job.job_class
-    models = cls.uses("SerializesModels")
-    slots = cls.reflection_slots(profile) if models else cls.native_slots(profile)
-    known = {s.prop.name for s in slots}
-    for name in job.values:
+    models, slots, known = cls.command_layout(profile)
+    values = job.values
+    for name in values:
         if name not in known:
             raise JobClassError(f"{cls.name}::${name} does not exist in Laravel {profile.name}")
+    omit_defaults = models and profile.serializes_models_omits_defaults
     properties: dict[Any, Any] = {}
     for slot in slots:
         prop, name = slot.prop, slot.prop.name
         visible = slot.owner == cls.name or prop.visibility is not Visibility.PRIVATE
-        if visible and name in job.values:
-            value = job.values[name]
+        if visible and name in values:
+            value = values[name]
         elif prop.has_default:
             value = prop.default_value
         else:
             continue  # uninitialized typed property: PHP writes nothing
         if value is UNINITIALIZED:
             continue
-        if models and profile.serializes_models_omits_defaults and prop.has_default:
-            if php_identical(value, prop.default_value):
-                continue
+        if omit_defaults and prop.has_default and php_identical(value, prop.default_value):
+            continue
         if name == "chained":
             value = _chained_value(value, profile)
-        where = f"{cls.name}::${name}"
-        properties[slot.key] = _command_value(value, profile, models=models, where=where)
+        properties[slot.key] = _command_value(
+            value, profile, models=models, cls=cls.name, name=name
+        )
     return PhpObject(cls.name, properties)
 
 
