@@ -13,7 +13,8 @@ and a reference to an object already written becomes ``R:`` too, as in PHP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import chain
 from typing import TypeAlias
 
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
@@ -151,12 +152,15 @@ class PhpEncoder:
 
     def _str(self, value: str) -> bytes:
         token = self._strs.get(value)
-        if token is None:
-            try:
-                raw = value.encode()
-            except UnicodeEncodeError as exc:
-                raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
-            token = self._strs[value] = b's:%d:"%b";' % (len(raw), raw)
+        return token if token is not None else self._new_str(value)
+
+    def _new_str(self, value: str) -> bytes:
+        """The token of a string not written before in this call (now remembered)."""
+        try:
+            raw = value.encode()
+        except UnicodeEncodeError as exc:
+            raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
+        token = self._strs[value] = b's:%d:"%b";' % (len(raw), raw)
         return token
 
     def _array_key(self, key: str) -> bytes:
@@ -176,7 +180,7 @@ class PhpEncoder:
     def encode_list(self, value: list[PhpValue] | tuple[PhpValue, ...], slot: int) -> int:
         parts = self._parts
         parts.append(b"a:%d:{" % len(value))
-        slot = self._entries(enumerate(value), slot, 1, self._depth + 1)
+        slot = self._entries(_list_items(value), slot, 1, self._depth + 1)
         parts.append(b"}")
         return slot
 
@@ -190,7 +194,8 @@ class PhpEncoder:
         return slot
 
     def _entries(self, items: PhpValue, slot: int, mode: int, depth: int) -> int:
-        """Write key/value pairs; mode 1: list keys, 0: array keys, 2: property keys.
+        """Write key/value pairs; mode 1: (key token, value) pairs of a list, 0: array keys,
+        2: property keys.
 
         Lists, dicts and objects inside are written here too (one call per level, not three).
         """
@@ -200,36 +205,31 @@ class PhpEncoder:
             )
         entries = self._entries
         suspects = self._suspects
-        parts = self._parts
-        append = parts.append
+        append = self._parts.append
         strs = self._strs
-        str_token = self._str
-        key_token = self._array_key
-        keys = self._keys
+        new_str = self._new_str
+        # The tokens of the str keys written so far (a dict's keys become ints where PHP's do).
+        known_keys = self._keys if mode == 0 else strs
         for key, value in items:
-            kind = type(key)
             if mode == 1:
-                append(LIST_KEYS[key] if key < N_LIST_KEYS else b"i:%d;" % key)
-            elif kind is int:
-                if not INT64_MIN <= key <= INT64_MAX:
-                    raise _overflow(key)
-                append(b"i:%d;" % key)
-            elif kind is str:
-                token = keys.get(key) if mode == 0 else strs.get(key)
-                if token is None:
-                    token = key_token(key) if mode == 0 else str_token(key)
-                append(token)
+                append(key)
             else:
-                append(self._key(key, mode))
+                token = known_keys.get(key)
+                if token is None:
+                    token = self._key(key, mode)
+                append(token)
             slot += 1
             kind = type(value)
             if kind is str:
                 token = strs.get(value)
-                append(token if token is not None else str_token(value))
+                append(token if token is not None else new_str(value))
             elif kind is int:
-                if not INT64_MIN <= value <= INT64_MAX:
+                if 0 <= value < N_LIST_KEYS:
+                    append(LIST_KEYS[value])  # the token i:<n>; of a small n, made once
+                elif INT64_MIN <= value <= INT64_MAX:
+                    append(b"i:%d;" % value)
+                else:
                     raise _overflow(value)
-                append(b"i:%d;" % value)
             elif kind is dict:
                 append(b"a:%d:{" % len(value))
                 slot = entries(value.items(), slot, 0, depth + 1)
@@ -239,10 +239,16 @@ class PhpEncoder:
             elif value is None:
                 append(b"N;")
             elif kind is float:
-                append(b"d:" + format_float(value) + b";")
+                text = repr(value)
+                # PHP writes Python's repr unless it has an exponent, is inf or nan, or ends
+                # in ".0" (which PHP leaves off); format_float knows those cases.
+                if "e" in text or "n" in text or text[-1] == "0":
+                    append(b"d:" + format_float(value) + b";")
+                else:
+                    append(b"d:%b;" % text.encode())
             elif kind is list:
                 append(b"a:%d:{" % len(value))
-                slot = entries(enumerate(value), slot, 1, depth + 1)
+                slot = entries(_list_items(value), slot, 1, depth + 1)
                 append(b"}")
             elif kind is bool:
                 append(b"b:1;" if value else b"b:0;")
@@ -258,6 +264,12 @@ class PhpEncoder:
         return slot
 
     def _key(self, key: PhpValue, mode: int) -> bytes:
+        """The token of a key not written before: an array key (mode 0) or a property key."""
+        kind = type(key)
+        if kind is int:
+            return self._int_key(key)
+        if kind is str:
+            return self._array_key(key) if mode == 0 else self._str(key)
         if isinstance(key, bytes):
             self._suspects.add(key)
             if mode == 0 and _CANONICAL_INT.fullmatch(key.decode("latin-1")):
@@ -350,6 +362,14 @@ class PhpEncoder:
         if kind is PhpEnum:
             return self._write_enum(inner, slot)
         return self._value(inner, slot)
+
+
+def _list_items(value: list[PhpValue] | tuple[PhpValue, ...]) -> Iterable[tuple[bytes, PhpValue]]:
+    """The (key token, value) pairs of a list: ``i:0;``, ``i:1;``... written once for all."""
+    if len(value) <= N_LIST_KEYS:
+        return zip(LIST_KEYS, value, strict=False)  # LIST_KEYS is the longer
+    keys = chain(LIST_KEYS, (b"i:%d;" % i for i in range(N_LIST_KEYS, len(value))))
+    return zip(keys, value, strict=False)  # keys is endless
 
 
 def _check_collisions(value: dict[PhpValue, PhpValue]) -> None:
