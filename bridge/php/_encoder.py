@@ -13,8 +13,7 @@ and a reference to an object already written becomes ``R:`` too, as in PHP.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from itertools import chain
+from collections.abc import Callable
 from typing import TypeAlias
 
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
@@ -180,7 +179,7 @@ class PhpEncoder:
     def encode_list(self, value: list[PhpValue] | tuple[PhpValue, ...], slot: int) -> int:
         parts = self._parts
         parts.append(b"a:%d:{" % len(value))
-        slot = self._entries(_list_items(value), slot, 1, self._depth + 1)
+        slot = self._entries(enumerate(value), slot, 1, self._depth + 1)
         parts.append(b"}")
         return slot
 
@@ -194,8 +193,7 @@ class PhpEncoder:
         return slot
 
     def _entries(self, items: PhpValue, slot: int, mode: int, depth: int) -> int:
-        """Write key/value pairs; mode 1: (key token, value) pairs of a list, 0: array keys,
-        2: property keys.
+        """Write key/value pairs; mode 1: list keys, 0: array keys, 2: property keys.
 
         Lists, dicts and objects inside are written here too (one call per level, not three).
         """
@@ -212,7 +210,7 @@ class PhpEncoder:
         known_keys = self._keys if mode == 0 else strs
         for key, value in items:
             if mode == 1:
-                append(key)
+                append(LIST_KEYS[key] if key < N_LIST_KEYS else b"i:%d;" % key)
             else:
                 token = known_keys.get(key)
                 if token is None:
@@ -248,7 +246,7 @@ class PhpEncoder:
                     append(b"d:%b;" % text.encode())
             elif kind is list:
                 append(b"a:%d:{" % len(value))
-                slot = entries(_list_items(value), slot, 1, depth + 1)
+                slot = entries(enumerate(value), slot, 1, depth + 1)
                 append(b"}")
             elif kind is bool:
                 append(b"b:1;" if value else b"b:0;")
@@ -362,14 +360,6 @@ class PhpEncoder:
         if kind is PhpEnum:
             return self._write_enum(inner, slot)
         return self._value(inner, slot)
-
-
-def _list_items(value: list[PhpValue] | tuple[PhpValue, ...]) -> Iterable[tuple[bytes, PhpValue]]:
-    """The (key token, value) pairs of a list: ``i:0;``, ``i:1;``... written once for all."""
-    if len(value) <= N_LIST_KEYS:
-        return zip(LIST_KEYS, value, strict=False)  # LIST_KEYS is the longer
-    keys = chain(LIST_KEYS, (b"i:%d;" % i for i in range(N_LIST_KEYS, len(value))))
-    return zip(keys, value, strict=False)  # keys is endless
 
 
 def _check_collisions(value: dict[PhpValue, PhpValue]) -> None:
