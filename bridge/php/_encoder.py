@@ -151,12 +151,15 @@ class PhpEncoder:
 
     def _str(self, value: str) -> bytes:
         token = self._strs.get(value)
-        if token is None:
-            try:
-                raw = value.encode()
-            except UnicodeEncodeError as exc:
-                raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
-            token = self._strs[value] = b's:%d:"%b";' % (len(raw), raw)
+        return token if token is not None else self._new_str(value)
+
+    def _new_str(self, value: str) -> bytes:
+        """The token of a string not written before in this call (now remembered)."""
+        try:
+            raw = value.encode()
+        except UnicodeEncodeError as exc:
+            raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
+        token = self._strs[value] = b's:%d:"%b";' % (len(raw), raw)
         return token
 
     def _array_key(self, key: str) -> bytes:
@@ -200,36 +203,31 @@ class PhpEncoder:
             )
         entries = self._entries
         suspects = self._suspects
-        parts = self._parts
-        append = parts.append
+        append = self._parts.append
         strs = self._strs
-        str_token = self._str
-        key_token = self._array_key
-        keys = self._keys
+        new_str = self._new_str
+        # The tokens of the str keys written so far (a dict's keys become ints where PHP's do).
+        known_keys = self._keys if mode == 0 else strs
         for key, value in items:
-            kind = type(key)
             if mode == 1:
                 append(LIST_KEYS[key] if key < N_LIST_KEYS else b"i:%d;" % key)
-            elif kind is int:
-                if not INT64_MIN <= key <= INT64_MAX:
-                    raise _overflow(key)
-                append(b"i:%d;" % key)
-            elif kind is str:
-                token = keys.get(key) if mode == 0 else strs.get(key)
-                if token is None:
-                    token = key_token(key) if mode == 0 else str_token(key)
-                append(token)
             else:
-                append(self._key(key, mode))
+                token = known_keys.get(key)
+                if token is None:
+                    token = self._key(key, mode)
+                append(token)
             slot += 1
             kind = type(value)
             if kind is str:
                 token = strs.get(value)
-                append(token if token is not None else str_token(value))
+                append(token if token is not None else new_str(value))
             elif kind is int:
-                if not INT64_MIN <= value <= INT64_MAX:
+                if 0 <= value < N_LIST_KEYS:
+                    append(LIST_KEYS[value])  # the token i:<n>; of a small n, made once
+                elif INT64_MIN <= value <= INT64_MAX:
+                    append(b"i:%d;" % value)
+                else:
                     raise _overflow(value)
-                append(b"i:%d;" % value)
             elif kind is dict:
                 append(b"a:%d:{" % len(value))
                 slot = entries(value.items(), slot, 0, depth + 1)
@@ -239,7 +237,13 @@ class PhpEncoder:
             elif value is None:
                 append(b"N;")
             elif kind is float:
-                append(b"d:" + format_float(value) + b";")
+                text = repr(value)
+                # PHP writes Python's repr unless it has an exponent, is inf or nan, or ends
+                # in ".0" (which PHP leaves off); format_float knows those cases.
+                if "e" in text or "n" in text or text[-1] == "0":
+                    append(b"d:" + format_float(value) + b";")
+                else:
+                    append(b"d:%b;" % text.encode())
             elif kind is list:
                 append(b"a:%d:{" % len(value))
                 slot = entries(enumerate(value), slot, 1, depth + 1)
@@ -258,6 +262,12 @@ class PhpEncoder:
         return slot
 
     def _key(self, key: PhpValue, mode: int) -> bytes:
+        """The token of a key not written before: an array key (mode 0) or a property key."""
+        kind = type(key)
+        if kind is int:
+            return self._int_key(key)
+        if kind is str:
+            return self._array_key(key) if mode == 0 else self._str(key)
         if isinstance(key, bytes):
             self._suspects.add(key)
             if mode == 0 and _CANONICAL_INT.fullmatch(key.decode("latin-1")):

@@ -48,6 +48,20 @@ def test_float_text_is_phps(value: float, text: bytes) -> None:
     assert format_float(value) == text
 
 
+def test_floats_inside_containers_are_phps() -> None:
+    # Containers write floats inline; each one must still be PHP's text.
+    expected = b"".join(b"i:%d;d:%b;" % (i, text) for i, (_, text) in enumerate(PHP_FLOATS))
+    assert dumps([value for value, _ in PHP_FLOATS]) == b"a:%d:{%b}" % (len(PHP_FLOATS), expected)
+
+
+def test_long_lists_and_large_ints() -> None:
+    # List keys and small ints come from a table of 4,096 tokens; past it they are written.
+    values = [*range(5000), -1, 2**63 - 1, -(2**63)]
+    expected = b"".join(b"i:%d;i:%d;" % (i, v) for i, v in enumerate(values))
+    assert dumps(values) == b"a:%d:{%b}" % (len(values), expected)
+    assert loads(dumps(values)) == values
+
+
 def test_float_edges_match_the_corpus() -> None:
     data = CASES["float_edges"]
     assert dumps(loads(data)) == data
