@@ -291,13 +291,20 @@ class JobClass:
 
     def visible_props(self) -> dict[str, Prop]:
         """Declared (non-trait) properties reachable by bare name on an instance."""
-        out: dict[str, Prop] = {}
-        for depth, cls in enumerate(self.lineage()):
-            for prop in cls.properties:
-                if prop.name in out or (depth and prop.visibility is Visibility.PRIVATE):
-                    continue
-                out[prop.name] = prop
-        return out
+        return dict(self._visible_props())
+
+    def _visible_props(self) -> dict[str, Prop]:
+        key = ("visible", _ANY_PROFILE)
+        found = self._memo.get(key)
+        if found is None:
+            found = {}
+            for depth, cls in enumerate(self.lineage()):
+                for prop in cls.properties:
+                    if prop.name in found or (depth and prop.visibility is Visibility.PRIVATE):
+                        continue
+                    found[prop.name] = prop
+            self._memo[key] = found
+        return cast(dict[str, Prop], found)
 
     # --- instances ---------------------------------------------------------------------
 
@@ -317,7 +324,7 @@ class JobClass:
             JobClassError: an unknown property, a value of the wrong type, or a missing
                 required property; the message names the class and the property.
         """
-        props = self.visible_props()
+        props = self._visible_props()
         checked: dict[str, Any] = {}
         for name, value in values.items():
             prop = props.get(name)
@@ -335,15 +342,24 @@ class JobClass:
         return Job(job_class=self, values=checked)
 
     def _has_trait_property(self, name: str) -> bool:
-        latest = Profile(version=(12, 67, 0))
-        legacy = Profile(version=(12, 27, 0))
-        return any(
-            name == prop_name
-            for cls in self.lineage()
-            for trait in cls.traits
-            for profile in (latest, legacy)
-            for prop_name, _vis, _default in trait_properties(trait, profile)
-        )
+        key = ("trait_names", _ANY_PROFILE)
+        names = self._memo.get(key)
+        if names is None:
+            latest = Profile(version=(12, 67, 0))
+            legacy = Profile(version=(12, 27, 0))
+            names = frozenset(
+                prop_name
+                for cls in self.lineage()
+                for trait in cls.traits
+                for profile in (latest, legacy)
+                for prop_name, _vis, _default in trait_properties(trait, profile)
+            )
+            self._memo[key] = names
+        return name in names
+
+
+# Memo key for facts about a declaration that hold for every Laravel version.
+_ANY_PROFILE = Profile(version=(0, 0, 0))
 
 
 def _inherited_index(slots: list[_Slot], name: str) -> int | None:
