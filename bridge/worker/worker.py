@@ -40,6 +40,7 @@ __all__ = ["Worker", "rss_bytes"]
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 # Weight of the newest job in the running average of job durations.
 _EWMA_WEIGHT = 0.2
+_MEMORY_READING_SECONDS = 0.1
 
 
 def rss_bytes() -> int:
@@ -52,7 +53,11 @@ def rss_bytes() -> int:
 
 
 class _MemoryProbe:
-    """`rss_bytes` through one file descriptor kept open: opening a /proc file per job is slow."""
+    """`rss_bytes` through one file descriptor kept open: opening a /proc file per job is slow.
+
+    A reading is reused for `_MEMORY_READING_SECONDS`: a trivial job takes far less than the
+    read itself, and a worker that outgrew its limit then stops at most that much later.
+    """
 
     def __init__(self) -> None:
         self._page = os.sysconf("SC_PAGE_SIZE")
@@ -60,8 +65,18 @@ class _MemoryProbe:
             self._fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
         except OSError:
             self._fd = None
+        self._read_at = -_MEMORY_READING_SECONDS
+        self._reading = 0
 
     def __call__(self) -> int:
+        now = time.monotonic()
+        if now - self._read_at < _MEMORY_READING_SECONDS:
+            return self._reading
+        self._read_at = now
+        self._reading = self._read()
+        return self._reading
+
+    def _read(self) -> int:
         if self._fd is None:
             return rss_bytes()
         try:
