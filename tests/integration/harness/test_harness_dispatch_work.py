@@ -66,13 +66,24 @@ def test_bulk_dispatch_feeds_two_concurrent_workers_without_loss_or_duplicates(
 ) -> None:
     lines = laravel_env.dispatch("records", count=300, bulk=True)
     workers = [laravel_env.start_worker(stop_when_empty=True, sleep=0) for _ in range(2)]
+    errors = ""
     for worker in workers:
-        worker.communicate(timeout=120)
+        _out, err = worker.communicate(timeout=120)
+        errors += err
         assert worker.returncode == 0
 
     seen = [row["uuid"] for row in laravel_env.job_log()]
     assert sorted(seen) == sorted(_uuid(line) for line in lines)
-    assert laravel_env.jobs() == []
+    left = laravel_env.jobs()
+    if left and laravel_env.database_url.startswith("sqlite"):
+        # Laravel's deferred SQLite transactions can lose a lock race on the delete after the
+        # job ran ("database is locked", reported by the worker): that row stays reserved
+        # until retry_after. PHP's own behaviour, which bridge's workers avoid (README).
+        assert "database is locked" in errors, errors[-3000:]
+        assert all(row["reserved_at"] is not None for row in left)
+        assert {json.loads(row["payload"])["uuid"] for row in left} <= set(seen)
+    else:
+        assert left == [], errors[-3000:]
 
 
 def test_unserialize_shows_what_php_sees(laravel_env: LaravelEnv) -> None:
