@@ -148,8 +148,14 @@ class JobQueue(Protocol):
         """Insert many jobs in one statement."""
         ...
 
-    def reserve(self, queue: str, *, now: int, limit: int = 1) -> list[ReservedJob]:
-        """Reserve up to `limit` available (or expired) jobs in id order, in one transaction."""
+    def reserve(
+        self, queue: str, *, now: int, limit: int = 1, finished: Sequence[ReservedJob] = ()
+    ) -> list[ReservedJob]:
+        """Reserve up to `limit` available (or expired) jobs in id order, in one transaction.
+
+        `finished` rows are deleted first in that same transaction (a worker's done jobs:
+        one commit instead of two); if the reservation fails, so did their deletion.
+        """
         ...
 
     def delete(self, job: ReservedJob) -> None:

@@ -104,11 +104,19 @@ class InMemoryQueue:
             for job in jobs:
                 self._insert(job)
 
-    def reserve(self, queue: str, *, now: int, limit: int = 1) -> list[ReservedJob]:
-        """Reserve up to `limit` available or expired jobs of `queue`, lowest id first."""
+    def reserve(
+        self, queue: str, *, now: int, limit: int = 1, finished: Sequence[ReservedJob] = ()
+    ) -> list[ReservedJob]:
+        """Reserve up to `limit` available or expired jobs of `queue`, lowest id first.
+
+        `finished` rows are deleted first, as one step with the reservation.
+        """
         expired = now - self._retry_after_seconds
         reserved: list[ReservedJob] = []
         with self._lock:
+            for job in finished:
+                if self._rows.pop(job.id, None) is not None:
+                    self.deleted.append(job.id)
             for row_id in sorted(self._rows):
                 if len(reserved) >= limit:
                     break

@@ -10,7 +10,8 @@ Prefetch keeps Laravel's guarantees: a prefetched row is never left waiting towa
 handed back with `unreserve`, and the batch size is capped by how many jobs recent durations
 say fit in that window); queue priority holds (before each further prefetched job of a lower
 queue, higher queues are polled and, if they have work, the prefetched rows go back); and
-successful rows are deleted together with one `delete_many`.
+successful rows are deleted together, in the transaction of the next reservation (or with
+one `delete_many` when the worker stops, rests, or they have waited half the age limit).
 """
 
 from __future__ import annotations
@@ -249,7 +250,8 @@ class Worker:
         )
         if outcome is Outcome.SUCCEEDED:
             self._pending_deletes.append(reserved)
-        if not self._buffer:
+        if not self._buffer and self._options.rest_seconds > 0:
+            # The next reservation would delete them, but not before the rest.
             self._flush_deletes_safely()
 
     def _flush_deletes_safely(self) -> bool:
@@ -299,9 +301,18 @@ class Worker:
 
     def _reserve(self, ranks: Iterable[int], now: float) -> bool:
         for rank in ranks:
-            rows = self._queue.reserve(
-                self._options.queues[rank], now=int(now), limit=self._batch_size()
-            )
+            # Finished rows are deleted in the reservation's transaction: one commit per batch.
+            finished, self._pending_deletes = self._pending_deletes, []
+            try:
+                rows = self._queue.reserve(
+                    self._options.queues[rank],
+                    now=int(now),
+                    limit=self._batch_size(),
+                    finished=finished,
+                )
+            except QueueError:
+                self._pending_deletes = finished + self._pending_deletes
+                raise
             if rows:
                 self._buffer.extend(rows)
                 self._buffer_rank = rank

@@ -193,3 +193,15 @@ def test_large_bulk_is_chunked_within_one_transaction(queue: DatabaseQueue, engi
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 3  # 1,000 + 1,000 + 500 rows
     assert [r.payload for r in queue.rows("big")] == [f"p{i}" for i in range(2_500)]
+
+
+def test_reserve_deletes_the_finished_rows_in_the_same_transaction(queue: DatabaseQueue) -> None:
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(5)]
+    first = queue.reserve("default", now=NOW, limit=2)
+    second = queue.reserve("default", now=NOW, limit=2, finished=first)
+    assert [job.id for job in second] == ids[2:4]
+    assert [row.id for row in queue.rows()] == ids[2:]
+    # Nothing left to reserve: the finished rows are deleted all the same.
+    queue.reserve("default", now=NOW, limit=2)
+    assert queue.reserve("other", now=NOW, finished=second) == []
+    assert [row.id for row in queue.rows()] == ids[4:]

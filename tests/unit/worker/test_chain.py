@@ -21,7 +21,7 @@ def test_success_dispatches_next_before_deleting(env: Env, version: str) -> None
     line = fixture_line("chain", version)
     order: list[str] = []
     pushed: list[str] = []
-    real_push, real_delete = env.queue.push, env.queue.delete
+    real_push, real_delete, real_reserve = env.queue.push, env.queue.delete, env.queue.reserve
 
     def push(payload: str, **kwargs: Any) -> int:
         order.append("push")
@@ -32,12 +32,19 @@ def test_success_dispatches_next_before_deleting(env: Env, version: str) -> None
         order.append("delete")
         real_delete(job)
 
+    def reserve(queue: str, **kwargs: Any) -> Any:
+        # A worker deletes its finished rows in the next reservation's transaction.
+        if kwargs.get("finished"):
+            order.append("delete")
+        return real_reserve(queue, **kwargs)
+
     seen: list[tuple[str, dict[str, Any]]] = []
     env.app.register(RESIZE, lambda job: seen.append((job.name, job.values)))
     env.app.register(PUBLISH, lambda job: seen.append((job.name, job.values)))
     env.push(line["payload"])
     env.queue.push = push  # type: ignore[method-assign]
     env.queue.delete = delete  # type: ignore[method-assign]
+    env.queue.reserve = reserve  # type: ignore[method-assign]
     env.worker().run()
 
     assert order[:2] == ["push", "delete"]

@@ -58,19 +58,21 @@ def test_prefetch_reserves_in_batches_and_deletes_together(env: Env) -> None:
     env.app.register(WELCOME, lambda job: None)
     for _ in range(50):
         env.push(fixture_payload("plain_public"))
-    calls: list[int] = []
+    calls: list[tuple[int, int]] = []
     real_reserve = env.queue.reserve
 
-    def counting(queue: str, *, now: int, limit: int = 1) -> Any:
-        calls.append(limit)
-        return real_reserve(queue, now=now, limit=limit)
+    def counting(queue: str, *, now: int, limit: int = 1, finished: Any = ()) -> Any:
+        calls.append((limit, len(finished)))
+        return real_reserve(queue, now=now, limit=limit, finished=finished)
 
     env.queue.reserve = counting  # type: ignore[method-assign]
     env.worker(prefetch=20).run()
     assert env.queue.rows() == []
     assert len(env.queue.deleted) == 50
-    # The first reservation takes one row (no duration known yet), then batches of 20.
-    assert calls[:3] == [1, 20, 20]
+    # The first reservation takes one row (no duration known yet), then batches of 20; each
+    # deletes the rows the batch before it finished, in the same transaction.
+    assert calls[:4] == [(1, 0), (20, 1), (20, 20), (20, 20)]
+    assert sum(done for _limit, done in calls) == 50
 
 
 def test_prefetched_rows_never_age_toward_retry_after(env: Env) -> None:
