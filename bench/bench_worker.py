@@ -42,7 +42,12 @@ from sqlalchemy.engine import make_url
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import JobClass, Prop
-from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
+from bridge.queue.database import (
+    DatabaseBatchStore,
+    DatabaseFailedJobStore,
+    DatabaseQueue,
+    create_engine_for,
+)
 from bridge.queue.schema import migrate
 from bridge.worker import App, Job, Worker, WorkerOptions, log_handler
 from bridge.worker.worker import rss_bytes
@@ -140,9 +145,11 @@ def laravel_drain(url: str) -> None:
 
 
 def bridge_worker(queue: DatabaseQueue, app: App, prefetch: int) -> Worker:
+    """The worker as `bridge work` sets it up (batch bookkeeping included)."""
     return Worker(
         queue=queue,
         failed=DatabaseFailedJobStore(engine=queue.engine),
+        batches=DatabaseBatchStore(engine=queue.engine),
         app=app,
         options=WorkerOptions(
             queues=(QUEUE,), stop_when_empty=True, sleep_seconds=0, prefetch=prefetch
@@ -273,9 +280,10 @@ def render(
         " drain, one process each, same table; bridge logs its two INFO lines per job to"
         " /dev/null, Laravel's worker its two stdout lines. raw = `bench_queue_sql.py`'s"
         " pymysql loop with no handler at all (Laravel's statements at 1/txn; one UPDATE and"
-        " one DELETE per batch otherwise). Best of the rounds for each row. The 2-CPU machine"
-        " and its MariaDB are shared with other test runs (every commit waits for an fsync"
-        " they compete for): read ratios as +-50 %, the 1-row/txn rows even more.",
+        " one DELETE per batch otherwise, two commits per batch); bridge deletes a batch's"
+        " finished rows in the transaction that reserves the next batch (one commit per"
+        " batch). Best of the rounds for each row. Every commit waits for an fsync: read"
+        " ratios as +-30 %, the 1-row/txn rows even more.",
         "",
         "| drain | jobs/s | x Laravel's worker | bridge / raw at same batch |",
         "|---|---:|---:|---:|",
