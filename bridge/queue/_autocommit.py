@@ -14,7 +14,8 @@ Rules that keep it as safe as the pool:
 * A connection idle for `idle_ping_seconds` is pinged first; a dead one is replaced. A
   statement that fails for any reason discards the connection (its state is unknown).
 * A process that inherited the slot through `fork` never touches the parent's socket: it
-  opens its own connection.
+  opens its own connection, and keeps the parent's objects referenced so that no finalizer
+  ever runs on them in the child.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Busy:
 
 #: What `AutocommitSlot.run` returns when another thread holds the slot.
 BUSY: Final = Busy()
+
+# A forked child's references to its parent's slot connections and engines. Letting them be
+# collected would run pool and driver finalizers on sockets the parent is still using.
+_INHERITED: list[tuple[Connection | None, Engine | None]] = []
 
 
 class AutocommitSlot:
@@ -75,14 +80,19 @@ class AutocommitSlot:
     def close(self) -> None:
         """Close the connection (the slot opens a new one when used again)."""
         with self._lock:
+            self._leave_parent_objects()
             self._discard(invalidate=False)
             engine, self._engine = self._engine, None
             if engine is not None:
                 engine.dispose()
 
+    def _leave_parent_objects(self) -> None:
+        if self._pid != os.getpid() and (self._conn is not None or self._engine is not None):
+            _INHERITED.append((self._conn, self._engine))
+            self._conn = self._engine = None
+
     def _connection(self) -> Connection:
-        if self._conn is not None and self._pid != os.getpid():
-            self._conn = None  # the parent's connection: leave its socket alone
+        self._leave_parent_objects()
         if self._conn is not None and time.monotonic() - self._last_used >= self._idle_ping_seconds:
             dbapi_connection = self._conn.connection.dbapi_connection
             try:
@@ -92,13 +102,13 @@ class AutocommitSlot:
             except Exception:
                 self._discard(invalidate=True)
         if self._conn is None:
-            if self._engine is None or self._pid != os.getpid():
+            if self._engine is None:
                 source = self._source
                 self._engine = create_engine(
                     source.url, pool=source.pool.recreate(), isolation_level="AUTOCOMMIT"
                 )
+                self._pid = os.getpid()
             self._conn = self._engine.connect()
-            self._pid = os.getpid()
         return self._conn
 
     def _discard(self, *, invalidate: bool) -> None:

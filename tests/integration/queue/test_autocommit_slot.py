@@ -6,6 +6,7 @@ child opens its own, a closed slot reopens, and a failed statement never leaves 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import threading
 from collections.abc import Iterator
@@ -52,7 +53,13 @@ def test_threads_pushing_at_once_all_land_with_distinct_ids(server_queue: Databa
 
 
 def _push_in_child(queue: DatabaseQueue, out: multiprocessing.Queue[int]) -> None:
-    out.put(queue.push("child", queue="default", now=NOW))
+    row_id = queue.push("child", queue="default", now=NOW)
+    # Whatever the child let go of (the parent's connection objects included) is finalized
+    # now; none of it may speak on the parent's socket.
+    gc.collect()
+    queue.close()
+    gc.collect()
+    out.put(row_id)
 
 
 def test_a_forked_child_pushes_on_its_own_connection(server_queue: DatabaseQueue) -> None:
@@ -65,11 +72,13 @@ def test_a_forked_child_pushes_on_its_own_connection(server_queue: DatabaseQueue
     child.join(60)
     assert child.exitcode == 0
     last = server_queue.push("parent-2", queue="default", now=NOW)
+    again = server_queue.push("parent-3", queue="default", now=NOW)
     rows = server_queue.rows("default")
     assert [(r.id, r.payload) for r in rows] == [
         (first, "parent-1"),
         (child_id, "child"),
         (last, "parent-2"),
+        (again, "parent-3"),
     ]
 
 
