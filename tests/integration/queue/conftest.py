@@ -14,6 +14,12 @@ from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
 
 
+@pytest.fixture(params=["mysql", "postgres"])
+def server_url(request: pytest.FixtureRequest) -> str:
+    """Each of the two database servers in turn (for what SQLite does not have)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """A bridge engine on each of SQLite, MariaDB and PostgreSQL in turn."""

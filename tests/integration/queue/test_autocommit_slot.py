@@ -19,10 +19,10 @@ from bridge.queue.database import DatabaseQueue
 NOW = 1_760_000_000
 
 
-@pytest.fixture(params=["mysql", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
+@pytest.fixture
+def database_url(server_url: str) -> str:
     """The servers only: SQLite pushes take the file lock in a transaction instead."""
-    return str(request.getfixturevalue(f"{request.param}_url"))
+    return server_url
 
 
 @pytest.fixture

@@ -23,11 +23,6 @@ from bridge.queue.schema import migrate
 NOW = 1_760_000_000
 
 
-@pytest.fixture(params=["mysql", "postgres"])
-def server_url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
 @pytest.fixture
 def admin(server_url: str) -> Iterator[Engine]:
     engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
