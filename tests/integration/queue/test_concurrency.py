@@ -8,7 +8,6 @@ On MariaDB and PostgreSQL this is `FOR UPDATE SKIP LOCKED`; on SQLite it is the
 from __future__ import annotations
 
 import multiprocessing
-import time
 from collections import Counter
 
 from queue_helpers import drain
@@ -38,9 +37,7 @@ def test_processes_reserve_each_job_exactly_once(queue: DatabaseQueue, database_
             (database_url, queue.table.name, "race", 1 if n < 2 else 8, NOW, start)
             for n in range(PROCESSES)
         ]
-        started = time.monotonic()
         results = pool.starmap(drain, args)
-    elapsed = time.monotonic() - started
     counts = Counter(job_id for ids in results for job_id in ids)
     assert set(counts) == expected
     assert max(counts.values()) == 1
@@ -52,4 +49,3 @@ def test_processes_reserve_each_job_exactly_once(queue: DatabaseQueue, database_
     else:
         assert busy == PROCESSES, "every process should have won some reservations"
     assert queue.size("race") == 0
-    assert elapsed < 120

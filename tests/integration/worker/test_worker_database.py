@@ -145,10 +145,9 @@ def test_pool_restarts_a_killed_child_and_stops_on_sigterm(stores: Stores, seen:
     assert _children(child.pid) == []
 
 
-def test_prefetch_throughput(stores: Stores, capsys: pytest.CaptureFixture[str]) -> None:
-    # Trivial jobs, prefetch 100, log lines formatted: bridge aims at >= 3,000 jobs/s on
-    # MariaDB (Laravel's worker: ~300). The bound asserted is lower so a busy 2-core CI
-    # machine does not flake; the measured rate is printed.
+def test_prefetch_drains_every_job_with_its_log_lines(stores: Stores) -> None:
+    # Trivial jobs, prefetch 100, log lines formatted. How fast is bench/bench_worker.py's
+    # business; this checks that a prefetched drain does every job and logs each one.
     import io
     import logging
 
@@ -158,21 +157,21 @@ def test_prefetch_throughput(stores: Stores, capsys: pytest.CaptureFixture[str])
     stores.push(payloads("plain_public", count))
     worker = stores.worker(stop_when_empty=True, prefetch=100)
     logger = logging.getLogger("bridge.worker")
-    handler = log_handler(stream=io.StringIO())
+    out = io.StringIO()
+    handler = log_handler(stream=out)
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.INFO)
     try:
-        started = time.perf_counter()
         worker.run()
-        rate = count / (time.perf_counter() - started)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    with capsys.disabled():
-        print(f"\n{stores.url.split(':')[0]}: {rate:.0f} jobs/s")
     assert worker.jobs_processed == count
-    assert rate > 1000
+    lines = out.getvalue().splitlines()
+    assert sum(" Processing: " in line for line in lines) == count
+    assert sum(" Processed:  " in line for line in lines) == count
+    assert stores.build()[0].size("default") == 0
 
 
 def test_hard_timeout_ends_the_process_after_recording(stores: Stores, seen: Path) -> None:
