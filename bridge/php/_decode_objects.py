@@ -61,7 +61,8 @@ class ObjectDecoding:
     def _slot_count(self, data: bytes, nesting: int) -> int:
         raise NotImplementedError
 
-    def decode_object(self, pos: int, depth: int) -> _Decoded:
+    def _class_head(self, pos: int) -> tuple[str, int, int]:
+        """Read ``O:<n>:"Class":<count>:{`` (or ``C:``); return name, count and the ``:{``."""
         data = self._data
         name, start = self._class_name(pos)
         brace = data.find(b":{", start, start + 21)
@@ -69,9 +70,14 @@ class ObjectDecoding:
         if brace < 0 or not raw.isdigit():
             raise self._diagnose(pos)
         count = int(raw)
-        if count > self.max_length or count * 6 > len(data) - brace or depth >= self.max_depth:
-            if count > self.max_length:
-                raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
+        if count > self.max_length:
+            raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
+        return name, count, brace
+
+    def decode_object(self, pos: int, depth: int) -> _Decoded:
+        data = self._data
+        name, count, brace = self._class_head(pos)
+        if count * 6 > len(data) - brace or depth >= self.max_depth:
             raise _diagnose.too_many(data, pos, count, depth, self.max_depth)
         obj = PhpObject(name)
         slots = self._slots
@@ -89,14 +95,7 @@ class ObjectDecoding:
 
     def decode_custom(self, pos: int, depth: int) -> _Decoded:
         data = self._data
-        name, start = self._class_name(pos)
-        brace = data.find(b":{", start, start + 21)
-        raw = data[start:brace]
-        if brace < 0 or not raw.isdigit():
-            raise self._diagnose(pos)
-        size = int(raw)
-        if size > self.max_length:
-            raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
+        name, size, brace = self._class_head(pos)
         end = brace + 2 + size
         if data[end : end + 1] != b"}":
             raise self._diagnose(pos)

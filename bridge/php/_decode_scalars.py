@@ -100,23 +100,21 @@ class ScalarDecoding:
 
     def decode_string(self, pos: int, depth: int) -> _Decoded:
         raw, end = self._string_at(pos)
-        value: str | bytes
-        try:
-            value = raw.decode()
-        except UnicodeDecodeError:
-            value = raw
-        self._slots.append(value)
-        return value, end
+        return self._text(raw), end
 
     def decode_escaped_string(self, pos: int, depth: int) -> _Decoded:
         raw, end = unescape(self._data, pos, _diagnose.read_head(self._data, pos, self.max_length))
+        return self._text(raw), end
+
+    def _text(self, raw: bytes) -> str | bytes:
+        """A string value: `str` when it is valid UTF-8, else the bytes; takes a slot."""
         value: str | bytes
         try:
             value = raw.decode()
         except UnicodeDecodeError:
             value = raw
         self._slots.append(value)
-        return value, end
+        return value
 
     def _string_at(self, pos: int) -> tuple[bytes, int]:
         """Read ``X:<n>:"<n bytes>";`` at pos; return the bytes and the offset after it."""

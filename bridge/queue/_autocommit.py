@@ -113,7 +113,7 @@ class AutocommitSlot:
 
     def _discard(self, *, invalidate: bool) -> None:
         conn, self._conn = self._conn, None
-        if conn is None or self._pid != os.getpid():
+        if conn is None:
             return
         try:
             if invalidate:

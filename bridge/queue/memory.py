@@ -114,9 +114,7 @@ class InMemoryQueue:
         expired = now - self._retry_after_seconds
         reserved: list[ReservedJob] = []
         with self._lock:
-            for job in finished:
-                if self._rows.pop(job.id, None) is not None:
-                    self.deleted.append(job.id)
+            self._forget(finished)
             for row_id in sorted(self._rows):
                 if len(reserved) >= limit:
                     break
@@ -148,9 +146,12 @@ class InMemoryQueue:
     def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
         """Delete finished jobs (rows already gone are skipped)."""
         with self._lock:
-            for job in jobs:
-                if self._rows.pop(job.id, None) is not None:
-                    self.deleted.append(job.id)
+            self._forget(jobs)
+
+    def _forget(self, jobs: Sequence[ReservedJob]) -> None:
+        for job in jobs:
+            if self._rows.pop(job.id, None) is not None:
+                self.deleted.append(job.id)
 
     def unreserve(self, job: ReservedJob) -> bool:
         """Undo a reservation still held by `job`; False when the row moved on."""

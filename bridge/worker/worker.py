@@ -11,7 +11,7 @@ handed back with `unreserve`, and the batch size is capped by how many jobs rece
 say fit in that window); queue priority holds (before each further prefetched job of a lower
 queue, higher queues are polled and, if they have work, the prefetched rows go back); and
 successful rows are deleted together, in the transaction of the next reservation (or with
-one `delete_many` when the worker stops, rests, or they have waited half the age limit).
+one `delete_many` when the worker stops or rests).
 """
 
 from __future__ import annotations
@@ -216,8 +216,6 @@ class Worker:
                 self._storage_trouble("reserving")
                 continue
             if reserved is None:
-                if not self._flush_deletes_safely():
-                    continue
                 if options.once:
                     return StopReason.ONCE
                 if options.stop_when_empty:
@@ -331,11 +329,6 @@ class Worker:
                     self._unreserve(held)
                 else:
                     self._buffer.extend(held)
-        elif (
-            self._pending_deletes
-            and now - self._pending_deletes[0].reserved_at > self._age_limit_seconds / 2
-        ):
-            self._flush_deletes()
         if not self._buffer:
             self._reserve(range(len(self._options.queues)), now)
         return self._buffer.popleft() if self._buffer else None
@@ -353,10 +346,7 @@ class Worker:
             return
         doomed, self._pending_deletes = self._pending_deletes, []
         try:
-            if len(doomed) == 1:
-                self._queue.delete(doomed[0])
-            else:
-                self._queue.delete_many(doomed)
+            self._queue.delete_many(doomed)
         except QueueError:
             self._pending_deletes = doomed + self._pending_deletes
             raise
