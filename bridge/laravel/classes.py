@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from bridge.exceptions import JobClassError
+from bridge.exceptions import JobClassError, PhpSerializeError
 from bridge.laravel._phptype import PhpType, to_php_value
 from bridge.laravel.traits import (
     SHOULD_BE_ENCRYPTED,
@@ -39,7 +39,7 @@ from bridge.laravel.traits import (
 )
 from bridge.laravel.values import Model, ModelCollection, model_identifier
 from bridge.laravel.versions import Profile
-from bridge.php import PhpObject, Visibility, dumps, mangle
+from bridge.php import PhpObject, Visibility, dumps, mangle, object_token, scalar_token
 
 __all__ = [
     "NO_DEFAULT",
@@ -228,6 +228,13 @@ class JobClass:
             layout = (models, slots, frozenset(s.prop.name for s in slots))
             self._memo[key] = layout
         return cast(tuple[bool, tuple[_Slot, ...], frozenset[str]], layout)
+
+    def command_plan(self, profile: Profile) -> _CommandPlan | None:
+        """The ready-token writer `serialize_command` tries first (None: not for this class)."""
+        key = ("plan", profile)
+        if key not in self._memo:
+            self._memo[key] = _CommandPlan.build(self, profile)
+        return cast("_CommandPlan | None", self._memo[key])
 
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
@@ -538,4 +545,95 @@ def command_object(job: Job, profile: Profile) -> PhpObject:
 
 def serialize_command(job: Job, profile: Profile) -> bytes:
     """PHP's `serialize()` of the job as Laravel queues it (`data.command`, unencrypted)."""
+    plan = job.job_class.command_plan(profile)
+    if plan is not None:
+        data = plan.write(job.values)
+        if data is not None:
+            return data
     return dumps(command_object(job, profile))
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` holds only scalars and arrays (nothing with an identity to track)."""
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(_plain(item) for item in value.values())
+    return scalar_token(value) is not None
+
+
+class _CommandPlan:
+    """`command_object` + `dumps` for one class and profile, as ready tokens.
+
+    Dispatching builds the same object shape again and again; this writes it from the
+    property key tokens and default-value tokens made once. It covers jobs whose given
+    values are scalars (most dispatches); `write` returns None for anything else (models,
+    arrays, objects, chains, unknown names), and the caller takes the general path, which
+    also raises the errors. Scalars and plain defaults never take part in back-references,
+    so their bytes are the same wherever they stand.
+    """
+
+    __slots__ = ("class_name", "entries", "known", "omit_defaults")
+
+    def __init__(
+        self,
+        class_name: str,
+        entries: tuple[tuple[str, bool, bytes, bool, Any, bytes | None], ...],
+        known: frozenset[str],
+        omit_defaults: bool,
+    ) -> None:
+        self.class_name = class_name
+        # (name, visible, key token, has default, default, token written when left at it)
+        self.entries = entries
+        self.known = known
+        self.omit_defaults = omit_defaults
+
+    @classmethod
+    def build(cls, job_class: JobClass, profile: Profile) -> _CommandPlan | None:
+        models, slots, known = job_class.command_layout(profile)
+        omit_defaults = models and profile.serializes_models_omits_defaults
+        entries = []
+        for slot in slots:
+            prop = slot.prop
+            visible = slot.owner == job_class.name or prop.visibility is not Visibility.PRIVATE
+            default = prop.default_value if prop.has_default else UNINITIALIZED
+            token: bytes | None = None
+            if default is not UNINITIALIZED:
+                if not _plain(default):
+                    return None
+                try:
+                    token = dumps(default)
+                except PhpSerializeError:
+                    return None  # the general path reports it for every job
+                if omit_defaults and php_identical(default, default):
+                    token = None
+            key = scalar_token(slot.key)
+            assert key is not None  # property keys are str
+            entries.append((prop.name, visible, key, prop.has_default, default, token))
+        return cls(job_class.name, tuple(entries), known, omit_defaults)
+
+    def write(self, values: Mapping[str, Any]) -> bytes | None:
+        """The serialized command, or None when a value needs the general path."""
+        known = self.known
+        for name in values:
+            if name not in known:
+                return None
+        omit_defaults = self.omit_defaults
+        parts: list[bytes] = []
+        for name, visible, key, has_default, default, default_token in self.entries:
+            if visible and name in values:
+                value = values[name]
+                if value is UNINITIALIZED:
+                    continue
+                if omit_defaults and has_default and php_identical(value, default):
+                    continue
+                token = scalar_token(value)
+                if token is None:
+                    return None
+            elif default_token is not None:
+                token = default_token
+            else:
+                continue
+            parts.append(key)
+            parts.append(token)
+        return object_token(self.class_name, len(parts) // 2, b"".join(parts))

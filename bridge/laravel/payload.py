@@ -22,7 +22,7 @@ from typing import Any
 
 from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
-from bridge.laravel.classes import UNINITIALIZED, Job, serialize_command
+from bridge.laravel.classes import UNINITIALIZED, Job, JobClass, serialize_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import date_from_php, is_php_date
 from bridge.laravel.versions import Profile
@@ -353,13 +353,34 @@ def build_payload(
         PayloadError: values JSON cannot carry (invalid UTF-8, INF/NAN in options).
     """
     command = serialize_command(job, profile)
+    if not extra:
+        envelope = _shared_envelope(job, profile, now=now, bulk=bulk)
+        if envelope is not None:
+            text = _encrypted(job, command, encrypter) if envelope.encrypted else command
+            return envelope.fill(uuid, text)
+    if job.job_class.should_be_encrypted or _option(job, "shouldBeEncrypted", profile):
+        return _object_payload_of(
+            job, profile, uuid, now, _encrypted(job, command, encrypter), bulk, extra
+        )
+    return _object_payload_of(job, profile, uuid, now, command, bulk, extra)
+
+
+def _encrypted(job: Job, command: bytes, encrypter: Encrypter | None) -> str:
+    if encrypter is None:
+        raise EncryptionError(f"{job.name} implements ShouldBeEncrypted: pass an encrypter")
+    return encrypter.encrypt(command)
+
+
+def _object_payload_of(
+    job: Job,
+    profile: Profile,
+    uuid: str,
+    now: int,
+    command: str | bytes,
+    bulk: bool,
+    extra: Mapping[str, Any] | None,
+) -> str:
     cls = job.job_class
-    if cls.should_be_encrypted or _option(job, "shouldBeEncrypted", profile):
-        if encrypter is None:
-            raise EncryptionError(f"{cls.name} implements ShouldBeEncrypted: pass an encrypter")
-        command_text: str | bytes = encrypter.encrypt(command)
-    else:
-        command_text = command
     display = _method_result(job, "displayName", profile) if cls.has_method("displayName") else None
     options = {
         "maxTries": _max_tries(job, profile),
@@ -371,7 +392,7 @@ def build_payload(
     }
     return object_payload(
         class_name=cls.name,
-        command=command_text,
+        command=command,
         display_name=display,
         options=options,
         batch_id=_option(job, "batchId", profile),
@@ -381,6 +402,94 @@ def build_payload(
         now=now,
         extra=extra,
     )
+
+
+# Job properties and methods that everything in an object payload but `uuid` and
+# `data.command` is made from. A job that sets none of these properties, of a class whose
+# payload methods are constants, has the same envelope as every other job of its class
+# dispatched in the same second; `_shared_envelope` builds it once.
+_ENVELOPE_PROPERTIES = frozenset(
+    {
+        "tries",
+        "maxExceptions",
+        "failOnTimeout",
+        "backoff",
+        "timeout",
+        "retryUntil",
+        "batchId",
+        "delay",
+        "shouldBeEncrypted",
+    }
+)
+_PAYLOAD_METHODS = ("displayName", "backoff", "retryUntil", "tries")
+# Stand-ins written where the uuid and the command go; plain ASCII, so JSON keeps them as is.
+_UUID_MARK = "bridge-envelope-uuid-9c41d7"
+_COMMAND_MARK = "bridge-envelope-command-9c41d7"
+_ENVELOPES_LIMIT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Envelope:
+    """An object payload's text around its uuid and command, for one class and second."""
+
+    head: str
+    middle: str
+    tail: str
+    encrypted: bool
+    unescaped_unicode: bool
+
+    def fill(self, uuid: str, command: str | bytes) -> str:
+        flag = self.unescaped_unicode
+        return "".join(
+            (
+                self.head,
+                php_json_encode(uuid, unescaped_unicode=flag),
+                self.middle,
+                php_json_encode(command, unescaped_unicode=flag),
+                self.tail,
+            )
+        )
+
+
+# (id of the class, profile, bulk) -> (the class, the second, its envelope or None)
+_ENVELOPES: dict[tuple[int, Profile, bool], tuple[JobClass, int, _Envelope | None]] = {}
+
+
+def _shared_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _Envelope | None:
+    if not _ENVELOPE_PROPERTIES.isdisjoint(job.values):
+        return None
+    cls = job.job_class
+    key = (id(cls), profile, bulk)
+    known = _ENVELOPES.get(key)
+    if known is not None and known[0] is cls and known[1] == now:
+        return known[2]
+    envelope = _make_envelope(job, profile, now=now, bulk=bulk)
+    if len(_ENVELOPES) >= _ENVELOPES_LIMIT:
+        _ENVELOPES.clear()
+    _ENVELOPES[key] = (cls, now, envelope)
+    return envelope
+
+
+def _make_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _Envelope | None:
+    """The general path's text with marks for uuid and command, cut at them."""
+    cls = job.job_class
+    if any(callable(cls.method(name)) for name in _PAYLOAD_METHODS):
+        return None  # a method result that depends on the job's values
+    try:
+        text = _object_payload_of(job, profile, _UUID_MARK, now, _COMMAND_MARK, bulk, None)
+    except PayloadError:
+        return None  # the general path raises it, in its own order of checks
+    flag = profile.json_unescaped_unicode
+    uuid_mark = php_json_encode(_UUID_MARK, unescaped_unicode=flag)
+    command_mark = php_json_encode(_COMMAND_MARK, unescaped_unicode=flag)
+    if text.count(uuid_mark) != 1 or text.count(command_mark) != 1:
+        return None  # a class name or option happens to hold a mark: never guess
+    head, _, rest = text.partition(uuid_mark)
+    middle, _, tail = rest.partition(command_mark)
+    if _COMMAND_MARK in head:
+        return None
+    encrypted = cls.should_be_encrypted or bool(_option(job, "shouldBeEncrypted", profile))
+    return _Envelope(head, middle, tail, encrypted, flag)
 
 
 def object_payload(

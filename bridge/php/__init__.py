@@ -24,7 +24,14 @@ from bridge.php._decoder import (
     loads,
     token_decoders,
 )
-from bridge.php._encoder import Default, PhpEncoder, default_encoders, dumps
+from bridge.php._encoder import (
+    Default,
+    PhpEncoder,
+    default_encoders,
+    dumps,
+    object_token,
+    scalar_token,
+)
 from bridge.php._floats import format_float, parse_float
 from bridge.php._types import (
     PhpCustom,
@@ -64,7 +71,9 @@ __all__ = [
     "format_float",
     "loads",
     "mangle",
+    "object_token",
     "parse_float",
+    "scalar_token",
     "token_decoders",
     "unmangle",
 ]

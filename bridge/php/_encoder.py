@@ -406,6 +406,48 @@ default_encoders: dict[type, _Method] = {
 }
 
 
+def scalar_token(value: object) -> bytes | None:
+    """What `dumps` writes for a None, bool, int, float, str or bytes; None for anything else.
+
+    Only exact types count (an int subclass such as an `IntEnum` gives None), so a caller
+    that falls back to `dumps` for None results gets the same bytes either way. Together
+    with `object_token` it lets a caller that knows an object's layout write it from ready
+    key tokens: scalars never take part in `r:`/`R:` back-references, so their bytes do not
+    depend on where they stand.
+
+    Raises:
+        PhpIntegerOverflowError: An int is outside PHP's signed 64-bit range.
+        PhpEncodeError: A str is not encodable as UTF-8.
+    """
+    if type(value) is str:
+        try:
+            raw = value.encode()
+        except UnicodeEncodeError as exc:
+            raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
+        return b's:%d:"%b";' % (len(raw), raw)
+    if type(value) is int:
+        if 0 <= value < N_LIST_KEYS:
+            return LIST_KEYS[value]
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _overflow(value)
+        return b"i:%d;" % value
+    if value is None:
+        return b"N;"
+    if type(value) is bool:
+        return b"b:1;" if value else b"b:0;"
+    if type(value) is float:
+        return b"d:" + format_float(value) + b";"
+    if type(value) is bytes:
+        return b's:%d:"%b";' % (len(value), value)
+    return None
+
+
+def object_token(class_name: str, count: int, properties: bytes) -> bytes:
+    """An `O:` token of class `class_name` around `count` ready key/value token pairs."""
+    name = class_name.encode("utf-8", "surrogateescape")
+    return b'O:%d:"%b":%d:{%b}' % (len(name), name, count, properties)
+
+
 def dumps(
     value: PhpValue, *, default: Default | None = None, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> bytes:
