@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid as uuid_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +28,23 @@ from bridge.worker import App, Worker, WorkerOptions
 __all__ = ["Dispatched", "Dispatcher", "SyncDispatcher", "new_job_uuid", "ordered_uuid"]
 
 
+# RFC 4122 version 4: four version bits (0100) and two variant bits (10) over random ones.
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _v4_hex() -> str:
+    # What uuid.uuid4().hex holds, without building a UUID object (dispatch makes one per job).
+    return "%032x" % (int.from_bytes(os.urandom(16)) & _V4_CLEAR | _V4_SET)
+
+
+def _dashed(text: str) -> str:
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def new_job_uuid() -> str:
     """A random lowercase v4 uuid, as Laravel's `Str::uuid()` gives every payload."""
-    return str(uuid_module.uuid4())
+    return _dashed(_v4_hex())
 
 
 def ordered_uuid(now: float) -> str:
@@ -40,9 +53,7 @@ def ordered_uuid(now: float) -> str:
     The first 48 bits are the time in units of 10 microseconds; the rest is a random v4 uuid.
     """
     stamp = int(now * 100_000) & 0xFFFF_FFFF_FFFF
-    rest = uuid_module.UUID(bytes=os.urandom(16), version=4).hex[12:]
-    text = f"{stamp:012x}{rest}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _dashed(f"{stamp:012x}{_v4_hex()[12:]}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +134,9 @@ class Dispatcher:
     def bulk(self, jobs: Sequence[Job], *, queue: str | None = None) -> list[Dispatched]:
         """Queue many jobs with one multi-row INSERT (Laravel's `Queue::bulk`).
 
+        With `queue`, every row goes there and the commands are left as they are, as
+        `Queue::bulk($jobs, '', $queue)` does (it never calls `onQueue`). Without it each job
+        goes to its own `queue` property, else the default queue, as `dispatch` would send it.
         As in Laravel 8 every row is available at once; from 9.7 a job's own `delay` counts.
         """
         now = int(self.clock())
@@ -130,10 +144,8 @@ class Dispatcher:
         out: list[Dispatched] = []
         honour_delay = self.profile.at_least(9, 7)
         for job in jobs:
-            if queue is not None:
-                job = job.on_queue(queue)
             job_uuid, payload = self._payload(job, now=now, bulk=True)
-            target = self._queue_of(job)
+            target = queue if queue is not None else self._queue_of(job)
             available = now + (self._delay_of(job, now) if honour_delay else 0)
             rows.append(
                 NewJob(payload=payload, queue=target, available_at=available, created_at=now)

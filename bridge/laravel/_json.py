@@ -27,6 +27,8 @@ _escape_ascii: Callable[[str], str] = encode_basestring_ascii
 # ensure_ascii escapes DEL, PHP does not; an escape is preceded by an even run of backslashes.
 _ESCAPED_DEL = re.compile(r"(?<!\\)((?:\\\\)*)\\u007f")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Printable ASCII but for `"`, `/` and `\\`: strings JSON writes as they are, quoted.
+_PLAIN_TEXT = re.compile(r"[ !#-.0-\[\]-~]*")
 _INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -181,6 +183,8 @@ def php_json_encode(value: Any, *, unescaped_unicode: bool) -> str:
         PayloadError: for invalid UTF-8, INF/NAN or values PHP arrays cannot hold, where
             PHP's `json_encode` fails too.
     """
+    if type(value) is str and _PLAIN_TEXT.fullmatch(value):
+        return f'"{value}"'  # nothing to escape (uuids, names): the common small case
     out: list[str] = []
     if unescaped_unicode:
         _encode(value, out, _escape_utf8)

@@ -331,8 +331,11 @@ class JobClass:
             JobClassError: an unknown property, a value of the wrong type, or a missing
                 required property; the message names the class and the property.
         """
+        return self._checked({}, values)
+
+    def _checked(self, checked: dict[str, Any], values: Mapping[str, Any]) -> Job:
+        """A `Job` of `checked` (values already checked) updated with `values`."""
         props = self._visible_props()
-        checked: dict[str, Any] = {}
         for name, value in values.items():
             prop = props.get(name)
             if prop is not None:
@@ -405,8 +408,8 @@ class Job:
         return self.job_class.name
 
     def with_values(self, **changes: Any) -> Job:
-        """A copy with some property values changed (checked again)."""
-        return self.job_class.instance({**self.values, **changes})
+        """A copy with some property values changed (the changes are checked)."""
+        return self.job_class._checked(dict(self.values), changes)
 
     def on_queue(self, queue: str | None) -> Job:
         """Laravel's `onQueue()`: sets the `queue` property."""

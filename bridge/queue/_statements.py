@@ -9,8 +9,12 @@ style and identifier quoting vary by dialect.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from bridge.queue.base import NewJob
 
 __all__ = ["INSERT_COLUMNS", "JobStatements"]
 
@@ -30,6 +34,8 @@ class JobStatements:
         self._table = preparer.format_table(table)
         self._q = {name: preparer.quote(name) for name in (*INSERT_COLUMNS, "id")}
         self.returning = dialect.name == "postgresql"
+        # On MySQL/MariaDB rows are written into the INSERT as literals (`literal_inserts`).
+        self.literal_values = dialect.name in ("mysql", "mariadb")
         # Keyed by statement kind and id count; counts are bounded by the prefetch size in
         # practice, and the cap keeps a caller with ever-new counts from growing it forever.
         self._by_count: dict[tuple[str, int], str] = {}
@@ -51,6 +57,36 @@ class JobStatements:
                 key, f"INSERT INTO {self._table} ({columns}) VALUES {values}{tail}"
             )
         return text
+
+    def literal_inserts(
+        self, jobs: Iterable[NewJob], *, max_rows: int, max_chars: int
+    ) -> Iterator[str]:
+        """INSERTs of `jobs` with the values written in, each within `max_rows` rows and
+        about `max_chars` characters of SQL (a single larger row goes alone). MySQL only.
+
+        pymysql escapes a str parameter character by character, ~18 µs for a 600-byte
+        payload: more than the server spends storing the row. A hex literal costs one
+        C-level `bytes.hex()`, stands for exactly those bytes whatever the server's
+        `sql_mode` (`NO_BACKSLASH_ESCAPES` included), and leaves the statement pure ASCII
+        (no `%` for the driver to format, as nothing is bound).
+        """
+        columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
+        head = f"INSERT INTO {self._table} ({columns}) VALUES "
+        rows: list[str] = []
+        size = 0
+        for job in jobs:
+            # `:d` refuses anything but an int, so nothing else is ever written in bare.
+            row = (
+                f"(X'{_hex(job.queue)}', {job.attempts:d}, NULL, {job.available_at:d},"
+                f" {job.created_at:d}, X'{_hex(job.payload)}')"
+            )
+            if rows and (len(rows) >= max_rows or size + len(row) > max_chars):
+                yield head + ", ".join(rows)
+                rows, size = [], 0
+            rows.append(row)
+            size += len(row) + 2
+        if rows:
+            yield head + ", ".join(rows)
 
     def reserve(self, *, skip_locked: bool) -> str:
         """Laravel's `getNextAvailableJob`: params queue, now, now - retry_after, limit."""
@@ -96,3 +132,8 @@ class JobStatements:
             self._by_count.clear()
         self._by_count[key] = text
         return text
+
+
+def _hex(text: str) -> str:
+    # surrogateescape as pymysql encodes its queries: the same bytes reach the server.
+    return text.encode("utf-8", "surrogateescape").hex()

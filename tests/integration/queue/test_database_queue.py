@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bridge.queue.base import NewJob
@@ -170,6 +172,40 @@ def test_payload_round_trips_byte_identical(
     assert raw_rows(engine, queue.table.name)[0][:3] == (new_id, "utf8", payload)
 
 
+# Text a statement could mistake for syntax: quotes, backslashes, NUL, format marks.
+_TRICKY = st.text(
+    alphabet=st.one_of(st.sampled_from("'\"\\%?:\x00\x1a\n\r;`"), st.characters(codec="utf-8")),
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payloads=st.lists(_TRICKY, min_size=1, max_size=6),
+    name=_TRICKY.filter(lambda t: t.strip("\x00")),
+)
+def test_any_text_is_stored_as_given_by_push_bulk_and_release(
+    queue: DatabaseQueue, engine: Engine, payloads: list[str], name: str
+) -> None:
+    target = name[:40]
+    if engine.dialect.name != "mysql":
+        # SQLite's bound TEXT ends at NUL; PostgreSQL text refuses it (JSON never has one).
+        target = target.replace("\x00", "")
+        payloads = [p.replace("\x00", "") for p in payloads]
+    queue.clear(target)
+    queue.push(payloads[0], queue=target, now=NOW)
+    queue.bulk(
+        [NewJob(payload=p, queue=target, available_at=NOW, created_at=NOW) for p in payloads]
+    )
+    first, *_ = queue.reserve(target, now=NOW)
+    queue.release(first, now=NOW)
+    stored = sorted((r.queue, r.payload) for r in queue.rows(target))
+    assert stored == sorted((target, p) for p in [payloads[0], *payloads])
+    queue.clear(target)
+
+
 def test_reservation_sql_uses_the_lock_laravel_would(queue: DatabaseQueue, engine: Engine) -> None:
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
@@ -193,6 +229,21 @@ def test_large_bulk_is_chunked_within_one_transaction(queue: DatabaseQueue, engi
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 3  # 1,000 + 1,000 + 500 rows
     assert [r.payload for r in queue.rows("big")] == [f"p{i}" for i in range(2_500)]
+
+
+def test_bulk_statements_stay_under_the_smallest_packet_limit(
+    queue: DatabaseQueue, engine: Engine
+) -> None:
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    # ~1.2 MB each: three would pass 4 MiB in one statement (twice that as MySQL hex).
+    payloads = [f"{i}" + "é" * 600_000 for i in range(3)]
+    queue.bulk([NewJob(payload=p, queue="big", available_at=NOW, created_at=NOW) for p in payloads])
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    if engine.dialect.name == "mysql":  # the others bind values outside the statement
+        assert len(inserts) >= 2
+        assert all(len(s.encode()) < 4 * 1024 * 1024 for s in inserts)
+    assert [r.payload for r in queue.rows("big")] == payloads
 
 
 def test_reserve_deletes_the_finished_rows_in_the_same_transaction(queue: DatabaseQueue) -> None:

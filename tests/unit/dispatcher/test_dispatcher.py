@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
 
-from bridge.dispatcher import Dispatcher, SyncDispatcher, ordered_uuid
+from bridge.dispatcher import Dispatcher, SyncDispatcher, new_job_uuid, ordered_uuid
 from bridge.exceptions import JobClassError, WorkerError
 from bridge.laravel.classes import JobClass, Prop
 from bridge.laravel.payload import JobPayload
@@ -75,6 +76,17 @@ def test_bulk_inserts_every_job_available_now_like_laravel_8() -> None:
     ]
 
 
+def test_bulk_onto_a_queue_leaves_the_commands_as_laravel_bulk_does() -> None:
+    queue = InMemoryQueue()
+    jobs = [REPORT.new(reportId=1), REPORT.new(reportId=2).on_queue("own")]
+    make(queue).bulk(jobs, queue="reports")
+    make(queue).bulk(jobs)
+    rows = queue.rows()
+    assert [r.queue for r in rows] == ["reports", "reports", "default", "own"]
+    commands = [loads(JobPayload.from_json(r.payload).command or "") for r in rows]
+    assert [c["queue"] for c in commands] == [None, "own", None, "own"]
+
+
 def test_chain_carries_the_rest_as_serialized_commands() -> None:
     queue = InMemoryQueue()
     make(queue).chain([REPORT.new(reportId=1), REPORT.new(reportId=2), REPORT.new(reportId=3)])
@@ -96,6 +108,20 @@ def test_batch_creates_the_row_and_counts_jobs() -> None:
     assert (batch.total_jobs, batch.pending_jobs, batch.failed_jobs) == (2, 2, 0)
     for row in queue.rows():
         assert loads(JobPayload.from_json(row.payload).command or "")["batchId"] == batch.id
+
+
+def test_job_uuids_are_random_rfc_4122_version_4() -> None:
+    made = {new_job_uuid() for _ in range(2000)}
+    assert len(made) == 2000
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    # Every one of the 122 random bits is seen both set and clear.
+    ored, anded = 0, ~0
+    for text in made:
+        ored |= uuid.UUID(text).int
+        anded &= uuid.UUID(text).int
+    assert bin(ored).count("1") - bin(anded & ((1 << 128) - 1)).count("1") == 122
 
 
 def test_ordered_uuid_sorts_by_time() -> None:
