@@ -24,8 +24,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
+import sqlalchemy.exc as sa_exc
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
@@ -76,6 +77,35 @@ class AutocommitSlot:
             return result
         finally:
             self._lock.release()
+
+    def run_cursor(self, action: Callable[[Any], T]) -> T | Busy:
+        """As `run`, given a DBAPI cursor of the slot's connection instead.
+
+        SQLAlchemy's execution machinery costs ~25 µs of CPU a statement, a tenth of a
+        one-row INSERT's round trip. Driver errors come out wrapped as SQLAlchemy wraps them
+        (`DBAPIError`, disconnects marked), so callers translate them as any other.
+        """
+
+        def on_cursor(conn: Connection) -> T:
+            dialect = conn.dialect
+            dbapi_connection = conn.connection.dbapi_connection
+            assert dbapi_connection is not None
+            cursor = dbapi_connection.cursor()
+            try:
+                return action(cursor)
+            except dialect.loaded_dbapi.Error as exc:
+                raise sa_exc.DBAPIError.instance(
+                    None,
+                    None,
+                    exc,
+                    dialect.loaded_dbapi.Error,
+                    connection_invalidated=dialect.is_disconnect(exc, dbapi_connection, cursor),
+                    dialect=dialect,
+                ) from exc
+            finally:
+                cursor.close()
+
+        return self.run(on_cursor)
 
     def close(self) -> None:
         """Close the connection (the slot opens a new one when used again)."""

@@ -127,13 +127,24 @@ class DatabaseQueue:
 
         def insert() -> int:
             if self._autocommit is not None:
-                row_id = self._autocommit.run(lambda conn: self._insert_one(conn, row))
+                row_id = self._autocommit.run_cursor(lambda cursor: self._insert_raw(cursor, row))
                 if not isinstance(row_id, Busy):
                     return row_id
             with self.engine.begin() as conn:
                 return self._insert_one(conn, row)
 
         return retrying(insert, idempotent=False)
+
+    def _insert_raw(self, cursor: Any, job: NewJob) -> int:
+        """`_insert_one` on a DBAPI cursor (the autocommit slot's)."""
+        sql = self._sql
+        if sql.literal_values:
+            (text,) = sql.literal_inserts((job,), max_rows=1, max_chars=0)
+            cursor.execute(text)
+            return int(cursor.lastrowid)
+        row = (job.queue, job.attempts, None, job.available_at, job.created_at, job.payload)
+        cursor.execute(sql.insert(returning_id=True), row)
+        return int(cursor.fetchone()[0] if sql.returning else cursor.lastrowid)
 
     def _insert_one(self, conn: Connection, job: NewJob) -> int:
         sql = self._sql
