@@ -358,11 +358,44 @@ def build_payload(
         if envelope is not None:
             text = _encrypted(job, command, encrypter) if envelope.encrypted else command
             return envelope.fill(uuid, text)
-    if job.job_class.should_be_encrypted or _option(job, "shouldBeEncrypted", profile):
+    return _general_payload(job, command, profile, uuid, now, encrypter, bulk, extra)
+
+
+def _general_payload(
+    job: Job,
+    command: bytes,
+    profile: Profile,
+    uuid: str,
+    now: int,
+    encrypter: Encrypter | None,
+    bulk: bool,
+    extra: Mapping[str, Any] | None,
+) -> str:
+    """`build_payload` with every part worked out for this job (no shared envelope)."""
+    if _should_be_encrypted(job, profile):
         return _object_payload_of(
             job, profile, uuid, now, _encrypted(job, command, encrypter), bulk, extra
         )
     return _object_payload_of(job, profile, uuid, now, command, bulk, extra)
+
+
+def _should_be_encrypted(job: Job, profile: Profile) -> bool:
+    """`$job instanceof ShouldBeEncrypted || ($job->shouldBeEncrypted ?? false)`, in PHP's
+    sense of true (`"0"` and `[]` are false)."""
+    return job.job_class.should_be_encrypted or _php_truthy(
+        _option(job, "shouldBeEncrypted", profile)
+    )
+
+
+def _php_truthy(value: Any) -> bool:
+    """PHP's conversion to bool: null, false, 0, 0.0, `""`, `"0"` and `[]` are false."""
+    if isinstance(value, str | bytes):
+        return value not in ("", "0", b"", b"0")
+    if isinstance(value, list | tuple | dict):
+        return bool(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return bool(value)  # NAN is true in PHP as in Python
+    return True  # objects
 
 
 def _encrypted(job: Job, command: bytes, encrypter: Encrypter | None) -> str:
@@ -488,8 +521,7 @@ def _make_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _Enve
     middle, _, tail = rest.partition(command_mark)
     if _COMMAND_MARK in head:
         return None
-    encrypted = cls.should_be_encrypted or bool(_option(job, "shouldBeEncrypted", profile))
-    return _Envelope(head, middle, tail, encrypted, flag)
+    return _Envelope(head, middle, tail, _should_be_encrypted(job, profile), flag)
 
 
 def object_payload(

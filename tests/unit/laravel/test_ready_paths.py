@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.exceptions import BridgeError
+from bridge.exceptions import BridgeError, EncryptionError
 from bridge.laravel import (
     UNINITIALIZED,
     Job,
@@ -28,11 +28,26 @@ from bridge.laravel import (
     profile_for,
     serialize_command,
 )
-from bridge.laravel.payload import _object_payload_of
+from bridge.laravel.payload import _general_payload
 from bridge.php import Visibility, dumps
 
 PROFILES = [profile_for(v) for v in ("8.0.0", "8.83", "9.4", "9.52", "10.50", "11.56", "12.67")]
-NAMES = ["a", "b", "queue", "tries", "timeout", "delay", "backoff", "batchId", "chained"]
+# Plain names, and every property a payload option is read from.
+NAMES = [
+    "a",
+    "b",
+    "queue",
+    "chained",
+    "tries",
+    "maxExceptions",
+    "failOnTimeout",
+    "backoff",
+    "timeout",
+    "retryUntil",
+    "batchId",
+    "delay",
+    "shouldBeEncrypted",
+]
 
 scalars = st.one_of(
     st.none(),
@@ -52,7 +67,7 @@ MODEL = Model("App\\Models\\User", 7)
 @st.composite
 def props(draw: st.DrawFn, names: list[str]) -> tuple[Prop, ...]:
     out = []
-    for name in draw(st.lists(st.sampled_from(names), unique=True, max_size=4)):
+    for name in draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=8)):
         default = draw(st.one_of(st.just(None), scalars, st.lists(scalars, max_size=2)))
         if draw(st.booleans()):
             out.append(Prop(name, draw(visibilities), default=default))
@@ -106,7 +121,7 @@ def test_ready_paths_match_the_general_ones(cls: JobClass, data: st.DataObject) 
     names = sorted({p.name for c in cls.lineage() for p in c.properties} | {"queue", "tries"})
     # Several jobs of one class in a row: the later ones meet what the first ones left.
     for _ in range(3):
-        given_values = data.draw(st.dictionaries(st.sampled_from(names), values, max_size=4))
+        given_values = data.draw(st.dictionaries(st.sampled_from(names), values, max_size=6))
         if data.draw(st.booleans()) and "SerializesModels" in cls.traits:
             given_values[names[0]] = MODEL
         try:
@@ -122,7 +137,7 @@ def _check(job: Job, profile: Profile, now: int, bulk: bool) -> None:
 
     def general_payload() -> str:
         command = dumps(command_object(job, profile))
-        return _object_payload_of(job, profile, "u-1", now, command, bulk, None)
+        return _general_payload(job, command, profile, "u-1", now, None, bulk, None)
 
     actual = _outcome(lambda: build_payload(job, profile=profile, uuid="u-1", now=now, bulk=bulk))
     assert actual == _outcome(general_payload)
@@ -145,3 +160,42 @@ def test_a_class_name_holding_a_mark_still_gets_its_own_text(name: str) -> None:
     raw = json.loads(build_payload(cls.new(x=2), profile=profile_for("8"), uuid="u", now=1))
     assert (raw["uuid"], raw["displayName"], raw["data"]["commandName"]) == ("u", name, name)
     assert raw["data"]["command"] == serialize_command(cls.new(x=2), profile_for("8")).decode()
+
+
+@pytest.mark.parametrize(
+    ("flag", "encrypted"),
+    [("0", False), ("", False), ([], False), (0.0, False), (None, False), ("0.0", True),
+     ("1", True), ([0], True), (float("nan"), True)],
+)  # fmt: skip
+def test_should_be_encrypted_is_read_as_php_reads_it(flag: Any, encrypted: bool) -> None:
+    cls = JobClass(name="App\\Jobs\\Maybe", properties=(Prop("shouldBeEncrypted", default=flag),))
+    for job in (cls.new(), cls.new(shouldBeEncrypted=flag)):
+        if encrypted:
+            with pytest.raises(EncryptionError, match="pass an encrypter"):
+                build_payload(job, profile=profile_for("8"), uuid="u", now=1)
+        else:
+            raw = json.loads(build_payload(job, profile=profile_for("8"), uuid="u", now=1))
+            assert raw["data"]["command"].startswith("O:")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("tries", 7), ("maxExceptions", 3), ("failOnTimeout", True), ("backoff", 5),
+     ("timeout", 9), ("retryUntil", 2_000_000_000), ("batchId", "b-1"), ("delay", 30),
+     ("shouldBeEncrypted", True)],
+)  # fmt: skip
+@pytest.mark.parametrize("version", ["8.0.0", "12.67"])
+def test_a_job_setting_a_payload_option_never_gets_its_class_envelope(
+    name: str, value: Any, version: str
+) -> None:
+    cls = JobClass(name="App\\Jobs\\Opt", properties=(Prop(name), Prop("x", default=0)))
+    profile = profile_for(version)
+    plain = cls.new(x=1)
+    build_payload(plain, profile=profile, uuid="u", now=5)  # the class's envelope, made
+    tuned = cls.new(x=1, **{name: value})
+    command = dumps(command_object(tuned, profile))
+    expected = _outcome(
+        lambda: _general_payload(tuned, command, profile, "u", 5, None, False, None)
+    )
+    assert _outcome(lambda: build_payload(tuned, profile=profile, uuid="u", now=5)) == expected
+    assert expected != _outcome(lambda: build_payload(plain, profile=profile, uuid="u", now=5))
