@@ -124,6 +124,10 @@ class Processor:
         """Release what the processor holds between jobs (the SIGALRM handler)."""
         self._timer.close()
 
+    def rest(self) -> None:
+        """Before the worker idles: clear the alarm the last job may have left pending."""
+        self._timer.rest()
+
     # --- logging --------------------------------------------------------------------------
 
     def _log(
