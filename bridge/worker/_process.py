@@ -95,6 +95,7 @@ class Processor:
         self._batches = batches
         self._app = app
         self._options = options
+        self._worker_name = options.name
         self._defaults = options.retry_defaults
         self._clock = clock
         self._encrypter = encrypter
@@ -124,6 +125,10 @@ class Processor:
         """Release what the processor holds between jobs (the SIGALRM handler)."""
         self._timer.close()
 
+    def rest(self) -> None:
+        """Before the worker idles: clear the alarm the last job may have left pending."""
+        self._timer.rest()
+
     # --- logging --------------------------------------------------------------------------
 
     def _log(
@@ -135,7 +140,8 @@ class Processor:
         event: str,
         **more: Any,
     ) -> None:
-        if not self._logger.isEnabledFor(level):
+        logger = self._logger
+        if not logger.isEnabledFor(level):
             return
         fields = {
             "event": event,
@@ -144,12 +150,13 @@ class Processor:
             "queue": reserved.queue,
             "id": reserved.id,
             "attempts": reserved.attempts,
-            "worker": self._options.name,
-            **more,
+            "worker": self._worker_name,
         }
+        if more:
+            fields.update(more)
         # Building the record directly skips logging's caller lookup (a stack walk per
         # record), a real share of a trivial job's cost; the caller is always this method.
-        self._logger.handle(self._records.make(level, message, {"bridge": fields}))
+        logger.handle(self._records.make(level, message, {"bridge": fields}))
 
     # --- the job --------------------------------------------------------------------------
 
@@ -238,11 +245,12 @@ class Processor:
         self, reserved: ReservedJob, payload: JobPayload, job: Job, spec: HandlerSpec
     ) -> Outcome:
         raised: Exception | None = None
+        timer = self._timer
         started = time.perf_counter()
         with self._lock:
             self._current = (reserved, payload, job, spec)
         try:
-            self._timer.run(lambda: spec.func(job), timeout_seconds(payload, self._defaults))
+            timer.run(lambda: spec.func(job), timeout_seconds(payload, self._defaults))
         except JobTimeoutInterrupt:
             pass
         except Exception as exc:
@@ -255,22 +263,23 @@ class Processor:
             # The watchdog settled this job and is ending the process; touch nothing.
             return Outcome.LEFT_RESERVED
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
-        if self._timer.fired:
+        if timer.fired:
             return self._timed_out(reserved, payload, job, spec)
-        if job.requested == "fail":
+        requested = job.requested
+        if requested == "fail":
             failure = job.requested_failure
             assert failure is not None
             return self.fail(reserved, payload, job, spec, failure, stack=job.failure_stack)
-        if job.requested == "release":
+        if requested == "release":
             return self._release(reserved, payload, job.requested_delay_seconds, raised)
-        if raised is not None and job.requested is None:
+        if raised is not None and requested is None:
             return self._after_exception(reserved, payload, job, spec, raised)
         if raised is not None:
             self._logger.warning(
                 "%s raised after asking to %s the job; the %s stands",
                 payload.name,
-                job.requested,
-                job.requested,
+                requested,
+                requested,
                 exc_info=raised,
                 extra={"bridge": {"event": "exception", "uuid": payload.uuid}},
             )
@@ -300,8 +309,10 @@ class Processor:
             now=now,
             logger=self._logger,
         )
+        if self._batches is None or not payload.uuid:
+            return
         batch_id = job.batch_id
-        if batch_id and self._batches is not None and payload.uuid:
+        if batch_id:
             self._batches.record_success(batch_id, payload.uuid, now=now)
 
     def _count_exception(self, payload: JobPayload) -> int | None:

@@ -5,6 +5,13 @@ the signal handler raises `JobTimeoutInterrupt` inside the handler. It is a `Bas
 `except Exception:` in user code cannot swallow it; `JobTimer.fired` records that the alarm
 went off even if user code caught it anyway.
 
+The alarm is not set and cleared around every job: two system calls per job were a large
+share of a trivial job's cost. Each job records its own deadline; an alarm still pending from
+an earlier job is left alone when it goes off no later than that deadline, and when it goes
+off while a job runs whose deadline is later, the handler sets it again for the time left.
+An alarm that goes off between jobs does nothing. `rest` clears a pending alarm before the
+worker idles.
+
 Hard limit: Python runs signal handlers only between bytecodes, so a handler stuck in C code
 (or one that swallows the interrupt and carries on) never sees it. A watchdog thread waits
 `grace_seconds` past the deadline and then calls the worker's `on_hard_timeout` callback, which
@@ -24,12 +31,15 @@ from types import FrameType
 from typing import TypeVar
 
 from bridge.exceptions import JobTimeoutInterrupt
+from bridge.worker._forks import generation
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "JobTimer"]
 
 #: Seconds the watchdog waits after the soft deadline before ending the process.
 DEFAULT_GRACE_SECONDS = 5.0
 _POLL_SECONDS = 0.25
+# A re-armed alarm never gets 0, which would clear it instead.
+_MIN_ALARM_SECONDS = 1e-5
 
 T = TypeVar("T")
 
@@ -37,33 +47,30 @@ T = TypeVar("T")
 class _Watchdog(threading.Thread):
     """One long-lived daemon thread that polls the current deadline.
 
-    Arming and disarming only store a deadline under an uncontended lock: waking the thread
-    for every job would cost a context switch per job. The thread looks at least once every
-    `_POLL_SECONDS`, so a hard timeout strikes at most that late.
+    Arming and disarming only store a deadline (one writer, one reader, no lock): waking the
+    thread for every job would cost a context switch per job. The thread looks at least once
+    every `_POLL_SECONDS`, so a hard timeout strikes at most that late.
     """
 
     def __init__(self, on_expiry: Callable[[], None]) -> None:
         super().__init__(name="bridge-job-watchdog", daemon=True)
         self._on_expiry = on_expiry
-        self._lock = threading.Lock()
         self._deadline: float | None = None
 
-    def arm(self, seconds: float) -> None:
-        with self._lock:
-            self._deadline = time.monotonic() + seconds
+    def arm(self, deadline: float) -> None:
+        self._deadline = deadline
 
     def disarm(self) -> None:
-        with self._lock:
-            self._deadline = None
+        self._deadline = None
 
     def run(self) -> None:
+        # The deadline already acted on: the thread never writes `_deadline`, so a job armed
+        # meanwhile keeps its own.
+        struck: float | None = None
         while True:
-            with self._lock:
-                deadline = self._deadline
-                expired = deadline is not None and deadline <= time.monotonic()
-                if expired:
-                    self._deadline = None
-            if expired:
+            deadline = self._deadline
+            if deadline is not None and deadline != struck and deadline <= time.monotonic():
+                struck = deadline
                 self._on_expiry()
                 continue
             wait = _POLL_SECONDS if deadline is None else deadline - time.monotonic()
@@ -90,6 +97,12 @@ class JobTimer:
         self._grace_seconds = grace_seconds
         self._watchdog: _Watchdog | None = None
         self._armed = False
+        # Monotonic deadline of the running job's soft limit.
+        self._deadline = 0.0
+        # When the pending ITIMER_REAL alarm goes off (monotonic), None when none is pending;
+        # `_alarm_generation` is the fork generation that set it (a child has no timer).
+        self._alarm_at: float | None = None
+        self._alarm_generation = 0
         self.fired = False
         # The SIGALRM handler stays installed between jobs (swapping it per job cost more
         # than the rest of the timer); `close` puts the previous one back.
@@ -100,10 +113,22 @@ class JobTimer:
     def _in_main_thread() -> bool:
         return threading.current_thread() is threading.main_thread()
 
+    def _set_alarm(self, seconds: float, at: float) -> None:
+        self._alarm_at = at
+        self._alarm_generation = generation()
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
-        if self._armed:
-            self.fired = True
-            raise JobTimeoutInterrupt()
+        self._alarm_at = None
+        if not self._armed:
+            return
+        left = self._deadline - time.monotonic()
+        if left > 0:
+            # Set for an earlier job: this one may run until its own deadline.
+            self._set_alarm(max(left, _MIN_ALARM_SECONDS), self._deadline)
+            return
+        self.fired = True
+        raise JobTimeoutInterrupt()
 
     def run(self, func: Callable[[], T], seconds: float) -> T:
         """Call `func` with a limit of `seconds` (0 = none) and return its result.
@@ -118,23 +143,44 @@ class JobTimer:
         if use_signal and not self._installed:
             self._previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
             self._installed = True
-        if self._watchdog is None:
-            self._watchdog = _Watchdog(self._on_hard_timeout)
-            self._watchdog.start()
-        self._watchdog.arm(seconds + self._grace_seconds)
+        watchdog = self._watchdog
+        if watchdog is None:
+            watchdog = self._watchdog = _Watchdog(self._on_hard_timeout)
+            watchdog.start()
+        now = time.monotonic()
+        deadline = now + seconds
+        watchdog.arm(deadline + self._grace_seconds)
+        # Deadline and flag first: a pending alarm that goes off from here on re-arms itself
+        # for this job rather than being dropped as one between jobs.
+        self._deadline = deadline
         self._armed = True
         try:
             if use_signal:
-                signal.setitimer(signal.ITIMER_REAL, seconds)
+                alarm_at = self._alarm_at
+                if (
+                    alarm_at is None
+                    or alarm_at > deadline
+                    # Overdue: it went off unseen, was cleared by someone else, or was set
+                    # before a fork.
+                    or alarm_at <= now
+                    or self._alarm_generation != generation()
+                ):
+                    self._set_alarm(seconds, deadline)
             return func()
         finally:
             self._armed = False
-            if use_signal:
+            watchdog.disarm()
+
+    def rest(self) -> None:
+        """Clear a pending alarm left from the last job (before the worker idles)."""
+        if self._alarm_at is not None and self._in_main_thread():
+            self._alarm_at = None
+            if self._alarm_generation == generation():
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            self._watchdog.disarm()
 
     def close(self) -> None:
-        """Put back the SIGALRM handler that was there before the first timed job."""
+        """Clear a pending alarm and put back the SIGALRM handler there before the first job."""
+        self.rest()
         if self._installed and self._in_main_thread():
             signal.signal(signal.SIGALRM, self._previous_handler)  # type: ignore[arg-type]
             self._installed = False

@@ -220,6 +220,7 @@ class Worker:
                     return StopReason.ONCE
                 if options.stop_when_empty:
                     return StopReason.EMPTY
+                self._processor.rest()
                 self._sleep(options.sleep_seconds)
             else:
                 self._process(reserved)

@@ -12,7 +12,9 @@ from worker_kit import APP_KEY, Env, fixture_payload
 
 from bridge.exceptions import ConnectionLost
 from bridge.laravel.encryption import Encrypter
-from bridge.queue.base import NewJob
+from bridge.laravel.payload import JobPayload
+from bridge.php import PhpObject
+from bridge.queue.base import NewJob, ReservedJob
 from bridge.worker import Job, StopReason, UnknownJobPolicy
 
 WELCOME = "App\\Jobs\\SendWelcomeEmail"
@@ -55,6 +57,36 @@ def test_job_exposes_identity(env: Env) -> None:
     )
     assert job.payload.command_name == WELCOME
     assert job.values["subject"] == "Welcome aboard, Ada!"
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ({"batchId": "b-1"}, "b-1"),
+        ({"n": 1, "\0*\0batchId": "b-2"}, "b-2"),
+        ({"n": 1, "\0App\\Jobs\\Base\0batchId": "b-3"}, "b-3"),
+        ({"\0App\\Jobs\\Child\0batchId": "b-4"}, "b-4"),
+        ({"n": 1, "chained": [], "xbatchId": "no", "\0*\0other": 2}, None),
+        ({0: "a", b"k": "b"}, None),
+        ({0: "a", "\0*\0batchId": "b-5"}, "b-5"),
+        ({"batchId": ""}, None),
+        ({}, None),
+    ],
+)
+def test_batch_id_is_the_commands_batch_id_property_in_any_visibility(
+    properties: dict[Any, Any], expected: str | None
+) -> None:
+    command = PhpObject("App\\Jobs\\Child", properties)
+    job = Job(
+        reserved=ReservedJob(
+            id=1, queue="q", payload="{}", attempts=1, reserved_at=0, available_at=0, created_at=0
+        ),
+        payload=JobPayload.from_json(fixture_payload("plain_public")),
+        command=command,
+        connection="database",
+    )
+    assert job.batch_id == expected
+    assert job.batch_id == (command.get("batchId") or None)
 
 
 def test_exception_releases_with_backoff_per_attempt_then_fails(env: Env) -> None:
