@@ -22,6 +22,10 @@ _Decoded: TypeAlias = tuple[PhpValue, int]
 _Entries: TypeAlias = tuple[list[PhpKey] | None, list[PhpValue], int]
 
 
+# How far past an object's tag the cached-head lookup looks for the head's ":{".
+_HEAD_SCAN = 320
+
+
 class _HookFailed(Exception):
     """Carries an exception out of object_hook past the decoder's own error handling."""
 
@@ -44,6 +48,7 @@ class ObjectDecoding:
     _found: set[int] | None
     _refs: dict[int, PhpReference]
     _names: dict[bytes, str]
+    _class_heads: dict[bytes, tuple[str, int]]
     _counts_slots: bool
     _nesting: int
     max_depth: int
@@ -64,6 +69,13 @@ class ObjectDecoding:
     def _class_head(self, pos: int) -> tuple[str, int, int]:
         """Read ``O:<n>:"Class":<count>:{`` (or ``C:``); return name, count and the ``:{``."""
         data = self._data
+        # A head seen before is known by its bytes: a class name holds no ":{", so the
+        # first one after `pos` ends the head whenever those bytes were valid.
+        brace = data.find(b":{", pos, pos + _HEAD_SCAN)
+        if brace > 0:
+            known = self._class_heads.get(data[pos : brace + 2])
+            if known is not None:
+                return known[0], known[1], brace
         name, start = self._class_name(pos)
         brace = data.find(b":{", start, start + 21)
         raw = data[start:brace]
@@ -72,6 +84,7 @@ class ObjectDecoding:
         count = int(raw)
         if count > self.max_length:
             raise PhpLimitError(offset=start, expected=f"<= {self.max_length}", found=raw)
+        self._class_heads[data[pos : brace + 2]] = (name, count)
         return name, count, brace
 
     def decode_object(self, pos: int, depth: int) -> _Decoded:

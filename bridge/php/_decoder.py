@@ -59,6 +59,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
     """
 
     __slots__ = (
+        "_class_heads",
         "_counts_slots",
         "_data",
         "_floats",
@@ -108,6 +109,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
             + len(self._keys)
             + len(self._props)
             + len(self._names)
+            + len(self._class_heads)
             + len(self._shapes)
             + len(self._prop_shapes)
         )
@@ -131,6 +133,7 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         self._shapes: dict[bytes, _Shape] = {}
         self._prop_shapes: dict[bytes, _Shape] = {}
         self._names: dict[bytes, str] = {}
+        self._class_heads: dict[bytes, tuple[str, int]] = {}
 
     def decode(self, data: bytes | bytearray | memoryview | str) -> PhpValue:
         """Decode one complete value.
@@ -330,6 +333,15 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
                         value = self._int_token(token, pos, False)
                     pos = end
                     push(value)
+                elif c == 97 and not targets and startswith(b"a:0:{}", pos):
+                    # Empty arrays fill every Laravel command (middleware, chained): no
+                    # entries to read, so no call for them. At max_depth the general
+                    # branch below reports the depth.
+                    if depth >= self.max_depth:
+                        raise _diagnose.too_many(data, pos, 0, depth, self.max_depth)
+                    push(None)
+                    value = []
+                    pos += 6
                 elif c == 97:  # a
                     colon = find(b":", pos + 2)
                     n = heads.get(data[pos : colon + 2])
