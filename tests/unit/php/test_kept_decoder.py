@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from corpus import corpus
 
-from bridge.exceptions import PhpDecodeError
+from bridge.exceptions import PhpDecodeError, PhpLimitError
 from bridge.php import PhpDecoder, dumps, loads
 from bridge.php import _decoder as decoder_module
 
@@ -37,3 +37,33 @@ def test_caches_are_dropped_past_their_limit(monkeypatch: pytest.MonkeyPatch) ->
             "x": [n, str(n)],
         }
         assert kept._cached_entries() <= 10 + 6
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        # Same class head, then cut short inside the object.
+        (b'O:1:"A":1:{s:1:"x";N;}', b'O:1:"A":1:{s:1:"x";N;'),
+        # Same class name, another count: a head of its own.
+        (b'O:1:"A":1:{s:1:"x";N;}', b'O:1:"A":2:{s:1:"x";N;}'),
+        # A count past what the data can hold, behind a known head.
+        (b'O:1:"A":1:{s:1:"x";N;}', b'O:1:"A":9:{s:1:"x";N;}'),
+        # Empty arrays, then one that does not close.
+        (b"a:1:{i:0;a:0:{}}", b"a:1:{i:0;a:0:{;}"),
+    ],
+)
+def test_known_heads_and_empty_arrays_fail_where_fresh_decoders_do(good: bytes, bad: bytes) -> None:
+    kept = PhpDecoder()
+    assert repr(kept.decode(good)) == repr(loads(good))
+    with pytest.raises(PhpDecodeError) as fresh:
+        loads(bad)
+    with pytest.raises(PhpDecodeError) as known:
+        kept.decode(bad)
+    assert (type(known.value), str(known.value)) == (type(fresh.value), str(fresh.value))
+
+
+def test_an_empty_array_at_the_depth_limit_is_refused() -> None:
+    data = b"a:1:{i:0;" * 3 + b"a:0:{}" + b"}" * 3
+    assert PhpDecoder(max_depth=4).decode(data) == [[[[]]]]
+    with pytest.raises(PhpLimitError):
+        PhpDecoder(max_depth=3).decode(data)
