@@ -50,7 +50,7 @@ from bridge.worker._failure import FailureRecorder
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
-from bridge.worker.logs import RecordMaker
+from bridge.worker.logs import DirectLines, RecordMaker
 from bridge.worker.options import UnknownJobPolicy, WorkerOptions
 from bridge.worker.timeouts import JobTimer
 
@@ -104,6 +104,7 @@ class Processor:
         self._counter = counter
         self._logger = logger
         self._records = RecordMaker(logger, pathname=__file__, func="process")
+        self._direct = DirectLines(logger)
         self._after_hard_timeout = on_hard_timeout
         self._failures = FailureRecorder(
             queue=queue,
@@ -154,6 +155,10 @@ class Processor:
         }
         if more:
             fields.update(more)
+        direct = self._direct.handlers(level)
+        if direct is not None:
+            self._direct.write(direct, level, message, fields)
+            return
         # Building the record directly skips logging's caller lookup (a stack walk per
         # record), a real share of a trivial job's cost; the caller is always this method.
         logger.handle(self._records.make(level, message, {"bridge": fields}))

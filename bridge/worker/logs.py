@@ -15,11 +15,18 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, tzinfo
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from bridge.worker._forks import generation
 
-__all__ = ["LOGGER_NAME", "JsonFormatter", "RecordMaker", "TextFormatter", "log_handler"]
+__all__ = [
+    "LOGGER_NAME",
+    "DirectLines",
+    "JsonFormatter",
+    "RecordMaker",
+    "TextFormatter",
+    "log_handler",
+]
 
 LOGGER_NAME = "bridge.worker"
 
@@ -102,13 +109,20 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        when = self._time_text(record.created)
-        uuid = _fields(record).get("uuid")
-        line = f"{when} [{uuid}] " if uuid else f"{when} "
-        line += record.getMessage()
+        line = self.format_fields(
+            record.levelno, record.getMessage(), _fields(record), record.created
+        )
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+    def format_fields(
+        self, level: int, message: str, fields: dict[str, Any], created: float
+    ) -> str:
+        """Render an event given by its parts (what `format` renders of a record)."""
+        when = self._time_text(created)
+        uuid = fields.get("uuid")
+        return f"{when} [{uuid}] {message}" if uuid else f"{when} {message}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -121,16 +135,33 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        return self._render(
+            record.levelname, record.getMessage(), _fields(record), record.created, exception
+        )
+
+    def format_fields(
+        self, level: int, message: str, fields: dict[str, Any], created: float
+    ) -> str:
+        """Render an event given by its parts (what `format` renders of a record)."""
+        return self._render(logging.getLevelName(level), message, fields, created, None)
+
+    def _render(
+        self,
+        level_name: str,
+        message: str,
+        fields: dict[str, Any],
+        created: float,
+        exception: str | None,
+    ) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, self._tz).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname.lower(),
-            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(created, self._tz).isoformat(timespec="milliseconds"),
+            "level": level_name.lower(),
+            "message": message,
         }
-        out.update(_fields(record))
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+        out.update(fields)
+        if exception is not None:
+            out["exception"] = exception
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -142,14 +173,78 @@ class _LineHandler(logging.StreamHandler[IO[str]]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            stream = self.stream
-            stream.write(self.format(record) + self.terminator)
-            if stream and hasattr(stream, "flush"):
-                stream.flush()
+            self._write(self.format(record))
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def _write(self, line: str) -> None:
+        stream = self.stream
+        stream.write(line + self.terminator)
+        if stream and hasattr(stream, "flush"):
+            stream.flush()
+
+    def emit_fields(self, level: int, message: str, fields: dict[str, Any], created: float) -> None:
+        """`handle` of the record these parts make, without the record (see `DirectLines`)."""
+        formatter = cast(TextFormatter | JsonFormatter, self.formatter)
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self._write(formatter.format_fields(level, message, fields, created))
+            except RecursionError:
+                raise
+            except Exception:
+                record = logging.LogRecord(self.name or "", level, "", 0, message, (), None)
+                record.__dict__["bridge"] = fields
+                self.handleError(record)
+
+
+class DirectLines:
+    """Writes the worker's per-job lines straight to bridge's own handlers, when they are all
+    that would see the record.
+
+    Through `logging`, two lines per trivial job were about a third of the worker's CPU
+    (record, logger and handler dispatch). When every handler a record at this level would
+    reach is a `log_handler()` handler with bridge's formatter, and no logger or handler on
+    the way filters, and no record factory is installed, the record could only end as that
+    text on those streams, so the text is written directly. Any other setup (a filter, a
+    handler of your own, `logging.disable`, a custom factory) takes the `logging` path.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def handlers(self, level: int) -> list[_LineHandler] | None:
+        """The handlers to write a record at `level` to, or None to go through `logging`."""
+        if logging.root.manager.disable >= level:
+            return None
+        if logging.getLogRecordFactory() is not logging.LogRecord:
+            return None
+        found: list[_LineHandler] = []
+        logger: logging.Logger | None = self._logger
+        while logger is not None:
+            if logger.filters or logger.disabled:
+                return None
+            for handler in logger.handlers:
+                if (
+                    type(handler) is not _LineHandler
+                    or handler.filters
+                    or type(handler.formatter) not in _DIRECT_FORMATTERS
+                ):
+                    return None
+                if level >= handler.level:
+                    found.append(handler)
+            logger = logger.parent if logger.propagate else None
+        return found or None  # no handler at all: logging's last resort decides
+
+    @staticmethod
+    def write(
+        handlers: list[_LineHandler], level: int, message: str, fields: dict[str, Any]
+    ) -> None:
+        """Write one event to `handlers` (from `handlers()`) as their formatters render it."""
+        created = time.time()
+        for handler in handlers:
+            handler.emit_fields(level, message, fields, created)
 
 
 def log_handler(*, json_lines: bool = False, stream: IO[str] | None = None) -> logging.Handler:
@@ -157,3 +252,6 @@ def log_handler(*, json_lines: bool = False, stream: IO[str] | None = None) -> l
     handler = _LineHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     return handler
+
+
+_DIRECT_FORMATTERS = (TextFormatter, JsonFormatter)

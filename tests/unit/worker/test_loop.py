@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import re
 import signal
 from typing import Any
 
 import pytest
-from worker_kit import Env, fixture_line, fixture_payload
+from worker_kit import Env, fixture_line, fixture_payload, make_env
 
-from bridge.worker import Job, JsonFormatter, StopReason, TextFormatter
-from bridge.worker.logs import RecordMaker
+from bridge.worker import Job, JsonFormatter, StopReason, TextFormatter, log_handler
+from bridge.worker.logs import DirectLines, RecordMaker
 
 WELCOME = "App\\Jobs\\SendWelcomeEmail"
 
@@ -335,3 +337,43 @@ def test_record_maker_honours_a_custom_record_factory() -> None:
     finally:
         logging.setLogRecordFactory(standard_factory)
     assert made.request_id == "r-1"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json"])
+def test_direct_lines_write_what_logging_writes(json_lines: bool) -> None:
+    """The per-job lines written straight to bridge's handlers equal the `logging` path's."""
+
+    def run(through_logging: bool) -> list[Any]:
+        env = make_env()
+        env.app.register(WELCOME, lambda job: None)
+        env.app.register(
+            "App\\Jobs\\RecordAudit", lambda job: job.release(5) if job.attempts < 2 else 1 / 0
+        )
+        env.push(fixture_payload("plain_public"))
+        env.push(fixture_payload("floats"))  # no handler
+        env.push(fixture_payload("protected_private"))
+        env.push("{not json")
+        parent = logging.getLogger(f"direct-test-{through_logging}-{json_lines}")
+        parent.propagate = False  # away from pytest's capture handler on the root logger
+        parent.setLevel(logging.INFO)
+        out = io.StringIO()
+        parent.handlers = [log_handler(json_lines=json_lines, stream=out)]
+        logger = parent.getChild("worker")
+        if through_logging:
+            logger.addFilter(lambda record: True)
+        assert (DirectLines(logger).handlers(logging.INFO) is None) is through_logging
+        worker = env.worker(stop_when_empty=True, logger=logger)
+        worker.run()
+        lines = out.getvalue().splitlines()
+        if json_lines:
+            lines = [
+                json.dumps(
+                    {k: v for k, v in json.loads(line).items() if k not in ("time", "duration_ms")}
+                )
+                for line in lines
+            ]
+        return [re.sub(r"^\S+ \S+ |\(\d+\.\d+ ms\)", "", line) for line in lines]
+
+    direct, through = run(False), run(True)
+    assert len(direct) >= 6
+    assert direct == through

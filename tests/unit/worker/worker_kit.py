@@ -74,6 +74,8 @@ class Env:
         if "memory_bytes" in options:
             extra["memory_bytes"] = options.pop("memory_bytes")
         encrypter = options.pop("encrypter", None)
+        if "logger" in options:
+            extra["logger"] = options.pop("logger")
         return Worker(
             queue=self.queue,
             failed=self.failed,
