@@ -32,6 +32,8 @@ LOGGER_NAME = "bridge.worker"
 
 
 _new_record = logging.LogRecord.__new__
+_STOCK_HANDLE = logging.Logger.handle
+_STOCK_CALL_HANDLERS = logging.Logger.callHandlers
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -205,10 +207,11 @@ class DirectLines:
 
     Through `logging`, two lines per trivial job were about a third of the worker's CPU
     (record, logger and handler dispatch). When every handler a record at this level would
-    reach is a `log_handler()` handler with bridge's formatter, and no logger or handler on
-    the way filters, and no record factory is installed, the record could only end as that
-    text on those streams, so the text is written directly. Any other setup (a filter, a
-    handler of your own, `logging.disable`, a custom factory) takes the `logging` path.
+    reach is a `log_handler()` handler with bridge's formatter, no logger or handler on the
+    way filters, and neither a record factory nor a logger class of your own is installed,
+    the record could only end as that text on those streams, so the text is written
+    directly. Any other setup (a filter, a handler of your own, `logging.disable`, a custom
+    factory or logger class) takes the `logging` path.
     """
 
     def __init__(self, logger: logging.Logger) -> None:
@@ -220,6 +223,9 @@ class DirectLines:
             return None
         if logging.getLogRecordFactory() is not logging.LogRecord:
             return None
+        kind = type(self._logger)
+        if kind.handle is not _STOCK_HANDLE or kind.callHandlers is not _STOCK_CALL_HANDLERS:
+            return None  # a logger class of your own decides where records go
         found: list[_LineHandler] = []
         logger: logging.Logger | None = self._logger
         while logger is not None:

@@ -377,3 +377,42 @@ def test_direct_lines_write_what_logging_writes(json_lines: bool) -> None:
     direct, through = run(False), run(True)
     assert len(direct) >= 6
     assert direct == through
+
+
+class _OwnLogger(logging.Logger):
+    def callHandlers(self, record: logging.LogRecord) -> None:
+        super().callHandlers(record)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["logger filter", "handler filter", "foreign handler", "no handler", "disabled", "factory",
+     "logger class", "handler level"],
+)  # fmt: skip
+def test_direct_lines_step_aside_for_any_other_logging_setup(
+    change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = logging.getLogger(f"aside-{change}")
+    parent.propagate = False
+    handler = log_handler(stream=io.StringIO())
+    parent.handlers = [handler]
+    logger: logging.Logger = parent.getChild("worker")
+    assert DirectLines(logger).handlers(logging.INFO) == [handler]
+    if change == "logger filter":
+        logger.addFilter(lambda record: True)
+    elif change == "handler filter":
+        handler.addFilter(lambda record: True)
+    elif change == "foreign handler":
+        parent.addHandler(logging.NullHandler())
+    elif change == "no handler":
+        parent.handlers = []
+    elif change == "disabled":
+        monkeypatch.setattr(logging.root.manager, "disable", logging.INFO)
+    elif change == "factory":
+        monkeypatch.setattr(logging, "getLogRecordFactory", lambda: logging.makeLogRecord)
+    elif change == "logger class":
+        logger = _OwnLogger(f"aside-{change}.own")
+        logger.parent = parent
+    elif change == "handler level":
+        handler.setLevel(logging.WARNING)
+    assert DirectLines(logger).handlers(logging.INFO) is None
