@@ -72,8 +72,8 @@ def payload_uuid(text: str) -> str | None:
 
 def _opt_int(raw: dict[str, Any], key: str) -> int | None:
     value = raw.get(key)
-    if value is None:
-        return None
+    if value is None or type(value) is int:
+        return value  # the common cases first: every worker reads six of these per job
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise PayloadDecodeError(f"payload key {key!r} must be an integer, not {value!r}")
     try:
@@ -131,9 +131,10 @@ class JobPayload:
             if isinstance(backoff, bool) or not isinstance(backoff, int):
                 raise PayloadDecodeError(f"payload 'backoff' must be a string, not {backoff!r}")
             backoff = str(backoff)
+        uuid, display_name = raw.get("uuid"), raw.get("displayName")
         return cls(
-            uuid=raw["uuid"] if isinstance(raw.get("uuid"), str) else None,
-            display_name=raw["displayName"] if isinstance(raw.get("displayName"), str) else None,
+            uuid=uuid if isinstance(uuid, str) else None,
+            display_name=display_name if isinstance(display_name, str) else None,
             job=job,
             max_tries=_opt_int(raw, "maxTries"),
             max_exceptions=_opt_int(raw, "maxExceptions"),
