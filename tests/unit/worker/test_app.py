@@ -161,36 +161,32 @@ def test_timer_keeps_its_alarm_handler_between_jobs_and_close_restores_the_old_o
     assert signal.getsignal(signal.SIGALRM) == before
 
 
-def test_an_alarm_left_by_a_shorter_limit_does_not_cut_the_next_job_short() -> None:
-    timer = JobTimer(on_hard_timeout=lambda: None, grace_seconds=10)
-    try:
-        timer.run(lambda: None, 0.1)  # leaves its alarm pending
-        assert timer.run(lambda: time.sleep(0.4) or "done", 30) == "done"
-        assert not timer.fired
-    finally:
-        timer.close()
+@pytest.fixture
+def timer() -> Iterator[JobTimer]:
+    """A timer with no hard-timeout consequence, closed (alarm cleared) afterwards."""
+    made = JobTimer(on_hard_timeout=lambda: None, grace_seconds=10)
+    yield made
+    made.close()
 
 
-def test_a_pending_alarm_still_stops_a_later_hanging_job() -> None:
-    timer = JobTimer(on_hard_timeout=lambda: None, grace_seconds=10)
-    try:
-        timer.run(lambda: None, 0.1)
-        # The pending alarm goes off first and is set again for this job's own deadline.
-        with pytest.raises(JobTimeoutInterrupt):
-            timer.run(lambda: time.sleep(5), 0.3)
-        assert timer.fired
-    finally:
-        timer.close()
+def test_an_alarm_left_by_a_shorter_limit_does_not_cut_the_next_job_short(timer: JobTimer) -> None:
+    timer.run(lambda: None, 0.1)  # leaves its alarm pending
+    assert timer.run(lambda: time.sleep(0.4) or "done", 30) == "done"
+    assert not timer.fired
 
 
-def test_a_shorter_limit_than_the_pending_alarm_gets_its_own_alarm() -> None:
-    timer = JobTimer(on_hard_timeout=lambda: None, grace_seconds=10)
-    try:
-        timer.run(lambda: None, 30)
-        with pytest.raises(JobTimeoutInterrupt):
-            timer.run(lambda: time.sleep(5), 0.1)
-    finally:
-        timer.close()
+def test_a_pending_alarm_still_stops_a_later_hanging_job(timer: JobTimer) -> None:
+    timer.run(lambda: None, 0.1)
+    # The pending alarm goes off first and is set again for this job's own deadline.
+    with pytest.raises(JobTimeoutInterrupt):
+        timer.run(lambda: time.sleep(5), 0.3)
+    assert timer.fired
+
+
+def test_a_shorter_limit_than_the_pending_alarm_gets_its_own_alarm(timer: JobTimer) -> None:
+    timer.run(lambda: None, 30)
+    with pytest.raises(JobTimeoutInterrupt):
+        timer.run(lambda: time.sleep(5), 0.1)
 
 
 def test_rest_and_close_clear_the_pending_alarm() -> None:
