@@ -247,8 +247,11 @@ def decode_batch_options(text: str | bytes | None) -> dict[Any, Any]:
 
 
 def batch_allows_failures(options: str | bytes | None) -> bool:
-    """Whether batch options set `allowFailures` (unreadable options count as no)."""
+    """Whether batch options set `allowFailures` to true (unreadable options count as no).
+
+    Laravel asks `=== true`: a 1 or a "yes" there does not allow failures.
+    """
     try:
-        return bool(decode_batch_options(options).get("allowFailures"))
+        return decode_batch_options(options).get("allowFailures") is True
     except PayloadDecodeError:
         return False

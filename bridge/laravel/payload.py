@@ -138,7 +138,8 @@ class JobPayload:
             job=job,
             max_tries=_opt_int(raw, "maxTries"),
             max_exceptions=_opt_int(raw, "maxExceptions"),
-            fail_on_timeout=bool(raw.get("failOnTimeout", False)),
+            # Laravel's worker tests it with `if`: PHP's truthiness ("0" is false).
+            fail_on_timeout=_php_truthy(raw.get("failOnTimeout", False)),
             backoff=backoff,
             timeout=_opt_int(raw, "timeout"),
             # 8.x-9.x workers still fall back to the pre-8 `timeoutAt` key.

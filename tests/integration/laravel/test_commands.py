@@ -98,3 +98,6 @@ def test_batch_id_and_options(line: dict[str, Any]) -> None:
     assert decode_batch_options(as_base64) == options
     assert batch_allows_failures(encode_batch_options({"queue": "x"})) is False
     assert batch_allows_failures("garbage;") is False
+    # Laravel asks `=== true`.
+    for loose in (1, "1", "yes", [True]):
+        assert batch_allows_failures(encode_batch_options({"allowFailures": loose})) is False

@@ -49,3 +49,14 @@ def test_string_payload_keys_per_version() -> None:
     raw = json.loads(new)
     assert list(raw)[-4:] == ["timeout", "data", "createdAt", "delay"]
     assert (raw["failOnTimeout"], raw["createdAt"], raw["delay"]) == (False, 1, 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "fails"),
+    [(True, True), (False, False), (None, False), (1, True), (0, False), ("0", False), ("", False),
+     ("no", True), ([], False), ([0], True)],
+)  # fmt: skip
+def test_fail_on_timeout_is_read_as_php_tests_it(value: object, fails: bool) -> None:
+    raw = json.loads(TEXT)
+    raw["failOnTimeout"] = value
+    assert JobPayload.from_raw(raw).fail_on_timeout is fails
