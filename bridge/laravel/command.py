@@ -35,7 +35,7 @@ from bridge.laravel.payload import (
     object_payload,
     timestamp_of,
 )
-from bridge.laravel.values import MODEL_IDENTIFIER, model_from_identifier
+from bridge.laravel.values import MODEL_IDENTIFIER, model_from_identifier, php_truthy
 from bridge.laravel.versions import Profile
 from bridge.php import PhpDecoder, PhpObject, dumps, loads
 
@@ -162,8 +162,9 @@ def next_chained_job(
         raise PayloadDecodeError(f"chained[0] is not PHP serialize() data: {exc}") from exc
     if not isinstance(nxt, PhpObject):
         raise PayloadDecodeError("chained[0] is not a serialized job object")
-    connection = nxt.get("connection") or command.get("chainConnection")
-    queue = nxt.get("queue") or command.get("chainQueue")
+    # `$next->connection ?: $this->chainConnection`, in PHP's sense of empty.
+    connection = _either(nxt.get("connection"), command.get("chainConnection"))
+    queue = _either(nxt.get("queue"), command.get("chainQueue"))
     changes: dict[str, Any] = {"chained": rest, "connection": connection, "queue": queue}
     changes.update((name, command.get(name)) for name in _CHAIN_COPIED)
     declaration = (declarations or {}).get(nxt.class_name)
@@ -244,6 +245,10 @@ def decode_batch_options(text: str | bytes | None) -> dict[Any, Any]:
     if not isinstance(value, dict):
         raise PayloadDecodeError("job_batches.options is not an array")
     return value
+
+
+def _either(value: Any, fallback: Any) -> Any:
+    return value if php_truthy(value) else fallback
 
 
 def batch_allows_failures(options: str | bytes | None) -> bool:

@@ -24,7 +24,7 @@ from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
 from bridge.laravel.classes import UNINITIALIZED, Job, JobClass, serialize_command
 from bridge.laravel.encryption import Encrypter
-from bridge.laravel.values import date_from_php, is_php_date
+from bridge.laravel.values import date_from_php, is_php_date, php_truthy
 from bridge.laravel.versions import Profile
 
 __all__ = [
@@ -139,7 +139,7 @@ class JobPayload:
             max_tries=_opt_int(raw, "maxTries"),
             max_exceptions=_opt_int(raw, "maxExceptions"),
             # Laravel's worker tests it with `if`: PHP's truthiness ("0" is false).
-            fail_on_timeout=_php_truthy(raw.get("failOnTimeout", False)),
+            fail_on_timeout=php_truthy(raw.get("failOnTimeout", False)),
             backoff=backoff,
             timeout=_opt_int(raw, "timeout"),
             # 8.x-9.x workers still fall back to the pre-8 `timeoutAt` key.
@@ -384,20 +384,9 @@ def _general_payload(
 def _should_be_encrypted(job: Job, profile: Profile) -> bool:
     """`$job instanceof ShouldBeEncrypted || ($job->shouldBeEncrypted ?? false)`, in PHP's
     sense of true (`"0"` and `[]` are false)."""
-    return job.job_class.should_be_encrypted or _php_truthy(
+    return job.job_class.should_be_encrypted or php_truthy(
         _option(job, "shouldBeEncrypted", profile)
     )
-
-
-def _php_truthy(value: Any) -> bool:
-    """PHP's conversion to bool: null, false, 0, 0.0, `""`, `"0"` and `[]` are false."""
-    if isinstance(value, str | bytes):
-        return value not in ("", "0", b"", b"0")
-    if isinstance(value, list | tuple | dict):
-        return bool(value)
-    if isinstance(value, bool | int | float) or value is None:
-        return bool(value)  # NAN is true in PHP as in Python
-    return True  # objects
 
 
 def _encrypted(job: Job, command: bytes, encrypter: Encrypter | None) -> str:

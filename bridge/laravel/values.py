@@ -43,6 +43,7 @@ __all__ = [
     "enum_to_php",
     "model_identifier",
     "php_enum",
+    "php_truthy",
     "to_python",
 ]
 
@@ -232,6 +233,21 @@ def _zone_for(tz_type: Any, name: Any) -> tzinfo | None:
         minutes = _ABBREVIATIONS.get(name.upper())
         return None if minutes is None else timezone(timedelta(minutes=minutes), name)
     return None
+
+
+def php_truthy(value: Any) -> bool:
+    """PHP's conversion to bool: null, false, 0, 0.0, `""`, `"0"` and `[]` are false.
+
+    What Laravel's `if ($job->x)` and `$a ?: $b` see, where Python's truth would call `"0"`
+    true. Objects are true; NAN is true in both.
+    """
+    if isinstance(value, str | bytes):
+        return value not in ("", "0", b"", b"0")
+    if isinstance(value, list | tuple | dict):
+        return bool(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return bool(value)
+    return True
 
 
 def is_php_date(value: Any) -> bool:

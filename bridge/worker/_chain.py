@@ -22,6 +22,7 @@ import uuid as uuid_module
 from bridge.laravel.command import next_chained_job
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
+from bridge.laravel.values import php_truthy
 from bridge.laravel.versions import detect_profile, profile_for
 from bridge.php import PhpObject
 from bridge.queue.base import JobQueue
@@ -66,7 +67,9 @@ def dispatch_next_in_chain(
     if step is None:
         return None
     text = step.payload
-    if encrypter is not None and (current.is_encrypted or step.command.get("shouldBeEncrypted")):
+    if encrypter is not None and (
+        current.is_encrypted or php_truthy(step.command.get("shouldBeEncrypted"))
+    ):
         text = _encrypt_command(text, encrypter)
     if step.connection is not None and step.connection != queue.connection_name:
         logger.warning(

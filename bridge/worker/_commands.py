@@ -6,12 +6,10 @@ rest of the worker deals only in `PhpObject`s and payload strings.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from bridge.exceptions import PhpSerializeError
+from bridge.laravel.command import batch_allows_failures as options_allow_failures
 from bridge.laravel.values import to_python
-from bridge.php import loads
 from bridge.queue.base import BatchRecord
 
 __all__ = ["batch_allows_failures", "friendly"]
@@ -25,18 +23,5 @@ def friendly(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def batch_allows_failures(batch: BatchRecord) -> bool:
-    """Whether the batch's options set `allowFailures` (unreadable options count as no)."""
-    raw = batch.options
-    if not raw:
-        return False
-    if b":" not in raw and b";" not in raw:
-        # PostgreSQL stores the serialized options base64-encoded (they contain NUL bytes).
-        try:
-            raw = base64.b64decode(raw, validate=True)
-        except ValueError:
-            return False
-    try:
-        options = loads(raw)
-    except PhpSerializeError:
-        return False
-    return isinstance(options, dict) and bool(options.get("allowFailures"))
+    """Whether the batch's options set `allowFailures` to true (unreadable options: no)."""
+    return options_allow_failures(batch.options)

@@ -22,7 +22,7 @@ from bridge.laravel.command import (
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.laravel.versions import profile_for
-from bridge.php import dumps, loads
+from bridge.php import PhpObject, dumps, loads
 
 FIXTURES = Path(__file__).resolve().parents[2] / "vectors" / "laravel-fixtures"
 
@@ -84,6 +84,17 @@ def test_next_chained_job_takes_chain_queue_and_rest() -> None:
     assert step.command["chained"] == [third]
     assert step.command["queue"] == "q2" and step.command["chainQueue"] == "q2"
     assert json.loads(step.payload)["createdAt"] == 5
+
+
+@pytest.mark.parametrize(("own", "taken"), [("0", "q2"), ("", "q2"), (None, "q2"), ("q1", "q1")])
+def test_next_chained_job_keeps_its_own_queue_only_when_php_calls_it_set(
+    own: str | None, taken: str
+) -> None:
+    """`$next->queue ?: $this->chainQueue`: "0" is empty to PHP."""
+    second = dumps(PhpObject("B", {"queue": own})).decode()
+    command = PhpObject("A", {"chained": [second], "chainQueue": "q2"})
+    step = next_chained_job(command, profile=profile_for("12"), uuid="u", now=5)
+    assert step is not None and step.queue == taken
 
 
 @pytest.mark.parametrize("line", _lines("batch"))

@@ -6,6 +6,8 @@ import copy
 import enum
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bridge.laravel import (
     Model,
     ModelCollection,
@@ -14,7 +16,7 @@ from bridge.laravel import (
     date_to_php,
     to_python,
 )
-from bridge.laravel.values import model_identifier
+from bridge.laravel.values import model_identifier, php_truthy
 from bridge.php import PhpEnum, PhpObject
 
 USER = Model("App\\User", 3, "mysql", ("posts",))
@@ -66,3 +68,13 @@ def test_to_python_keeps_information_and_sharing() -> None:
     assert out["status"] is Status.Active
     assert out["other"] == PhpEnum("App\\Enums\\Other", "X")
     assert out["at"] == datetime(2024, 1, 1, tzinfo=UTC) and out["at"].php_class == "DateTime"
+
+
+@pytest.mark.parametrize(
+    ("value", "truth"),
+    [(None, False), (False, False), (True, True), (0, False), (-1, True), (0.0, False),
+     (float("nan"), True), ("", False), ("0", False), ("0.0", True), (" ", True), ("a", True),
+     (b"0", False), ([], False), ([0], True), ({}, False), (PhpObject("X", {}), True)],
+)  # fmt: skip
+def test_php_truthy_is_php_bool_conversion(value: object, truth: bool) -> None:
+    assert php_truthy(value) is truth
