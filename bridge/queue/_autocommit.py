@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-import sqlalchemy.exc as sa_exc
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+
+from bridge.queue._cursor import run_on_cursor
 
 __all__ = ["BUSY", "AutocommitSlot", "Busy"]
 
@@ -79,33 +80,9 @@ class AutocommitSlot:
             self._lock.release()
 
     def run_cursor(self, action: Callable[[Any], T]) -> T | Busy:
-        """As `run`, given a DBAPI cursor of the slot's connection instead.
+        """As `run`, given a DBAPI cursor of the slot's connection (see `_cursor`)."""
 
-        SQLAlchemy's execution machinery costs ~25 µs of CPU a statement, a tenth of a
-        one-row INSERT's round trip. Driver errors come out wrapped as SQLAlchemy wraps them
-        (`DBAPIError`, disconnects marked), so callers translate them as any other.
-        """
-
-        def on_cursor(conn: Connection) -> T:
-            dialect = conn.dialect
-            dbapi_connection = conn.connection.dbapi_connection
-            assert dbapi_connection is not None
-            cursor = dbapi_connection.cursor()
-            try:
-                return action(cursor)
-            except dialect.loaded_dbapi.Error as exc:
-                raise sa_exc.DBAPIError.instance(
-                    None,
-                    None,
-                    exc,
-                    dialect.loaded_dbapi.Error,
-                    connection_invalidated=dialect.is_disconnect(exc, dbapi_connection, cursor),
-                    dialect=dialect,
-                ) from exc
-            finally:
-                cursor.close()
-
-        return self.run(on_cursor)
+        return self.run(lambda conn: run_on_cursor(conn, action))
 
     def close(self) -> None:
         """Close the connection (the slot opens a new one when used again)."""

@@ -14,7 +14,7 @@ retry at all.)
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue._autocommit import AutocommitSlot, Busy
 from bridge.queue._batch_store import DatabaseBatchStore
+from bridge.queue._cursor import run_on_cursor, watched
 from bridge.queue._engine import (
     create_engine_for,
     idle_ping_seconds_of,
@@ -179,15 +180,21 @@ class DatabaseQueue:
         done_ids = tuple(job.id for job in finished)
         delete_sql = self._sql.delete_ids(len(done_ids)) if done_ids else ""
 
+        def statements(execute: Callable[[str, tuple[Any, ...]], Any]) -> list[Any]:
+            if done_ids:
+                execute(delete_sql, done_ids)
+            rows: list[Any] = execute(select_sql, params).fetchall()
+            if rows:
+                ids = [row[0] for row in rows]
+                execute(self._sql.mark_reserved(len(ids)), (now, *ids))
+            return rows
+
         def run() -> list[ReservedJob]:
             with self.engine.begin() as conn:
-                if done_ids:
-                    conn.exec_driver_sql(delete_sql, done_ids)
-                rows = conn.exec_driver_sql(select_sql, params).fetchall()
-                if not rows:
-                    return []
-                ids = [row[0] for row in rows]
-                conn.exec_driver_sql(self._sql.mark_reserved(len(ids)), (now, *ids))
+                if watched(self.engine):
+                    rows = statements(conn.exec_driver_sql)
+                else:
+                    rows = run_on_cursor(conn, lambda cursor: statements(_executor(cursor)))
             return [
                 ReservedJob(
                     id=job_id,
@@ -348,3 +355,13 @@ def _chunks(jobs: Sequence[NewJob]) -> Iterator[Sequence[NewJob]]:
             start, size = index, len(job.payload)
     if start < len(jobs):
         yield jobs[start:]
+
+
+def _executor(cursor: Any) -> Callable[[str, tuple[Any, ...]], Any]:
+    """`conn.exec_driver_sql` in DBAPI terms: execute, then hand back the cursor to fetch."""
+
+    def execute(statement: str, params: tuple[Any, ...]) -> Any:
+        cursor.execute(statement, params)
+        return cursor
+
+    return execute

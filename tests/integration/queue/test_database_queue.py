@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from bridge.queue._cursor import watched
 from bridge.queue.base import NewJob
 from bridge.queue.database import DatabaseQueue
 
@@ -256,3 +257,34 @@ def test_reserve_deletes_the_finished_rows_in_the_same_transaction(queue: Databa
     queue.reserve("default", now=NOW, limit=2)
     assert queue.reserve("other", now=NOW, finished=second) == []
     assert [row.id for row in queue.rows()] == ids[4:]
+
+
+def test_reservation_is_the_same_whether_or_not_a_listener_watches_statements(
+    queue: DatabaseQueue, engine: Engine
+) -> None:
+    """Unwatched, the reservation runs on the DBAPI cursor; watched, through SQLAlchemy."""
+    for i in range(4):
+        queue.push(f"p{i}", queue="w", now=NOW)
+    assert not watched(engine)
+    first = queue.reserve("w", now=NOW, limit=2)
+    seen: list[str] = []
+
+    def listener(*args: Any) -> None:
+        seen.append(args[2])
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert watched(engine)
+        second = queue.reserve("w", now=NOW + 1, limit=2, finished=first)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert any(s.lstrip().upper().startswith("SELECT") for s in seen)
+    got = [(j.payload, j.attempts, j.reserved_at, j.queue) for j in first + second]
+    assert got == [
+        ("p0", 1, NOW, "w"),
+        ("p1", 1, NOW, "w"),
+        ("p2", 1, NOW + 1, "w"),
+        ("p3", 1, NOW + 1, "w"),
+    ]
+    stored = [(r.payload, r.attempts, r.reserved_at) for r in queue.rows("w")]
+    assert stored == [("p2", 1, NOW + 1), ("p3", 1, NOW + 1)]
