@@ -127,7 +127,8 @@ class DatabaseQueue:
         row = NewJob(payload=payload, queue=queue, available_at=now + delay_seconds, created_at=now)
 
         def insert() -> int:
-            if self._autocommit is not None:
+            # The slot is an engine of its own: a listener on ours would not see its pushes.
+            if self._autocommit is not None and not watched(self.engine):
                 row_id = self._autocommit.run_cursor(lambda cursor: self._insert_raw(cursor, row))
                 if not isinstance(row_id, Busy):
                     return row_id

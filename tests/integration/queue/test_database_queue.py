@@ -288,3 +288,12 @@ def test_reservation_is_the_same_whether_or_not_a_listener_watches_statements(
     ]
     stored = [(r.payload, r.attempts, r.reserved_at) for r in queue.rows("w")]
     assert stored == [("p2", 1, NOW + 1), ("p3", 1, NOW + 1)]
+
+
+def test_a_watched_engine_sees_every_push(queue: DatabaseQueue, engine: Engine) -> None:
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    first = queue.push("a", queue="w", now=NOW)
+    second = queue.push("b", queue="w", now=NOW)
+    assert sum(s.lstrip().upper().startswith("INSERT") for s in seen) == 2
+    assert [(r.id, r.payload) for r in queue.rows("w")] == [(first, "a"), (second, "b")]
