@@ -129,33 +129,25 @@ class DatabaseQueue:
         def insert() -> int:
             # The slot is an engine of its own: a listener on ours would not see its pushes.
             if self._autocommit is not None and not watched(self.engine):
-                row_id = self._autocommit.run_cursor(lambda cursor: self._insert_raw(cursor, row))
+                row_id = self._autocommit.run_cursor(
+                    lambda cursor: self._insert_one(_executor(cursor), row)
+                )
                 if not isinstance(row_id, Busy):
                     return row_id
             with self.engine.begin() as conn:
-                return self._insert_one(conn, row)
+                return self._insert_one(conn.exec_driver_sql, row)
 
         return retrying(insert, idempotent=False)
 
-    def _insert_raw(self, cursor: Any, job: NewJob) -> int:
-        """`_insert_one` on a DBAPI cursor (the autocommit slot's)."""
+    def _insert_one(self, execute: Execute, job: NewJob) -> int:
+        """Insert one row with `execute` (`conn.exec_driver_sql`, or a cursor's); its id."""
         sql = self._sql
         if sql.literal_values:
             (text,) = sql.literal_inserts((job,), max_rows=1, max_chars=0)
-            cursor.execute(text)
-            return int(cursor.lastrowid)
+            return int(execute(text, None).lastrowid)
         row = (job.queue, job.attempts, None, job.available_at, job.created_at, job.payload)
-        cursor.execute(sql.insert(returning_id=True), row)
-        return int(cursor.fetchone()[0] if sql.returning else cursor.lastrowid)
-
-    def _insert_one(self, conn: Connection, job: NewJob) -> int:
-        sql = self._sql
-        if sql.literal_values:
-            (text,) = sql.literal_inserts((job,), max_rows=1, max_chars=0)
-            return int(conn.exec_driver_sql(text).lastrowid)
-        row = (job.queue, job.attempts, None, job.available_at, job.created_at, job.payload)
-        result = conn.exec_driver_sql(sql.insert(returning_id=True), row)
-        return int(result.scalar_one() if sql.returning else result.lastrowid)
+        result = execute(sql.insert(returning_id=True), row)
+        return int(result.fetchone()[0] if sql.returning else result.lastrowid)
 
     def bulk(self, jobs: Sequence[NewJob]) -> None:
         """Insert many jobs with one multi-row INSERT."""
@@ -181,7 +173,7 @@ class DatabaseQueue:
         done_ids = tuple(job.id for job in finished)
         delete_sql = self._sql.delete_ids(len(done_ids)) if done_ids else ""
 
-        def statements(execute: Callable[[str, tuple[Any, ...]], Any]) -> list[Any]:
+        def statements(execute: Execute) -> list[Any]:
             if done_ids:
                 execute(delete_sql, done_ids)
             rows: list[Any] = execute(select_sql, params).fetchall()
@@ -272,7 +264,7 @@ class DatabaseQueue:
                 ).first()
                 if found is not None:
                     conn.execute(t.delete().where(t.c.id == job.id))
-                return self._insert_one(conn, row)
+                return self._insert_one(conn.exec_driver_sql, row)
 
         return retrying(run, idempotent=False)
 
@@ -340,6 +332,10 @@ class DatabaseQueue:
         return retrying(run, idempotent=True)
 
 
+# Runs one statement with its parameters (None: none) and returns something to fetch from:
+# `Connection.exec_driver_sql`, or `_executor` over a DBAPI cursor.
+Execute = Callable[[str, tuple[Any, ...] | None], Any]
+
 _CHUNK_ROWS = 1_000
 _CHUNK_BYTES = 4_000_000
 # A MySQL INSERT with literals, hex included, stays under 4 MiB: the smallest default
@@ -358,10 +354,10 @@ def _chunks(jobs: Sequence[NewJob]) -> Iterator[Sequence[NewJob]]:
         yield jobs[start:]
 
 
-def _executor(cursor: Any) -> Callable[[str, tuple[Any, ...]], Any]:
+def _executor(cursor: Any) -> Execute:
     """`conn.exec_driver_sql` in DBAPI terms: execute, then hand back the cursor to fetch."""
 
-    def execute(statement: str, params: tuple[Any, ...]) -> Any:
+    def execute(statement: str, params: tuple[Any, ...] | None) -> Any:
         cursor.execute(statement, params)
         return cursor
 
