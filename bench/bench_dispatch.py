@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,18 @@ def laravel_seconds(url: str, mode: str, count: int) -> float:
     return seconds
 
 
+def raw_rate(
+    count: int,
+    insert: Callable[..., None],
+    conn: Any,
+    payloads: list[str],
+    *,
+    hex_literals: bool,
+) -> float:
+    """Rows per second of `insert` (`raw_singles` or `raw_multi`) into the raw table."""
+    return timed_rate(count, lambda: insert(conn, "raw_jobs", payloads, hex_literals=hex_literals))
+
+
 def timed_rate(count: int, action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
@@ -129,51 +142,37 @@ _INSERT = (
 )
 
 
-def raw_singles(conn: Any, table: str, payloads: list[str]) -> None:
+def _raw_insert(cur: Any, table: str, now: int, texts: list[str], hex_literals: bool) -> None:
+    """Laravel's INSERT of `texts`: values bound by pymysql, or written in as hex literals."""
+    if hex_literals:
+        queue = QUEUE.encode().hex()
+        values = ", ".join(
+            f"(X'{queue}', 0, NULL, {now}, {now}, X'{text.encode().hex()}')" for text in texts
+        )
+        cur.execute(_INSERT.format(table=table, values=values))
+        return
+    values = ", ".join(["(%s, 0, NULL, %s, %s, %s)"] * len(texts))
+    cur.execute(
+        _INSERT.format(table=table, values=values),
+        [part for text in texts for part in (QUEUE, now, now, text)],
+    )
+
+
+def raw_singles(conn: Any, table: str, payloads: list[str], *, hex_literals: bool) -> None:
     """Laravel's push statement, autocommit, one per payload."""
     conn.autocommit(True)
-    statement = _INSERT.format(table=table, values="(%s, 0, NULL, %s, %s, %s)")
     with conn.cursor() as cur:
         for text in payloads:
-            now = int(time.time())
-            cur.execute(statement, (QUEUE, now, now, text))
+            _raw_insert(cur, table, int(time.time()), [text], hex_literals)
     conn.autocommit(False)
 
 
-def raw_multi(conn: Any, table: str, payloads: list[str]) -> None:
+def raw_multi(conn: Any, table: str, payloads: list[str], *, hex_literals: bool) -> None:
     """Laravel's bulk statement: 500 rows per multi-row INSERT, one commit each."""
     with conn.cursor() as cur:
         for start in range(0, len(payloads), CHUNK):
             chunk = payloads[start : start + CHUNK]
-            now = int(time.time())
-            values = ", ".join(["(%s, 0, NULL, %s, %s, %s)"] * len(chunk))
-            params: list[Any] = []
-            for text in chunk:
-                params += [QUEUE, now, now, text]
-            cur.execute(_INSERT.format(table=table, values=values), params)
-            conn.commit()
-
-
-def _hex_row(now: int, text: str) -> str:
-    return f"(X'{QUEUE.encode().hex()}', 0, NULL, {now}, {now}, X'{text.encode().hex()}')"
-
-
-def raw_singles_hex(conn: Any, table: str, payloads: list[str]) -> None:
-    """As `raw_singles`, the values written in as hex literals (no driver escaping)."""
-    conn.autocommit(True)
-    with conn.cursor() as cur:
-        for text in payloads:
-            cur.execute(_INSERT.format(table=table, values=_hex_row(int(time.time()), text)))
-    conn.autocommit(False)
-
-
-def raw_multi_hex(conn: Any, table: str, payloads: list[str]) -> None:
-    """As `raw_multi`, the values written in as hex literals (no driver escaping)."""
-    with conn.cursor() as cur:
-        for start in range(0, len(payloads), CHUNK):
-            now = int(time.time())
-            values = ", ".join(_hex_row(now, text) for text in payloads[start : start + CHUNK])
-            cur.execute(_INSERT.format(table=table, values=values))
+            _raw_insert(cur, table, int(time.time()), chunk, hex_literals)
             conn.commit()
 
 
@@ -206,21 +205,15 @@ def main() -> None:
             ("laravel_single", lambda: n / laravel_seconds(url, "single", n)),
             ("bridge_single", lambda: timed_rate(n, lambda: bridge_singles(dispatcher, n))),
             ("bridge_push", lambda: timed_rate(n, lambda: bridge_pushes(queue, singles))),
-            ("raw_single", lambda: timed_rate(n, lambda: raw_singles(raw, "raw_jobs", singles))),
-            (
-                "raw_single_hex",
-                lambda: timed_rate(n, lambda: raw_singles_hex(raw, "raw_jobs", singles)),
-            ),
+            ("raw_single", partial(raw_rate, n, raw_singles, raw, singles, hex_literals=False)),
+            ("raw_single_hex", partial(raw_rate, n, raw_singles, raw, singles, hex_literals=True)),
         ]
         bulk_runs: list[tuple[str, Callable[[], float]]] = [
             ("laravel_bulk", lambda: bulk_n / laravel_seconds(url, "bulk", bulk_n)),
             ("bridge_bulk", lambda: timed_rate(bulk_n, lambda: bridge_bulk(dispatcher, bulk_n))),
             ("queue_bulk", lambda: timed_rate(bulk_n, lambda: bridge_queue_bulk(queue, many))),
-            ("raw_bulk", lambda: timed_rate(bulk_n, lambda: raw_multi(raw, "raw_jobs", many))),
-            (
-                "raw_bulk_hex",
-                lambda: timed_rate(bulk_n, lambda: raw_multi_hex(raw, "raw_jobs", many)),
-            ),
+            ("raw_bulk", partial(raw_rate, bulk_n, raw_multi, raw, many, hex_literals=False)),
+            ("raw_bulk_hex", partial(raw_rate, bulk_n, raw_multi, raw, many, hex_literals=True)),
         ]
         for round_no in range(args.rounds):
             # Each round starts with a different contender: whoever runs right after a big

@@ -21,10 +21,10 @@ methods Laravel calls at dispatch (`displayName`, `retryUntil`, `backoff`, `trie
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from bridge.exceptions import JobClassError, PhpSerializeError
 from bridge.laravel._phptype import PhpType, to_php_value
@@ -64,6 +64,7 @@ NO_DEFAULT = _Marker.NO_DEFAULT
 UNINITIALIZED = _Marker.UNINITIALIZED
 
 MethodResult = Any | Callable[[Mapping[str, Any]], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,11 @@ class _Slot:
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", mangle(self.prop.name, self.prop.visibility, self.owner))
 
+    def seen_by(self, class_name: str) -> bool:
+        """Whether `$this->name` in class `class_name` reaches this slot (an inherited private
+        one is out of reach)."""
+        return self.owner == class_name or self.prop.visibility is not Visibility.PRIVATE
+
 
 @dataclass(frozen=True, slots=True)
 class JobClass:
@@ -154,9 +160,7 @@ class JobClass:
     methods: Mapping[str, MethodResult] = field(default_factory=dict)
     # Slot layouts per profile: every payload asks for them several times, and they only
     # depend on the (immutable) declaration.
-    _memo: dict[tuple[str, Profile], Any] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.lstrip("\\"))
@@ -211,42 +215,48 @@ class JobClass:
         ]
         return body, traits
 
+    @property
+    def memo(self) -> dict[Hashable, Any]:
+        """Facts derived from this declaration (slot layouts, payload parts), kept with it.
+
+        A declaration never changes, so whatever is computed from it alone can be kept for
+        every later job of the class; an entry that also depends on something else (the
+        clock) must carry it and be replaced when it differs.
+        """
+        return self._memo
+
+    def _cached(self, key: Hashable, build: Callable[[], T]) -> T:
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
     def native_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in PHP's object-table order (what native `serialize()` walks)."""
-        key = ("native", profile)
-        if key not in self._memo:
-            self._memo[key] = tuple(self._native_slots(profile))
-        return list(self._memo[key])
+        return list(self._cached(("native", profile), lambda: tuple(self._native_slots(profile))))
 
-    def command_layout(self, profile: Profile) -> tuple[bool, tuple[_Slot, ...], frozenset[str]]:
-        """What `command_object` walks: uses SerializesModels, the slots, their bare names."""
-        key = ("command", profile)
-        layout = self._memo.get(key)
-        if layout is None:
-            models = self.uses("SerializesModels")
-            slots = tuple(self.reflection_slots(profile) if models else self.native_slots(profile))
-            layout = (models, slots, frozenset(s.prop.name for s in slots))
-            self._memo[key] = layout
-        return cast(tuple[bool, tuple[_Slot, ...], frozenset[str]], layout)
+    def command_layout(self, profile: Profile) -> _CommandLayout:
+        """What `command_object` walks for `profile`."""
+        return self._cached(("command", profile), lambda: _CommandLayout.of(self, profile))
 
     def command_plan(self, profile: Profile) -> _CommandPlan | None:
         """The ready-token writer `serialize_command` tries first (None: not for this class)."""
-        key = ("plan", profile)
-        if key not in self._memo:
-            self._memo[key] = _CommandPlan.build(self, profile)
-        return cast("_CommandPlan | None", self._memo[key])
+        return self._cached(("plan", profile), lambda: _CommandPlan.build(self, profile))
 
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
-        key = ("by_name", profile)
-        if key not in self._memo:
+        return self._slots_by_name(profile).get(name)
+
+    def _slots_by_name(self, profile: Profile) -> dict[str, _Slot]:
+        def build() -> dict[str, _Slot]:
             index: dict[str, _Slot] = {}
             for slot in self.native_slots(profile):
-                if slot.owner == self.name or slot.prop.visibility is not Visibility.PRIVATE:
+                if slot.seen_by(self.name):
                     index.setdefault(slot.prop.name, slot)
-            self._memo[key] = index
-        found: _Slot | None = self._memo[key].get(name)
-        return found
+            return index
+
+        return self._cached(("by_name", profile), build)
 
     def _native_slots(self, profile: Profile) -> list[_Slot]:
         slots = self.parent.native_slots(profile) if self.parent else []
@@ -270,14 +280,12 @@ class JobClass:
 
     def reflection_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in `ReflectionClass::getProperties()` order, inherited privates dropped."""
-        key = ("reflection", profile)
-        if key not in self._memo:
-            self._memo[key] = tuple(
-                s
-                for s in self._reflection_all(profile)
-                if s.owner == self.name or s.prop.visibility is not Visibility.PRIVATE
+        return list(
+            self._cached(
+                ("reflection", profile),
+                lambda: tuple(s for s in self._reflection_all(profile) if s.seen_by(self.name)),
             )
-        return list(self._memo[key])
+        )
 
     def _reflection_all(self, profile: Profile) -> list[_Slot]:
         body, traits = self._own_slots(profile)
@@ -301,17 +309,16 @@ class JobClass:
         return dict(self._visible_props())
 
     def _visible_props(self) -> dict[str, Prop]:
-        key = ("visible", _ANY_PROFILE)
-        found = self._memo.get(key)
-        if found is None:
-            found = {}
+        def build() -> dict[str, Prop]:
+            found: dict[str, Prop] = {}
             for depth, cls in enumerate(self.lineage()):
                 for prop in cls.properties:
                     if prop.name in found or (depth and prop.visibility is Visibility.PRIVATE):
                         continue
                     found[prop.name] = prop
-            self._memo[key] = found
-        return cast(dict[str, Prop], found)
+            return found
+
+        return self._cached("visible", build)
 
     # --- instances ---------------------------------------------------------------------
 
@@ -352,24 +359,18 @@ class JobClass:
         return Job(job_class=self, values=checked)
 
     def _has_trait_property(self, name: str) -> bool:
-        key = ("trait_names", _ANY_PROFILE)
-        names = self._memo.get(key)
-        if names is None:
+        def build() -> frozenset[str]:
             latest = Profile(version=(12, 67, 0))
             legacy = Profile(version=(12, 27, 0))
-            names = frozenset(
+            return frozenset(
                 prop_name
                 for cls in self.lineage()
                 for trait in cls.traits
                 for profile in (latest, legacy)
                 for prop_name, _vis, _default in trait_properties(trait, profile)
             )
-            self._memo[key] = names
-        return name in names
 
-
-# Memo key for facts about a declaration that hold for every Laravel version.
-_ANY_PROFILE = Profile(version=(0, 0, 0))
+        return name in self._cached("trait_names", build)
 
 
 def _inherited_index(slots: list[_Slot], name: str) -> int | None:
@@ -445,7 +446,7 @@ class Job:
         out: dict[str, Any] = {}
         for slot in self.job_class.native_slots(profile):
             name = slot.prop.name
-            if slot.owner != self.name and slot.prop.visibility is Visibility.PRIVATE:
+            if not slot.seen_by(self.name):
                 continue
             value = self.value(name, profile)
             if value is not UNINITIALIZED:
@@ -518,16 +519,15 @@ def command_object(job: Job, profile: Profile) -> PhpObject:
             before 12.28.1) or a model in a job without `SerializesModels`.
     """
     cls = job.job_class
-    models, slots, known = cls.command_layout(profile)
+    layout = cls.command_layout(profile)
+    models, omit_defaults = layout.models, layout.omit_defaults
     values = job.values
     for name in values:
-        if name not in known:
+        if name not in layout.known:
             raise JobClassError(f"{cls.name}::${name} does not exist in Laravel {profile.name}")
-    omit_defaults = models and profile.serializes_models_omits_defaults
     properties: dict[Any, Any] = {}
-    for slot in slots:
+    for slot, visible in layout.slots:
         prop, name = slot.prop, slot.prop.name
-        visible = slot.owner == cls.name or prop.visibility is not Visibility.PRIVATE
         if visible and name in values:
             value = values[name]
         elif prop.has_default:
@@ -565,6 +565,33 @@ def _plain(value: Any) -> bool:
     return scalar_token(value) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class _CommandLayout:
+    """What `command_object` walks for one class and profile."""
+
+    #: Each slot in serialize() order, and whether the class's own code reaches it by name
+    #: (only then does a value given by bare name land there).
+    slots: tuple[tuple[_Slot, bool], ...]
+    #: The bare names a job of the class may give values for.
+    known: frozenset[str]
+    #: SerializesModels: reflection order, models written as identifiers.
+    models: bool
+    #: SerializesModels from 9.4: values identical to their declared default are left out.
+    omit_defaults: bool
+
+    @classmethod
+    def of(cls, job_class: JobClass, profile: Profile) -> _CommandLayout:
+        models = job_class.uses("SerializesModels")
+        slots = job_class.reflection_slots(profile) if models else job_class.native_slots(profile)
+        return cls(
+            slots=tuple((slot, slot.seen_by(job_class.name)) for slot in slots),
+            known=frozenset(slot.prop.name for slot in slots),
+            models=models,
+            omit_defaults=models and profile.serializes_models_omits_defaults,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _CommandPlan:
     """`command_object` + `dumps` for one class and profile, as ready tokens.
 
@@ -576,29 +603,18 @@ class _CommandPlan:
     so their bytes are the same wherever they stand.
     """
 
-    __slots__ = ("class_name", "entries", "known", "omit_defaults")
-
-    def __init__(
-        self,
-        class_name: str,
-        entries: tuple[tuple[str, bool, bytes, bool, Any, bytes | None], ...],
-        known: frozenset[str],
-        omit_defaults: bool,
-    ) -> None:
-        self.class_name = class_name
-        # (name, visible, key token, has default, default, token written when left at it)
-        self.entries = entries
-        self.known = known
-        self.omit_defaults = omit_defaults
+    class_name: str
+    #: (name, visible, key token, has default, default, token written when left at it)
+    entries: tuple[tuple[str, bool, bytes, bool, Any, bytes | None], ...]
+    known: frozenset[str]
+    omit_defaults: bool
 
     @classmethod
     def build(cls, job_class: JobClass, profile: Profile) -> _CommandPlan | None:
-        models, slots, known = job_class.command_layout(profile)
-        omit_defaults = models and profile.serializes_models_omits_defaults
+        layout = job_class.command_layout(profile)
         entries = []
-        for slot in slots:
+        for slot, visible in layout.slots:
             prop = slot.prop
-            visible = slot.owner == job_class.name or prop.visibility is not Visibility.PRIVATE
             default = prop.default_value if prop.has_default else UNINITIALIZED
             token: bytes | None = None
             if default is not UNINITIALIZED:
@@ -608,12 +624,12 @@ class _CommandPlan:
                     token = dumps(default)
                 except PhpSerializeError:
                     return None  # the general path reports it for every job
-                if omit_defaults and php_identical(default, default):
+                if layout.omit_defaults and php_identical(default, default):
                     token = None
             key = scalar_token(slot.key)
             assert key is not None  # property keys are str
             entries.append((prop.name, visible, key, prop.has_default, default, token))
-        return cls(job_class.name, tuple(entries), known, omit_defaults)
+        return cls(job_class.name, tuple(entries), layout.known, layout.omit_defaults)
 
     def write(self, values: Mapping[str, Any]) -> bytes | None:
         """The serialized command, or None when a value needs the general path."""

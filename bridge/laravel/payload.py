@@ -18,11 +18,11 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
-from bridge.laravel.classes import UNINITIALIZED, Job, JobClass, serialize_command
+from bridge.laravel.classes import UNINITIALIZED, Job, serialize_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import date_from_php, is_php_date, php_truthy
 from bridge.laravel.versions import Profile
@@ -374,11 +374,10 @@ def _general_payload(
     extra: Mapping[str, Any] | None,
 ) -> str:
     """`build_payload` with every part worked out for this job (no shared envelope)."""
+    text: str | bytes = command
     if _should_be_encrypted(job, profile):
-        return _object_payload_of(
-            job, profile, uuid, now, _encrypted(job, command, encrypter), bulk, extra
-        )
-    return _object_payload_of(job, profile, uuid, now, command, bulk, extra)
+        text = _encrypted(job, command, encrypter)
+    return _object_payload_of(job, profile, uuid, now, text, bulk, extra)
 
 
 def _should_be_encrypted(job: Job, profile: Profile) -> bool:
@@ -449,7 +448,6 @@ _PAYLOAD_METHODS = ("displayName", "backoff", "retryUntil", "tries")
 # Stand-ins written where the uuid and the command go; plain ASCII, so JSON keeps them as is.
 _UUID_MARK = "bridge-envelope-uuid-9c41d7"
 _COMMAND_MARK = "bridge-envelope-command-9c41d7"
-_ENVELOPES_LIMIT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,22 +473,17 @@ class _Envelope:
         )
 
 
-# (id of the class, profile, bulk) -> (the class, the second, its envelope or None)
-_ENVELOPES: dict[tuple[int, Profile, bool], tuple[JobClass, int, _Envelope | None]] = {}
-
-
 def _shared_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _Envelope | None:
     if not _ENVELOPE_PROPERTIES.isdisjoint(job.values):
         return None
-    cls = job.job_class
-    key = (id(cls), profile, bulk)
-    known = _ENVELOPES.get(key)
-    if known is not None and known[0] is cls and known[1] == now:
-        return known[2]
+    # Kept with the declaration, one per profile and kind of push: (the second, envelope).
+    memo = job.job_class.memo
+    key = ("envelope", profile, bulk)
+    known = memo.get(key)
+    if known is not None and known[0] == now:
+        return cast("_Envelope | None", known[1])
     envelope = _make_envelope(job, profile, now=now, bulk=bulk)
-    if len(_ENVELOPES) >= _ENVELOPES_LIMIT:
-        _ENVELOPES.clear()
-    _ENVELOPES[key] = (cls, now, envelope)
+    memo[key] = (now, envelope)
     return envelope
 
 

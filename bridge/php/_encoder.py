@@ -132,13 +132,11 @@ class PhpEncoder:
         return slot
 
     def encode_int(self, value: int, slot: int) -> int:
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise _overflow(value)
-        self._parts.append(b"i:%d;" % value)
+        self._parts.append(_int_token(value))
         return slot
 
     def encode_float(self, value: float, slot: int) -> int:
-        self._parts.append(b"d:" + format_float(value) + b";")
+        self._parts.append(_float_token(value))
         return slot
 
     def encode_str(self, value: str, slot: int) -> int:
@@ -146,7 +144,7 @@ class PhpEncoder:
         return slot
 
     def encode_bytes(self, value: bytes, slot: int) -> int:
-        self._parts.append(b's:%d:"%b";' % (len(value), value))
+        self._parts.append(_bytes_token(value))
         return slot
 
     def _str(self, value: str) -> bytes:
@@ -155,11 +153,7 @@ class PhpEncoder:
 
     def _new_str(self, value: str) -> bytes:
         """The token of a string not written before in this call (now remembered)."""
-        try:
-            raw = value.encode()
-        except UnicodeEncodeError as exc:
-            raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
-        token = self._strs[value] = b's:%d:"%b";' % (len(raw), raw)
+        token = self._strs[value] = _str_token(value)
         return token
 
     def _array_key(self, key: str) -> bytes:
@@ -237,13 +231,7 @@ class PhpEncoder:
             elif value is None:
                 append(b"N;")
             elif kind is float:
-                text = repr(value)
-                # PHP writes Python's repr unless it has an exponent, is inf or nan, or ends
-                # in ".0" (which PHP leaves off); format_float knows those cases.
-                if "e" in text or "n" in text or text[-1] == "0":
-                    append(b"d:" + format_float(value) + b";")
-                else:
-                    append(b"d:%b;" % text.encode())
+                append(_float_token(value))
             elif kind is list:
                 append(b"a:%d:{" % len(value))
                 slot = entries(enumerate(value), slot, 1, depth + 1)
@@ -265,7 +253,7 @@ class PhpEncoder:
         """The token of a key not written before: an array key (mode 0) or a property key."""
         kind = type(key)
         if kind is int:
-            return self._int_key(key)
+            return _int_token(key)
         if kind is str:
             return self._array_key(key) if mode == 0 else self._str(key)
         if isinstance(key, bytes):
@@ -274,16 +262,10 @@ class PhpEncoder:
                 return self._array_key(key.decode())
             return b's:%d:"%b";' % (len(key), key)
         if isinstance(key, int):  # bool too: PHP stores true/false keys as 1/0
-            return self._int_key(int(key))
+            return _int_token(int(key))
         if isinstance(key, str):
             return self._array_key(str(key)) if mode == 0 else self._str(str(key))
         raise PhpEncodeError(f"key {key!r} must be an int, str or bytes")
-
-    @staticmethod
-    def _int_key(key: int) -> bytes:
-        if not INT64_MIN <= key <= INT64_MAX:
-            raise _overflow(key)
-        return b"i:%d;" % key
 
     # -- objects -------------------------------------------------------------------------
 
@@ -420,26 +402,45 @@ def scalar_token(value: object) -> bytes | None:
         PhpEncodeError: A str is not encodable as UTF-8.
     """
     if type(value) is str:
-        try:
-            raw = value.encode()
-        except UnicodeEncodeError as exc:
-            raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
-        return b's:%d:"%b";' % (len(raw), raw)
+        return _str_token(value)
     if type(value) is int:
-        if 0 <= value < N_LIST_KEYS:
-            return LIST_KEYS[value]
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise _overflow(value)
-        return b"i:%d;" % value
+        return LIST_KEYS[value] if 0 <= value < N_LIST_KEYS else _int_token(value)
     if value is None:
         return b"N;"
     if type(value) is bool:
         return b"b:1;" if value else b"b:0;"
     if type(value) is float:
-        return b"d:" + format_float(value) + b";"
+        return _float_token(value)
     if type(value) is bytes:
-        return b's:%d:"%b";' % (len(value), value)
+        return _bytes_token(value)
     return None
+
+
+def _str_token(value: str) -> bytes:
+    try:
+        raw = value.encode()
+    except UnicodeEncodeError as exc:
+        raise PhpEncodeError(f"string is not encodable as UTF-8: {exc}") from None
+    return b's:%d:"%b";' % (len(raw), raw)
+
+
+def _bytes_token(value: bytes) -> bytes:
+    return b's:%d:"%b";' % (len(value), value)
+
+
+def _int_token(value: int) -> bytes:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _overflow(value)
+    return b"i:%d;" % value
+
+
+def _float_token(value: float) -> bytes:
+    text = repr(value)
+    # PHP writes Python's repr unless it has an exponent, is inf or nan, or ends in ".0"
+    # (which PHP leaves off); format_float knows those cases.
+    if "e" in text or "n" in text or text[-1] == "0":
+        return b"d:" + format_float(value) + b";"
+    return b"d:%b;" % text.encode()
 
 
 def object_token(class_name: str, count: int, properties: bytes) -> bytes:

@@ -110,6 +110,16 @@ class PhpObject:
         own = f"\0{self.class_name}{suffix}"
         if own in props:
             return own
+        # Only a parent's private twin is left, a key ending in "\0name". Most lookups that
+        # get here find nothing (a worker asks every command for `batchId`); one search of
+        # the joined keys at C speed rules that out before a walk over the keys.
+        try:
+            joined = "\x01".join(props) + "\x01"  # type: ignore[arg-type]
+        except TypeError:  # int or bytes keys: walk them
+            pass
+        else:
+            if suffix + "\x01" not in joined:
+                return None
         for key in props:
             if isinstance(key, str) and key.startswith("\0") and key.endswith(suffix):
                 if key.find("\0", 1) == len(key) - len(suffix):

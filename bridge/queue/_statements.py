@@ -33,6 +33,8 @@ class JobStatements:
         self._sqlite = dialect.name == "sqlite"
         self._table = preparer.format_table(table)
         self._q = {name: preparer.quote(name) for name in (*INSERT_COLUMNS, "id")}
+        columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
+        self._insert_head = f"INSERT INTO {self._table} ({columns}) VALUES "
         self.returning = dialect.name == "postgresql"
         # On MySQL/MariaDB rows are written into the INSERT as literals (`literal_inserts`).
         self.literal_values = dialect.name in ("mysql", "mariadb")
@@ -50,12 +52,9 @@ class JobStatements:
         key = ("insert_returning" if returning_id else "insert", rows)
         text = self._by_count.get(key)
         if text is None:
-            columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
             values = ", ".join([f"({self._marks(len(INSERT_COLUMNS))})"] * rows)
             tail = f" RETURNING {self._q['id']}" if returning_id and self.returning else ""
-            text = self._remember(
-                key, f"INSERT INTO {self._table} ({columns}) VALUES {values}{tail}"
-            )
+            text = self._remember(key, f"{self._insert_head}{values}{tail}")
         return text
 
     def literal_inserts(
@@ -70,8 +69,7 @@ class JobStatements:
         `sql_mode` (`NO_BACKSLASH_ESCAPES` included), and leaves the statement pure ASCII
         (no `%` for the driver to format, as nothing is bound).
         """
-        columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
-        head = f"INSERT INTO {self._table} ({columns}) VALUES "
+        head = self._insert_head
         rows: list[str] = []
         size = 0
         for job in jobs:

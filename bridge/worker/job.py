@@ -19,23 +19,6 @@ from bridge.worker._commands import friendly
 __all__ = ["Job"]
 
 
-def _batch_id_property(command: PhpObject) -> Any:
-    """`command.get("batchId")`, without its scan of every key when there is none.
-
-    Most commands have no batch, and ruling out a parent's private `batchId` compared each
-    key in turn; one search in the joined keys (at C speed) does it.
-    """
-    props = command.properties
-    if "batchId" in props or "\0*\0batchId" in props:
-        return command.get("batchId")
-    try:
-        keys = "\x01".join(props) + "\x01"  # type: ignore[arg-type]
-    except TypeError:  # int or bytes keys: the object's own lookup copes with them
-        return command.get("batchId")
-    # The only other form is a parent's private twin, whose key ends in "\0batchId".
-    return command.get("batchId") if "\0batchId\x01" in keys else None
-
-
 class Job:
     """One reserved job as a handler sees it.
 
@@ -111,7 +94,7 @@ class Job:
     def batch_id(self) -> str | None:
         """The batch this job belongs to, if any."""
         if self.command is not None:
-            value = _batch_id_property(self.command)
+            value = self.command.get("batchId")
             if isinstance(value, str) and value:
                 return value
         data = self.data
