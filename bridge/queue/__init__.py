@@ -15,6 +15,7 @@ from bridge.queue.base import (
     JobQueue,
     JobRow,
     NewJob,
+    PendingReservation,
     ReservedJob,
 )
 from bridge.queue.memory import InMemoryBatchStore, InMemoryFailedJobStore, InMemoryQueue
@@ -31,5 +32,6 @@ __all__ = [
     "JobQueue",
     "JobRow",
     "NewJob",
+    "PendingReservation",
     "ReservedJob",
 ]

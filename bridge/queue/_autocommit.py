@@ -1,4 +1,5 @@
-"""One connection kept open in autocommit mode, for single-statement writes such as a push.
+"""One connection kept open, for single-statement writes such as a push (in autocommit mode)
+and for a worker's read-ahead reservations (one transaction at a time, see `_ahead`).
 
 Laravel pushes a job with one autocommit INSERT: one round trip. Through a pooled connection
 bridge needs two (INSERT, COMMIT) plus the pool's checkout and checkin, which together made
@@ -52,30 +53,57 @@ _INHERITED: list[tuple[Connection | None, Engine | None]] = []
 
 
 class AutocommitSlot:
-    """A lazily opened autocommit connection that one thread at a time may use."""
+    """A lazily opened connection that one user at a time may use (autocommit unless told)."""
 
-    def __init__(self, engine: Engine, *, idle_ping_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        idle_ping_seconds: float = 5.0,
+        isolation_level: str = "AUTOCOMMIT",
+    ) -> None:
         self._source = engine
         self._engine: Engine | None = None
         self._idle_ping_seconds = idle_ping_seconds
+        self._isolation_level = isolation_level
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._pid = 0
         self._last_used = 0.0
+        self._close_when_free = False
 
     def run(self, action: Callable[[Connection], T]) -> T | Busy:
         """Run `action` on the slot's connection, or return `BUSY` if another thread has it."""
+        conn = self.hold()
+        if isinstance(conn, Busy):
+            return conn
+        healthy = False
+        try:
+            result = action(conn)
+            healthy = True
+            return result
+        finally:
+            self.let_go(healthy=healthy)
+
+    def hold(self) -> Connection | Busy:
+        """Take the connection until `let_go` (possibly across calls); `BUSY` if taken."""
         if not self._lock.acquire(blocking=False):
             return BUSY
         try:
-            conn = self._connection()
-            try:
-                result = action(conn)
-            except BaseException:
+            return self._connection()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def let_go(self, *, healthy: bool) -> None:
+        """Give the connection back; one that is not `healthy` is discarded."""
+        try:
+            if healthy:
+                self._last_used = time.monotonic()
+            else:
                 self._discard(invalidate=True)
-                raise
-            self._last_used = time.monotonic()
-            return result
+            if self._close_when_free:
+                self._close_now()
         finally:
             self._lock.release()
 
@@ -85,13 +113,23 @@ class AutocommitSlot:
         return self.run(lambda conn: run_on_cursor(conn, action))
 
     def close(self) -> None:
-        """Close the connection (the slot opens a new one when used again)."""
-        with self._lock:
-            self._leave_parent_objects()
-            self._discard(invalidate=False)
-            engine, self._engine = self._engine, None
-            if engine is not None:
-                engine.dispose()
+        """Close the connection (the slot opens a new one when used again); if it is in use,
+        its user closes it when done (a finalizer must never wait for a user)."""
+        if not self._lock.acquire(blocking=False):
+            self._close_when_free = True
+            return
+        try:
+            self._close_now()
+        finally:
+            self._lock.release()
+
+    def _close_now(self) -> None:
+        self._close_when_free = False
+        self._leave_parent_objects()
+        self._discard(invalidate=False)
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
 
     def _leave_parent_objects(self) -> None:
         if self._pid != os.getpid() and (self._conn is not None or self._engine is not None):
@@ -112,7 +150,9 @@ class AutocommitSlot:
             if self._engine is None:
                 source = self._source
                 self._engine = create_engine(
-                    source.url, pool=source.pool.recreate(), isolation_level="AUTOCOMMIT"
+                    source.url,
+                    pool=source.pool.recreate(),
+                    isolation_level=self._isolation_level,
                 )
                 self._pid = os.getpid()
             self._conn = self._engine.connect()

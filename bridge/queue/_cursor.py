@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["run_on_cursor", "watched"]
+__all__ = ["driver_error", "run_on_cursor", "watched"]
 
 T = TypeVar("T")
 
@@ -31,27 +31,43 @@ def watched(engine: Engine) -> bool:
 
 def run_on_cursor(conn: Connection, action: Callable[[Any], T]) -> T:
     """Call `action` with a DBAPI cursor of `conn`; driver errors come out as `DBAPIError`."""
-    dialect = conn.dialect
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
     cursor = dbapi_connection.cursor()
     try:
         return action(cursor)
-    except dialect.loaded_dbapi.Error as exc:
-        dead = dialect.is_disconnect(exc, dbapi_connection, cursor)
-        wrapped = sa_exc.DBAPIError.instance(
-            None,
-            None,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=dead,
-            dialect=dialect,
-        )
-        if dead:
-            conn.invalidate(wrapped)
+    except Exception as exc:
+        wrapped = driver_error(conn, exc, cursor)
+        if wrapped is None:
+            raise
         raise wrapped from exc
     finally:
         try:
             cursor.close()
         except Exception:
             pass  # a dead connection's cursor: the error above is the one to report
+
+
+def driver_error(
+    conn: Connection, exc: Exception, cursor: Any = None
+) -> sa_exc.StatementError | None:
+    """A driver error of `conn` as SQLAlchemy wraps it (None for any other exception).
+
+    A connection the driver reports dead is invalidated, as SQLAlchemy would.
+    """
+    dialect = conn.dialect
+    if not isinstance(exc, dialect.loaded_dbapi.Error):
+        return None
+    dbapi_connection = conn.connection.dbapi_connection
+    dead = dialect.is_disconnect(exc, dbapi_connection, cursor)
+    wrapped = sa_exc.DBAPIError.instance(
+        None,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dead,
+        dialect=dialect,
+    )
+    if dead:
+        conn.invalidate(wrapped)
+    return wrapped

@@ -103,6 +103,45 @@ class JobStatements:
             self._reserve[skip_locked] = text
         return text
 
+    def _available(self) -> str:
+        """Laravel's availability condition: params now, now - retry_after."""
+        q, m = self._q, self._mark
+        return (
+            f"(({q['reserved_at']} IS NULL AND {q['available_at']} <= {m})"
+            f" OR {q['reserved_at']} <= {m})"
+        )
+
+    def candidates(self) -> str:
+        """The rows `reserve` would take, read without locking: params queue, now,
+        now - retry_after, limit (see `_ahead`)."""
+        q, m = self._q, self._mark
+        return (
+            f"SELECT {', '.join(q[c] for c in _RESERVE_COLUMNS)} FROM {self._table}"
+            f" WHERE {q['queue']} = {m} AND {self._available()} ORDER BY {q['id']} LIMIT {m}"
+        )
+
+    def lock_candidates(self) -> tuple[str, str]:
+        """Head and tail of the locking SELECT (id, attempts) of candidate ids, which go
+        between the two; the tail's params: now, now - retry_after.
+
+        No `queue =` here: a row's queue never changes, and with it the optimizer may scan
+        the whole queue through its index instead of looking the ids up.
+        """
+        q = self._q
+        return (
+            f"SELECT {q['id']}, {q['attempts']} FROM {self._table} WHERE {q['id']} IN (",
+            f") AND {self._available()} ORDER BY {q['id']} FOR UPDATE SKIP LOCKED",
+        )
+
+    def mark_reserved_parts(self) -> tuple[str, str]:
+        """`mark_reserved` as head and tail around the ids; the head's param: now."""
+        q = self._q
+        return (
+            f"UPDATE {self._table} SET {q['reserved_at']} = {self._mark},"
+            f" {q['attempts']} = {q['attempts']} + 1 WHERE {q['id']} IN (",
+            ")",
+        )
+
     def mark_reserved(self, count: int) -> str:
         """Set `reserved_at` and count the attempt on `count` ids: params now, *ids."""
         text = self._by_count.get(("reserve", count))

@@ -127,6 +127,37 @@ class BatchRecord:
         )
 
 
+class PendingReservation(Protocol):
+    """A reservation under way while its caller runs jobs (see `JobQueue.reserve_ahead`)."""
+
+    def poll(self) -> None:
+        """Move the reservation on as far as the database has answered."""
+        ...
+
+    def wait(self) -> list[ReservedJob]:
+        """Finish the reservation and return the rows it reserved.
+
+        Raises:
+            QueueError: the reservation failed: nothing was reserved and the finished
+                rows were not deleted.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyReservation:
+    """A `PendingReservation` already finished when it was started."""
+
+    rows: list[ReservedJob]
+
+    def poll(self) -> None:
+        """Nothing is left to do."""
+
+    def wait(self) -> list[ReservedJob]:
+        """The rows."""
+        return self.rows
+
+
 class JobQueue(Protocol):
     """Laravel's database queue protocol on one `jobs` table."""
 
@@ -155,6 +186,20 @@ class JobQueue(Protocol):
 
         `finished` rows are deleted first in that same transaction (a worker's done jobs:
         one commit instead of two); if the reservation fails, so did their deletion.
+        """
+        ...
+
+    def reserve_ahead(
+        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
+    ) -> PendingReservation | None:
+        """Start a reservation like `reserve` that the database works on while the caller
+        runs jobs, holding no lock but on the finished rows and the rows it reserves.
+
+        None where this queue cannot (the caller reserves with `reserve` when it needs
+        rows). One at a time: while one is under way, the next call returns None.
+
+        Raises:
+            QueueError: the reservation could not be started (nothing was reserved).
         """
         ...
 

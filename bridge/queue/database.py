@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.queue._ahead import AheadStatements, PyMySQLReservation, supports_reading_ahead
 from bridge.queue._autocommit import AutocommitSlot, Busy
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor, watched
@@ -32,7 +33,7 @@ from bridge.queue._engine import (
 from bridge.queue._errors import retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._statements import JobStatements
-from bridge.queue.base import JobRow, NewJob, ReservedJob
+from bridge.queue.base import JobRow, NewJob, PendingReservation, ReservedJob
 from bridge.queue.schema import make_jobs_table
 
 __all__ = [
@@ -79,6 +80,21 @@ class DatabaseQueue:
         )
         if self._autocommit is not None:
             weakref.finalize(self, self._autocommit.close)
+        # A worker's reservations ahead (`reserve_ahead`): PyMySQL only, see `_ahead`, which
+        # also says why READ COMMITTED.
+        self._ahead = (
+            AutocommitSlot(
+                engine,
+                idle_ping_seconds=idle_ping_seconds_of(engine),
+                isolation_level="READ COMMITTED",
+            )
+            if engine.dialect.name in ("mysql", "mariadb") and engine.dialect.driver == "pymysql"
+            else None
+        )
+        if self._ahead is not None:
+            weakref.finalize(self, self._ahead.close)
+        # The last of them, so that `close` can end it if it is still under way.
+        self._under_way: weakref.ref[PyMySQLReservation] | None = None
 
     @property
     def connection_name(self) -> str:
@@ -94,6 +110,11 @@ class DatabaseQueue:
         """Return the connection kept for pushes to the pool (reopened when needed)."""
         if self._autocommit is not None:
             self._autocommit.close()
+        if self._ahead is not None:
+            under_way = self._under_way() if self._under_way is not None else None
+            if under_way is not None:
+                under_way.abandon()
+            self._ahead.close()
 
     def same_database(self, engine: Engine) -> bool:
         """Whether `engine` reaches the database this queue lives in (one transaction can span)."""
@@ -202,6 +223,61 @@ class DatabaseQueue:
             ]
 
         return retrying(run, idempotent=True)
+
+    def reserve_ahead(
+        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
+    ) -> PendingReservation | None:
+        """A reservation sent statement by statement on a kept connection while the caller
+        runs jobs (MySQL/MariaDB over PyMySQL where the server has SKIP LOCKED; None
+        elsewhere, while a listener watches the engine, or while the last one is under way).
+        See `_ahead` for its steps and locks."""
+        slot = self._ahead
+        if slot is None or watched(self.engine):
+            return None
+        self._reserve_sql()  # learns whether the server has SKIP LOCKED
+        if not self._skip_locked:
+            return None
+        with wrap_exceptions():
+            conn = slot.hold()
+        if isinstance(conn, Busy):
+            return None
+        try:
+            dbapi_connection: Any = conn.connection.dbapi_connection
+            if not supports_reading_ahead(dbapi_connection):
+                slot.let_go(healthy=True)
+                return None
+            statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
+        except BaseException:
+            slot.let_go(healthy=False)
+            raise
+        pending = PyMySQLReservation(
+            conn, statements, now=now, on_end=lambda healthy: slot.let_go(healthy=healthy)
+        )
+        self._under_way = weakref.ref(pending)
+        return pending
+
+    def _ahead_statements(
+        self,
+        dbapi_connection: Any,
+        queue: str,
+        now: int,
+        limit: int,
+        finished: Sequence[ReservedJob],
+    ) -> AheadStatements:
+        sql = self._sql
+        expired = now - self._retry_after_seconds
+        with dbapi_connection.cursor() as cursor:
+            ids = tuple(job.id for job in finished)
+            lock_head, lock_tail = sql.lock_candidates()
+            mark_head, mark_tail = sql.mark_reserved_parts()
+            lock_tail = cursor.mogrify(lock_tail, (now, expired))
+            mark_head = cursor.mogrify(mark_head, (now,))
+            return AheadStatements(
+                delete=cursor.mogrify(sql.delete_ids(len(ids)), ids) if ids else None,
+                candidates=cursor.mogrify(sql.candidates(), (queue, now, expired, limit)),
+                lock=lambda id_list: f"{lock_head}{id_list}{lock_tail}",
+                mark=lambda id_list: f"{mark_head}{id_list}{mark_tail}",
+            )
 
     def _reserve_sql(self) -> str:
         if self._skip_locked is None:

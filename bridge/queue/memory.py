@@ -23,6 +23,8 @@ from bridge.queue.base import (
     JobQueue,
     JobRow,
     NewJob,
+    PendingReservation,
+    ReadyReservation,
     ReservedJob,
     RetryMove,
     retry_one_by_one,
@@ -138,6 +140,12 @@ class InMemoryQueue:
                     )
                 )
         return reserved
+
+    def reserve_ahead(
+        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
+    ) -> PendingReservation:
+        """`reserve`, done at once: a dict has no round trips to overlap."""
+        return ReadyReservation(self.reserve(queue, now=now, limit=limit, finished=finished))
 
     def delete(self, job: ReservedJob) -> None:
         """Delete a finished job (no-op if already gone)."""

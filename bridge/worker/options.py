@@ -74,6 +74,9 @@ class WorkerOptions:
         memory_mb: Stop with exit code 12 when the resident set reaches this size.
         prefetch: Rows to reserve in one transaction (1 = Laravel's one-at-a-time).
         prefetch_age_fraction: Share of `retry_after` a prefetched row may wait before start.
+        read_ahead: With prefetch, start reserving the first queue's next batch when a batch
+            starts, where the queue can (`JobQueue.reserve_ahead`): the database works on it
+            while the jobs run.
         default_queue: The connection's default queue (Laravel's `queue.connections.*.queue`),
             where a chained job naming no queue goes.
         unknown_job: Policy for jobs without a handler.
@@ -98,6 +101,7 @@ class WorkerOptions:
     memory_mb: int = 128
     prefetch: int = 1
     prefetch_age_fraction: float = 0.5
+    read_ahead: bool = True
     default_queue: str = "default"
     unknown_job: UnknownJobPolicy = UnknownJobPolicy.FAIL
     unknown_job_delay_seconds: int = 60

@@ -12,6 +12,16 @@ say fit in that window); queue priority holds (before each further prefetched jo
 queue, higher queues are polled and, if they have work, the prefetched rows go back); and
 successful rows are deleted together, in the transaction of the next reservation (or with
 one `delete_many` when the worker stops or rests).
+
+With prefetch the worker also reads ahead (`WorkerOptions.read_ahead`, where the queue
+supports `reserve_ahead`): as it starts a batch of the first queue, it starts reserving that
+queue's next batch, and moves the reservation on between jobs, so the database works while
+the jobs run. The rules above hold for it: the two batches share the aging budget (each is
+capped at half of what fits) and rows reserved ahead are checked for age before they start
+like any others; it happens only while jobs take under 50 ms on average (where the
+database's time is worth hiding); only the first queue is read ahead (rows of a lower queue
+are polled against higher queues job by job anyway); `max_jobs` caps what is reserved
+ahead; a stopping worker finishes the reservation and hands its rows back with the rest.
 """
 
 from __future__ import annotations
@@ -29,7 +39,13 @@ from typing import Any
 from bridge._typing import Clock
 from bridge.exceptions import QueueError
 from bridge.laravel.encryption import Encrypter
-from bridge.queue.base import BatchStore, FailedJobStore, JobQueue, ReservedJob
+from bridge.queue.base import (
+    BatchStore,
+    FailedJobStore,
+    JobQueue,
+    PendingReservation,
+    ReservedJob,
+)
 from bridge.worker._process import Outcome, Processor
 from bridge.worker.app import App
 from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
@@ -42,6 +58,8 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 # Weight of the newest job in the running average of job durations.
 _EWMA_WEIGHT = 0.2
 _MEMORY_READING_SECONDS = 0.1
+# Reading ahead hides the database's time, which matters next to quick jobs only.
+_AHEAD_MAX_AVERAGE_SECONDS = 0.05
 
 
 def rss_bytes() -> int:
@@ -155,6 +173,17 @@ class Worker:
         self._buffer: deque[ReservedJob] = deque()
         self._buffer_rank = 0
         self._pending_deletes: list[ReservedJob] = []
+        options = self._options
+        self._reading_ahead = (
+            options.read_ahead
+            and options.prefetch > 1
+            and not options.once
+            # A resting worker is in no hurry, and rests with nothing reserved.
+            and options.rest_seconds == 0
+        )
+        self._ahead: PendingReservation | None = None
+        # The finished rows whose DELETE rides on the reservation ahead.
+        self._ahead_finished: list[ReservedJob] = []
         self._jobs_processed = 0
         self._average_seconds: float | None = None
 
@@ -291,12 +320,18 @@ class Worker:
     def _age_limit_seconds(self) -> float:
         return self._options.prefetch_age_fraction * self._queue.retry_after_seconds
 
+    def _fits(self) -> int:
+        """How many jobs of the recent average duration fit in a batch's aging budget."""
+        assert self._average_seconds is not None
+        fits = int(self._age_limit_seconds / max(self._average_seconds, 1e-6))
+        # A batch read ahead waits for the batch before it too: the two share the budget.
+        return fits // 2 if self._reading_ahead else fits
+
     def _batch_size(self) -> int:
         prefetch = self._options.prefetch
         if prefetch == 1 or self._average_seconds is None:
             return 1
-        fits = int(self._age_limit_seconds / max(self._average_seconds, 1e-6))
-        return max(1, min(prefetch, fits))
+        return max(1, min(prefetch, self._fits()))
 
     def _reserve(self, ranks: Iterable[int], now: float) -> bool:
         for rank in ranks:
@@ -330,9 +365,59 @@ class Worker:
                     self._unreserve(held)
                 else:
                     self._buffer.extend(held)
+            elif self._ahead is not None:
+                self._ahead.poll()
         if not self._buffer:
-            self._reserve(range(len(self._options.queues)), now)
+            rows = self._finish_ahead()
+            if rows and now - rows[0].reserved_at > self._age_limit_seconds:
+                self._unreserve(rows)
+                rows = []
+            if rows:
+                self._buffer.extend(rows)
+                self._buffer_rank = 0
+            else:
+                # Also after an empty read-ahead: jobs may have come since it looked.
+                self._reserve(range(len(self._options.queues)), now)
+            if self._buffer and self._buffer_rank == 0:
+                self._start_ahead(now)
         return self._buffer.popleft() if self._buffer else None
+
+    def _start_ahead(self, now: float) -> None:
+        average = self._average_seconds
+        if not self._reading_ahead or average is None or average > _AHEAD_MAX_AVERAGE_SECONDS:
+            return
+        options = self._options
+        limit = min(options.prefetch, self._fits())
+        if options.max_jobs:
+            limit = min(limit, options.max_jobs - self._jobs_processed - len(self._buffer))
+        if limit < 1:
+            return
+        finished, self._pending_deletes = self._pending_deletes, []
+        try:
+            pending = self._queue.reserve_ahead(
+                options.queues[0], now=int(now), limit=limit, finished=finished
+            )
+        except QueueError:
+            self._logger.warning("Could not start reserving ahead", exc_info=True)
+            pending = None
+        if pending is None:
+            self._pending_deletes = finished + self._pending_deletes
+            return
+        self._ahead, self._ahead_finished = pending, finished
+
+    def _finish_ahead(self) -> list[ReservedJob]:
+        """The rows reserved ahead, if any (none when that reservation failed)."""
+        pending, self._ahead = self._ahead, None
+        finished, self._ahead_finished = self._ahead_finished, []
+        if pending is None:
+            return []
+        try:
+            return pending.wait()
+        except QueueError:
+            # Nothing was reserved or deleted: the usual reservation takes over.
+            self._pending_deletes = finished + self._pending_deletes
+            self._logger.warning("Reserving ahead failed; reserving again", exc_info=True)
+            return []
 
     def _unreserve(self, jobs: Iterable[ReservedJob]) -> None:
         for job in jobs:
@@ -355,6 +440,7 @@ class Worker:
     def _give_back(self) -> None:
         held = list(self._buffer)
         self._buffer.clear()
+        held += self._finish_ahead()
         self._unreserve(held)
         try:
             self._flush_deletes()

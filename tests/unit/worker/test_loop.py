@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from worker_kit import Env, fixture_line, fixture_payload, make_env
 
+from bridge.exceptions import QueueError
 from bridge.worker import Job, JsonFormatter, StopReason, TextFormatter, log_handler
 from bridge.worker.logs import DirectLines, RecordMaker
 
@@ -68,13 +69,171 @@ def test_prefetch_reserves_in_batches_and_deletes_together(env: Env) -> None:
         return real_reserve(queue, now=now, limit=limit, finished=finished)
 
     env.queue.reserve = counting  # type: ignore[method-assign]
-    env.worker(prefetch=20).run()
+    env.worker(prefetch=20, read_ahead=False).run()
     assert env.queue.rows() == []
     assert len(env.queue.deleted) == 50
     # The first reservation takes one row (no duration known yet), then batches of 20; each
     # deletes the rows the batch before it finished, in the same transaction.
     assert calls[:4] == [(1, 0), (20, 1), (20, 20), (20, 20)]
     assert sum(done for _limit, done in calls) == 50
+
+
+class AheadLog:
+    """Wraps the in-memory queue's `reserve_ahead` and records when the worker calls it."""
+
+    def __init__(self, env: Env) -> None:
+        self.calls: list[tuple[str, int, int, int]] = []  # queue, limit, finished, handled
+        self.handled = 0
+        real = env.queue.reserve_ahead
+
+        def reserve_ahead(queue: str, *, now: int, limit: int, finished: Any = ()) -> Any:
+            self.calls.append((queue, limit, len(finished), self.handled))
+            return real(queue, now=now, limit=limit, finished=finished)
+
+        env.queue.reserve_ahead = reserve_ahead  # type: ignore[method-assign]
+
+
+def test_read_ahead_reserves_the_next_batch_as_a_batch_starts(env: Env) -> None:
+    ahead = AheadLog(env)
+
+    def handler(job: Job) -> None:
+        ahead.handled += 1
+
+    env.app.register(WELCOME, handler)
+    ids = [env.push(fixture_payload("plain_public")) for _ in range(50)]
+    worker = env.worker(prefetch=20)
+    worker._average_seconds = 0.0001
+    worker.run()
+    assert ahead.handled == 50 and env.queue.rows() == []
+    assert sorted(env.queue.deleted) == ids
+    # The first batch is reserved as usual; from then on, each batch starts the next one's
+    # reservation before its first job runs, which also deletes the batch before's rows.
+    assert ahead.calls == [
+        ("default", 20, 0, 0),
+        ("default", 20, 20, 20),
+        ("default", 20, 20, 40),
+    ]
+    # The last reservation, made as usual once the read-ahead found nothing, deleted the rest.
+
+
+def test_read_ahead_batches_share_the_aging_budget(env: Env) -> None:
+    worker = env.worker(prefetch=100)
+    worker._average_seconds = 5.0  # 45 s budget / 5 s per job = 9, shared by two batches
+    assert worker._batch_size() == 4
+    assert env.worker(prefetch=100, read_ahead=False)._batch_size() == 1  # no duration yet
+
+
+def test_read_ahead_rows_never_age_toward_retry_after(env: Env) -> None:
+    seen: list[Job] = []
+
+    def slow(job: Job) -> None:
+        seen.append(job)
+        env.clock.now += 20  # retry_after 90: 45 s budget
+
+    env.app.register(WELCOME, slow)
+    for _ in range(12):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(prefetch=4)
+    worker._average_seconds = 0.001  # as if jobs were instant: batches of 4, read ahead
+    worker.run()
+    assert len(seen) == 12 and len({job.id for job in seen}) == 12
+    # Rows reserved ahead waited for a whole batch: they went back unstarted, and no job
+    # started with an attempt used up by waiting.
+    assert env.queue.unreserved
+    assert all(job.attempts == 1 for job in seen)
+    assert env.queue.rows() == []
+
+
+def test_read_ahead_only_for_the_first_queue(env: Env) -> None:
+    ahead = AheadLog(env)
+    env.app.register(WELCOME, lambda job: None)
+    for _ in range(30):
+        env.push(fixture_payload("plain_public"), queue="low")
+    worker = env.worker(queues=("high", "low"), prefetch=10)
+    worker._average_seconds = 0.0001
+    worker.run()
+    assert env.queue.rows() == []
+    assert ahead.calls == []  # a lower queue's rows are checked against higher ones per job
+
+
+def test_read_ahead_stays_within_max_jobs(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    for _ in range(40):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(prefetch=10, max_jobs=25, stop_when_empty=False)
+    worker._average_seconds = 0.0001
+    assert worker.run() is StopReason.MAX_JOBS
+    assert worker.jobs_processed == 25
+    rows = env.queue.rows()
+    # Nothing was reserved beyond the 25th job, so nothing had to be handed back.
+    assert len(rows) == 15 and all(r.reserved_at is None and r.attempts == 0 for r in rows)
+    assert env.queue.unreserved == []
+
+
+def test_stop_on_signal_gives_back_the_rows_read_ahead(env: Env) -> None:
+    seen: list[Job] = []
+
+    def handler(job: Job) -> None:
+        seen.append(job)
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    env.app.register(WELCOME, handler)
+    for _ in range(12):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(prefetch=5, stop_when_empty=False)
+    worker._average_seconds = 0.001
+    assert worker.run() is StopReason.SIGNAL
+    assert len(seen) == 2
+    rows = env.queue.rows()
+    assert len(rows) == 10 and all(r.reserved_at is None and r.attempts == 0 for r in rows)
+
+
+def test_slow_jobs_are_not_read_ahead(env: Env) -> None:
+    ahead = AheadLog(env)
+
+    def handler(job: Job) -> None:
+        ahead.handled += 1
+
+    env.app.register(WELCOME, handler)
+    for _ in range(20):
+        env.push(fixture_payload("plain_public"))
+    worker = env.worker(prefetch=5)
+    worker._average_seconds = 0.2  # but the jobs are instant: the average comes down
+    worker.run()
+    assert env.queue.rows() == []
+    assert ahead.calls and ahead.calls[0][3] >= 5  # not while the average was above 50 ms
+
+
+class FailingAhead:
+    def poll(self) -> None:
+        pass
+
+    def wait(self) -> list[Any]:
+        raise QueueError("connection to the queue database lost")
+
+
+def test_a_failed_read_ahead_leaves_nothing_behind(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    ids = [env.push(fixture_payload("plain_public")) for _ in range(30)]
+    failures = iter([True, False, True])
+
+    def reserve_ahead(queue: str, *, now: int, limit: int, finished: Any = ()) -> Any:
+        if next(failures, False):
+            return FailingAhead()  # nothing reserved, and its finished rows not deleted
+        return real(queue, now=now, limit=limit, finished=finished)
+
+    real = env.queue.reserve_ahead
+    env.queue.reserve_ahead = reserve_ahead  # type: ignore[method-assign]
+    worker = env.worker(prefetch=8)
+    worker._average_seconds = 0.0001
+    with caplog.at_level(logging.WARNING, logger="bridge.worker"):
+        worker.run()
+    assert worker.jobs_processed == 30
+    assert env.queue.rows() == [] and sorted(env.queue.deleted) == ids
+    assert sum("Reserving ahead failed" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_prefetched_rows_never_age_toward_retry_after(env: Env) -> None:
@@ -100,7 +259,7 @@ def test_prefetched_rows_never_age_toward_retry_after(env: Env) -> None:
 
 
 def test_prefetch_batch_capped_by_observed_duration(env: Env) -> None:
-    worker = env.worker(prefetch=100)
+    worker = env.worker(prefetch=100, read_ahead=False)
     worker._average_seconds = 5.0  # 45 s budget / 5 s per job
     assert worker._batch_size() == 9
     worker._average_seconds = 100.0

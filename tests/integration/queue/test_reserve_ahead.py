@@ -1,0 +1,190 @@
+"""`DatabaseQueue.reserve_ahead`: a reservation that proceeds while the worker runs jobs.
+
+On MariaDB (PyMySQL) it is the same reservation as `reserve`, sent statement by statement;
+while it is open it holds only rows that are the worker's own (READ COMMITTED), so pushes,
+the worker's own writes and other workers never wait for it. Elsewhere it is not offered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from queue_helpers import Tables
+from sqlalchemy.engine import Engine
+
+from bridge.exceptions import QueueError
+from bridge.queue._ahead import PyMySQLReservation
+from bridge.queue.base import ReservedJob
+from bridge.queue.database import DatabaseQueue, create_engine_for
+from bridge.queue.schema import migrate
+
+NOW = 1_760_000_000
+
+
+@pytest.fixture
+def mysql_queue(mysql_url: str) -> Iterator[DatabaseQueue]:
+    engine = create_engine_for(mysql_url)
+    table = f"jobs_{time.time_ns()}"
+    migrate(engine, jobs_table=table, failed_table=f"f_{table}", batches_table=f"b_{table}")
+    queue = DatabaseQueue(engine=engine, table=table)
+    yield queue
+    queue.close()
+    with engine.begin() as conn:
+        for name in (table, f"f_{table}", f"b_{table}"):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    engine.dispose()
+
+
+def _answered(pending: PyMySQLReservation) -> None:
+    """Wait (without reading it) until the server has answered the statement in flight."""
+    for _ in range(1000):
+        if pending._answered():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the database never answered")
+
+
+def _other_session(queue: DatabaseQueue) -> sa.Connection:
+    """A connection that gives up on a row lock after a second instead of waiting 50."""
+    conn = queue.engine.connect()
+    conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+    return conn
+
+
+def test_reads_ahead_what_reserve_would_reserve(mysql_queue: DatabaseQueue) -> None:
+    queue = mysql_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
+    first = queue.reserve("default", now=NOW, limit=2)
+    pending = queue.reserve_ahead("default", now=NOW + 1, limit=3, finished=first)
+    assert isinstance(pending, PyMySQLReservation)
+    # Busy while in flight: a second one is refused rather than queued behind it.
+    assert queue.reserve_ahead("default", now=NOW + 1, limit=3) is None
+    while not pending.done:
+        pending.poll()
+    rows = pending.wait()
+    assert rows == [
+        ReservedJob(
+            id=row_id,
+            queue="default",
+            payload=f"p{i}",
+            attempts=1,
+            reserved_at=NOW + 1,
+            available_at=NOW,
+            created_at=NOW,
+        )
+        for i, row_id in enumerate(ids[2:5], start=2)
+    ]
+    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
+    # The finished rows went with it; the rows it took are reserved as `reserve` leaves them.
+    assert stored == {
+        ids[2]: (1, NOW + 1),
+        ids[3]: (1, NOW + 1),
+        ids[4]: (1, NOW + 1),
+        ids[5]: (0, None),
+    }
+    # The connection is free again, and an empty reservation still deletes what it was given.
+    last = queue.reserve_ahead("other", now=NOW + 2, limit=3, finished=rows)
+    assert last is not None and last.wait() == []
+    assert [r.id for r in queue.rows()] == [ids[5]]
+
+
+def test_an_open_reservation_ahead_holds_only_its_own_rows(mysql_queue: DatabaseQueue) -> None:
+    queue = mysql_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(8)]
+    current = queue.reserve("default", now=NOW, limit=3)  # the batch the worker runs
+    pending = queue.reserve_ahead("default", now=NOW, limit=3, finished=current[:1])
+    assert isinstance(pending, PyMySQLReservation)
+    # Step by step, as between jobs: the DELETE, the candidates, the lock; the UPDATE is
+    # under way and the transaction open, as while a job runs.
+    for _ in range(3):
+        pending._advance()
+    other = _other_session(queue)
+    try:
+        # The worker's own rows of the current batch, which the candidates' read passed:
+        other.exec_driver_sql(
+            f"UPDATE {queue.table.name} SET attempts = attempts WHERE id = {current[1].id}"
+        )
+        # A push into the queue, past the rows it read:
+        other.exec_driver_sql(
+            f"INSERT INTO {queue.table.name} (queue, payload, attempts, reserved_at,"
+            f" available_at, created_at) VALUES ('default', 'late', 0, NULL, {NOW}, {NOW})"
+        )
+        other.commit()
+    finally:
+        other.close()
+    # Another worker skips the rows held ahead and takes the next ones.
+    taken = queue.reserve("default", now=NOW, limit=2)
+    assert [job.id for job in taken] == ids[6:8]
+    assert [job.id for job in pending.wait()] == ids[3:6]
+    assert ids[0] not in {r.id for r in queue.rows()}
+
+
+def test_candidates_taken_meanwhile_are_left_to_their_taker(mysql_queue: DatabaseQueue) -> None:
+    queue = mysql_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    pending = queue.reserve_ahead("default", now=NOW + 1, limit=3)
+    assert isinstance(pending, PyMySQLReservation)
+    _answered(pending)  # the candidates are read: the first three rows, none locked
+    taken = queue.reserve("default", now=NOW, limit=2)  # another worker is quicker
+    assert [job.id for job in taken] == ids[:2]
+    rows = pending.wait()
+    assert [(job.id, job.attempts, job.reserved_at) for job in rows] == [(ids[2], 1, NOW + 1)]
+    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
+    assert stored == {
+        ids[0]: (1, NOW),
+        ids[1]: (1, NOW),
+        ids[2]: (1, NOW + 1),
+        ids[3]: (0, None),
+    }
+    # Nothing of the other worker's is left locked: it deletes its rows at once.
+    other = _other_session(queue)
+    try:
+        other.exec_driver_sql(f"DELETE FROM {queue.table.name} WHERE id IN ({ids[0]}, {ids[1]})")
+        other.commit()
+    finally:
+        other.close()
+
+
+def test_a_reservation_ahead_that_fails_reserves_and_deletes_nothing(
+    mysql_queue: DatabaseQueue, mysql_url: str
+) -> None:
+    queue = mysql_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    first = queue.reserve("default", now=NOW, limit=1)
+    pending = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+    assert isinstance(pending, PyMySQLReservation)
+    killer = create_engine_for(mysql_url)
+    with killer.connect() as conn:
+        conn.exec_driver_sql(f"KILL CONNECTION {pending._dbapi.thread_id()}")
+    killer.dispose()
+    with pytest.raises(QueueError):
+        pending.wait()
+    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
+    assert stored == {ids[0]: (1, NOW), ids[1]: (0, None), ids[2]: (0, None), ids[3]: (0, None)}
+    # The dead connection was dropped; the next reservation ahead opens a new one.
+    again = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+    assert again is not None
+    assert [job.id for job in again.wait()] == ids[1:3]
+    assert [r.id for r in queue.rows()] == ids[1:]
+
+
+def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> None:
+    migrate(
+        engine, jobs_table=tables.jobs, failed_table=tables.failed, batches_table=tables.batches
+    )
+    queue = DatabaseQueue(engine=engine, table=tables.jobs)
+    queue.push("p", queue="default", now=NOW)
+    if engine.dialect.name != "mysql":
+        assert queue.reserve_ahead("default", now=NOW, limit=2) is None
+        return
+    listener = lambda *args: None  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        # A listener on the engine would not see statements sent this way.
+        assert queue.reserve_ahead("default", now=NOW, limit=2) is None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    queue.close()
