@@ -44,6 +44,12 @@ def _timezone(name: str) -> ZoneInfo:
     help="Rows reserved per transaction (1 is Laravel's one-at-a-time).",
 )
 @click.option(
+    "--read-ahead/--no-read-ahead",
+    default=True,
+    show_default=True,
+    help="With --prefetch, reserve the next batch while one runs (MySQL/MariaDB).",
+)
+@click.option(
     "--unknown",
     type=click.Choice([p.value for p in UnknownJobPolicy]),
     default=UnknownJobPolicy.FAIL.value,
@@ -75,6 +81,7 @@ def work(
     name: str,
     concurrency: int,
     prefetch: int,
+    read_ahead: bool,
     unknown: str,
     laravel_version: str | None,
     json_logs: bool,
@@ -105,6 +112,7 @@ def work(
         max_time_seconds=max_time,
         memory_mb=memory,
         prefetch=prefetch,
+        read_ahead=read_ahead,
         unknown_job=UnknownJobPolicy(unknown),
         default_queue=settings.default_queue,
         message_style=message_style_for(version or "12"),

@@ -56,12 +56,19 @@ def _uuid(line: dict[str, Any]) -> str:
     return uuid
 
 
-def test_work_drains_php_dispatched_jobs(bridge_command: str, laravel_env: LaravelEnv) -> None:
+@pytest.mark.parametrize(
+    "reserving",
+    [(), ("--prefetch", "8"), ("--prefetch", "8", "--no-read-ahead")],
+    ids=["one-at-a-time", "prefetch-read-ahead", "prefetch-no-read-ahead"],
+)
+def test_work_drains_php_dispatched_jobs(
+    bridge_command: str, laravel_env: LaravelEnv, reserving: tuple[str, ...]
+) -> None:
     lines = [line for kind in KINDS for line in laravel_env.dispatch(kind, queue=QUEUE)]
     lines += laravel_env.dispatch("records", queue=QUEUE, count=5)
 
     done = subprocess.run(
-        work_command(bridge_command, laravel_env, "--stop-when-empty", "--sleep", "0"),
+        work_command(bridge_command, laravel_env, "--stop-when-empty", "--sleep", "0", *reserving),
         cwd=ROOT,
         env=work_environ(laravel_env),
         capture_output=True,
