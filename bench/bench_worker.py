@@ -144,7 +144,9 @@ def laravel_drain(url: str) -> None:
         raise RuntimeError(f"queue:work exited {done.returncode}: {done.stderr[-2000:]!r}")
 
 
-def bridge_worker(queue: DatabaseQueue, app: App, prefetch: int) -> Worker:
+def bridge_worker(
+    queue: DatabaseQueue, app: App, prefetch: int, *, read_ahead: bool = True
+) -> Worker:
     """The worker as `bridge work` sets it up (batch bookkeeping included)."""
     return Worker(
         queue=queue,
@@ -152,7 +154,11 @@ def bridge_worker(queue: DatabaseQueue, app: App, prefetch: int) -> Worker:
         batches=DatabaseBatchStore(engine=queue.engine),
         app=app,
         options=WorkerOptions(
-            queues=(QUEUE,), stop_when_empty=True, sleep_seconds=0, prefetch=prefetch
+            queues=(QUEUE,),
+            stop_when_empty=True,
+            sleep_seconds=0,
+            prefetch=prefetch,
+            read_ahead=read_ahead,
         ),
     )
 
@@ -212,11 +218,20 @@ def main() -> None:
                 rate = n / timed(lambda b=batch: bridge_worker(queue, app, b).run())
                 check_drained(queue, failed)
                 rates[f"bridge{batch}"] = max(rates.get(f"bridge{batch}", 0.0), rate)
+                if batch > 1:
+                    fill(dispatcher, n)
+                    rate = n / timed(
+                        lambda b=batch: bridge_worker(queue, app, b, read_ahead=False).run()
+                    )
+                    check_drained(queue, failed)
+                    key = f"bridge{batch}-sync"
+                    rates[key] = max(rates.get(key, 0.0), rate)
                 raw_fill(raw, "raw_jobs", n)
                 rate = n / timed(lambda b=batch: raw_reserve_delete(raw, "raw_jobs", b))
                 rates[f"raw{batch}"] = max(rates.get(f"raw{batch}", 0.0), rate)
                 print(
                     f"prefetch {batch}: bridge {rates[f'bridge{batch}']:,.0f}"
+                    f" (no read-ahead {rates.get(f'bridge{batch}-sync', 0):,.0f})"
                     f" raw {rates[f'raw{batch}']:,.0f} jobs/s",
                     file=sys.stderr,
                 )
@@ -282,7 +297,9 @@ def render(
         " pymysql loop with no handler at all (Laravel's statements at 1/txn; one UPDATE and"
         " one DELETE per batch otherwise, two commits per batch); bridge deletes a batch's"
         " finished rows in the transaction that reserves the next batch (one commit per"
-        " batch). Best of the rounds for each row. Every commit waits for an fsync: read"
+        " batch), and with prefetch reads ahead (the next batch reserved while one runs,"
+        " statements sent and answers read between jobs) unless the row says no"
+        " read-ahead. Best of the rounds for each row. Every commit waits for an fsync: read"
         " ratios as +-30 %, the 1-row/txn rows even more.",
         "",
         "| drain | jobs/s | x Laravel's worker | bridge / raw at same batch |",
@@ -290,11 +307,14 @@ def render(
         f"| Laravel 8 `queue:work` | {laravel:,.0f} | 1.0 | |",
     ]
     for batch in (1, 16, 64):
-        bridge, raw = rates[f"bridge{batch}"], rates[f"raw{batch}"]
-        lines.append(
-            f"| bridge `Worker`, prefetch {batch} | {bridge:,.0f} | {bridge / laravel:.1f}"
-            f" | {bridge / raw:.2f} |"
-        )
+        raw = rates[f"raw{batch}"]
+        for key, label in ((f"bridge{batch}", ""), (f"bridge{batch}-sync", ", no read-ahead")):
+            if key in rates:
+                bridge = rates[key]
+                lines.append(
+                    f"| bridge `Worker`, prefetch {batch}{label} | {bridge:,.0f}"
+                    f" | {bridge / laravel:.1f} | {bridge / raw:.2f} |"
+                )
     for batch in (1, 16, 64):
         raw = rates[f"raw{batch}"]
         lines.append(f"| raw SQL, {batch} row(s)/txn | {raw:,.0f} | {raw / laravel:.1f} | |")
