@@ -56,6 +56,8 @@ __all__ = ["AheadStatements", "PyMySQLReservation", "supports_reading_ahead"]
 
 #: PyMySQL's COM_QUERY command code (`pymysql.constants.COMMAND.COM_QUERY`).
 _COM_QUERY = 3
+# poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
+_poll = getattr(select, "poll", None)
 
 
 def supports_reading_ahead(dbapi_connection: Any) -> bool:
@@ -187,8 +189,12 @@ class PyMySQLReservation:
         pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
         if pending is not None and pending():
             return True
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable)
+        if _poll is None:  # no poll(): select() (file descriptors under 1024 only)
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable)
+        poller = _poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
 
     def _advance(self) -> None:
         try:
