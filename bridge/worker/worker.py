@@ -182,6 +182,9 @@ class Worker:
             and options.rest_seconds == 0
         )
         self._ahead: PendingReservation | None = None
+        # Until the queue says it cannot (`reserve_ahead` gives None), batches are sized
+        # for reading ahead.
+        self._ahead_offered = True
         # The finished rows whose DELETE rides on the reservation ahead.
         self._ahead_finished: list[ReservedJob] = []
         self._jobs_processed = 0
@@ -325,7 +328,7 @@ class Worker:
         assert self._average_seconds is not None
         fits = int(self._age_limit_seconds / max(self._average_seconds, 1e-6))
         # A batch read ahead waits for the batch before it too: the two share the budget.
-        return fits // 2 if self._reading_ahead else fits
+        return fits // 2 if self._reading_ahead and self._ahead_offered else fits
 
     def _batch_size(self) -> int:
         prefetch = self._options.prefetch
@@ -400,6 +403,8 @@ class Worker:
         except QueueError:
             self._logger.warning("Could not start reserving ahead", exc_info=True)
             pending = None
+        else:
+            self._ahead_offered = pending is not None
         if pending is None:
             self._pending_deletes = finished + self._pending_deletes
             return

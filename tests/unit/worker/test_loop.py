@@ -123,6 +123,21 @@ def test_read_ahead_batches_share_the_aging_budget(env: Env) -> None:
     assert env.worker(prefetch=100, read_ahead=False)._batch_size() == 1  # no duration yet
 
 
+def test_batches_take_the_whole_budget_where_the_queue_cannot_read_ahead(env: Env) -> None:
+    env.app.register(WELCOME, lambda job: None)
+    for _ in range(3):
+        env.push(fixture_payload("plain_public"))
+    env.queue.reserve_ahead = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    worker = env.worker(prefetch=100)
+    worker._average_seconds = 5.0
+    assert worker._batch_size() == 4  # shared with a batch read ahead, until the queue says
+    worker._average_seconds = 0.0001
+    worker.run()
+    assert env.queue.rows() == []
+    worker._average_seconds = 5.0
+    assert worker._batch_size() == 9
+
+
 def test_read_ahead_rows_never_age_toward_retry_after(env: Env) -> None:
     seen: list[Job] = []
 
