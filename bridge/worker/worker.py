@@ -1,27 +1,9 @@
 """`Worker`: the iterative run loop over the storage protocols.
 
-Each loop tries the queues in strict priority order, reserves (one row, or up to `prefetch`
-rows in one transaction), hands each row to the processor, then checks the stop conditions in
+Each loop takes the next reserved row (`Reservations`: strict queue priority, prefetch,
+read-ahead, handing back), hands it to the processor, then checks the stop conditions in
 Laravel's order: signal, memory, empty queue, `max_time`, `max_jobs`. The loop never recurses
 and never dies on a job: storage errors are logged and the loop pauses, then goes on.
-
-Prefetch keeps Laravel's guarantees: a prefetched row is never left waiting toward
-`retry_after` (before starting one, rows reserved longer than `prefetch_age_fraction` of it are
-handed back with `unreserve`, and the batch size is capped by how many jobs recent durations
-say fit in that window); queue priority holds (before each further prefetched job of a lower
-queue, higher queues are polled and, if they have work, the prefetched rows go back); and
-successful rows are deleted together, in the transaction of the next reservation (or with
-one `delete_many` when the worker stops or rests).
-
-With prefetch the worker also reads ahead (`WorkerOptions.read_ahead`, where the queue
-supports `reserve_ahead`): as it starts a batch of the first queue, it starts reserving that
-queue's next batch, and moves the reservation on between jobs, so the database works while
-the jobs run. The rules above hold for it: the two batches share the aging budget (each is
-capped at half of what fits) and rows reserved ahead are checked for age before they start
-like any others; it happens only while jobs take under 50 ms on average (where the
-database's time is worth hiding); only the first queue is read ahead (rows of a lower queue
-are polled against higher queues job by job anyway); `max_jobs` caps what is reserved
-ahead; a stopping worker finishes the reservation and hands its rows back with the rest.
 """
 
 from __future__ import annotations
@@ -31,8 +13,7 @@ import os
 import signal
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -43,10 +24,10 @@ from bridge.queue.base import (
     BatchStore,
     FailedJobStore,
     JobQueue,
-    PendingReservation,
     ReservedJob,
 )
 from bridge.worker._process import Outcome, Processor
+from bridge.worker._reservations import Reservations
 from bridge.worker.app import App
 from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
 from bridge.worker.logs import LOGGER_NAME
@@ -55,11 +36,7 @@ from bridge.worker.options import EXIT_ERROR, StopReason, WorkerOptions
 __all__ = ["Worker", "rss_bytes"]
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
-# Weight of the newest job in the running average of job durations.
-_EWMA_WEIGHT = 0.2
 _MEMORY_READING_SECONDS = 0.1
-# Reading ahead hides the database's time, which matters next to quick jobs only.
-_AHEAD_MAX_AVERAGE_SECONDS = 0.05
 
 
 def rss_bytes() -> int:
@@ -170,25 +147,8 @@ class Worker:
             on_hard_timeout=self._hard_exit,
             sleep=self._sleep,
         )
-        self._buffer: deque[ReservedJob] = deque()
-        self._buffer_rank = 0
-        self._pending_deletes: list[ReservedJob] = []
-        options = self._options
-        self._reading_ahead = (
-            options.read_ahead
-            and options.prefetch > 1
-            and not options.once
-            # A resting worker is in no hurry, and rests with nothing reserved.
-            and options.rest_seconds == 0
-        )
-        self._ahead: PendingReservation | None = None
-        # Until the queue says it cannot (`reserve_ahead` gives None), batches are sized
-        # for reading ahead.
-        self._ahead_offered = True
-        # The finished rows whose DELETE rides on the reservation ahead.
-        self._ahead_finished: list[ReservedJob] = []
+        self._reservations = Reservations(queue=queue, options=self._options, logger=self._logger)
         self._jobs_processed = 0
-        self._average_seconds: float | None = None
 
     @property
     def options(self) -> WorkerOptions:
@@ -217,7 +177,7 @@ class Worker:
         try:
             reason = self._loop(probe or self._memory_bytes or rss_bytes)
         finally:
-            self._give_back()
+            self._reservations.give_back()
             self._processor.close()
             self._restore_signals(previous)
             if probe is not None:
@@ -243,7 +203,9 @@ class Worker:
             if self._stop_event.is_set():
                 return StopReason.SIGNAL
             try:
-                reserved = self._next_job()
+                reserved = self._reservations.next_job(
+                    self._clock(), jobs_processed=self._jobs_processed
+                )
             except QueueError:
                 self._storage_trouble("reserving")
                 continue
@@ -274,21 +236,19 @@ class Worker:
             self._logger.exception("Unexpected error while processing job %s", reserved.id)
             outcome = None
         self._jobs_processed += 1
-        elapsed = time.perf_counter() - began
-        average = self._average_seconds
-        self._average_seconds = (
-            elapsed if average is None else average + _EWMA_WEIGHT * (elapsed - average)
+        self._reservations.job_done(
+            reserved,
+            succeeded=outcome is Outcome.SUCCEEDED,
+            seconds=time.perf_counter() - began,
         )
-        if outcome is Outcome.SUCCEEDED:
-            self._pending_deletes.append(reserved)
-        if not self._buffer and self._options.rest_seconds > 0:
+        if not self._reservations.holds_batch and self._options.rest_seconds > 0:
             # The next reservation would delete them, but not before the rest.
             self._flush_deletes_safely()
 
     def _flush_deletes_safely(self) -> bool:
         """Delete finished rows; on a storage error keep them pending, pause, say False."""
         try:
-            self._flush_deletes()
+            self._reservations.flush_deletes()
         except QueueError:
             self._storage_trouble("deleting finished jobs")
             return False
@@ -317,145 +277,10 @@ class Worker:
         )
         self._sleep(self._options.error_sleep_seconds)
 
-    # --- reservation and prefetch ---------------------------------------------------------
-
-    @property
-    def _age_limit_seconds(self) -> float:
-        return self._options.prefetch_age_fraction * self._queue.retry_after_seconds
-
-    def _fits(self) -> int:
-        """How many jobs of the recent average duration fit in a batch's aging budget."""
-        assert self._average_seconds is not None
-        fits = int(self._age_limit_seconds / max(self._average_seconds, 1e-6))
-        # A batch read ahead waits for the batch before it too: the two share the budget.
-        return fits // 2 if self._reading_ahead and self._ahead_offered else fits
-
-    def _batch_size(self) -> int:
-        prefetch = self._options.prefetch
-        if prefetch == 1 or self._average_seconds is None:
-            return 1
-        return max(1, min(prefetch, self._fits()))
-
-    def _reserve(self, ranks: Iterable[int], now: float) -> bool:
-        for rank in ranks:
-            # Finished rows are deleted in the reservation's transaction: one commit per batch.
-            finished, self._pending_deletes = self._pending_deletes, []
-            try:
-                rows = self._queue.reserve(
-                    self._options.queues[rank],
-                    now=int(now),
-                    limit=self._batch_size(),
-                    finished=finished,
-                )
-            except QueueError:
-                self._pending_deletes = finished + self._pending_deletes
-                raise
-            if rows:
-                self._buffer.extend(rows)
-                self._buffer_rank = rank
-                return True
-        return False
-
-    def _next_job(self) -> ReservedJob | None:
-        now = self._clock()
-        if self._buffer:
-            if now - self._buffer[0].reserved_at > self._age_limit_seconds:
-                self._give_back()
-            elif self._buffer_rank > 0:
-                held = list(self._buffer)
-                self._buffer.clear()
-                if self._reserve(range(self._buffer_rank), now):
-                    self._unreserve(held)
-                else:
-                    self._buffer.extend(held)
-            elif self._ahead is not None:
-                self._ahead.poll()
-        if not self._buffer:
-            rows = self._finish_ahead()
-            if rows and now - rows[0].reserved_at > self._age_limit_seconds:
-                self._unreserve(rows)
-                rows = []
-            if rows:
-                self._buffer.extend(rows)
-                self._buffer_rank = 0
-            else:
-                # Also after an empty read-ahead: jobs may have come since it looked.
-                self._reserve(range(len(self._options.queues)), now)
-            if self._buffer and self._buffer_rank == 0:
-                self._start_ahead(now)
-        return self._buffer.popleft() if self._buffer else None
-
-    def _start_ahead(self, now: float) -> None:
-        average = self._average_seconds
-        if not self._reading_ahead or average is None or average > _AHEAD_MAX_AVERAGE_SECONDS:
-            return
-        options = self._options
-        limit = min(options.prefetch, self._fits())
-        if options.max_jobs:
-            limit = min(limit, options.max_jobs - self._jobs_processed - len(self._buffer))
-        if limit < 1:
-            return
-        finished, self._pending_deletes = self._pending_deletes, []
-        try:
-            pending = self._queue.reserve_ahead(
-                options.queues[0], now=int(now), limit=limit, finished=finished
-            )
-        except QueueError:
-            self._logger.warning("Could not start reserving ahead", exc_info=True)
-            pending = None
-        else:
-            self._ahead_offered = pending is not None
-        if pending is None:
-            self._pending_deletes = finished + self._pending_deletes
-            return
-        self._ahead, self._ahead_finished = pending, finished
-
-    def _finish_ahead(self) -> list[ReservedJob]:
-        """The rows reserved ahead, if any (none when that reservation failed)."""
-        pending, self._ahead = self._ahead, None
-        finished, self._ahead_finished = self._ahead_finished, []
-        if pending is None:
-            return []
-        try:
-            return pending.wait()
-        except QueueError:
-            # Nothing was reserved or deleted: the usual reservation takes over.
-            self._pending_deletes = finished + self._pending_deletes
-            self._logger.warning("Reserving ahead failed; reserving again", exc_info=True)
-            return []
-
-    def _unreserve(self, jobs: Iterable[ReservedJob]) -> None:
-        for job in jobs:
-            try:
-                self._queue.unreserve(job)
-            except QueueError:
-                # The reservation simply expires after retry_after; nothing is lost.
-                self._logger.warning("Could not hand back prefetched job %s", job.id)
-
-    def _flush_deletes(self) -> None:
-        if not self._pending_deletes:
-            return
-        doomed, self._pending_deletes = self._pending_deletes, []
-        try:
-            self._queue.delete_many(doomed)
-        except QueueError:
-            self._pending_deletes = doomed + self._pending_deletes
-            raise
-
-    def _give_back(self) -> None:
-        held = list(self._buffer)
-        self._buffer.clear()
-        held += self._finish_ahead()
-        self._unreserve(held)
-        try:
-            self._flush_deletes()
-        except QueueError:
-            self._logger.exception("Could not delete finished jobs")
-
     def _hard_exit(self) -> None:
         """After a hard timeout (watchdog thread): hand everything back, end the process."""
         try:
-            self._give_back()
+            self._reservations.give_back()
         finally:
             for handler in [*self._logger.handlers, *logging.getLogger().handlers]:
                 handler.flush()

@@ -102,7 +102,7 @@ def test_read_ahead_reserves_the_next_batch_as_a_batch_starts(env: Env) -> None:
     env.app.register(WELCOME, handler)
     ids = [env.push(fixture_payload("plain_public")) for _ in range(50)]
     worker = env.worker(prefetch=20)
-    worker._average_seconds = 0.0001
+    worker._reservations.average_seconds = 0.0001
     worker.run()
     assert ahead.handled == 50 and env.queue.rows() == []
     assert sorted(env.queue.deleted) == ids
@@ -118,24 +118,30 @@ def test_read_ahead_reserves_the_next_batch_as_a_batch_starts(env: Env) -> None:
 
 def test_read_ahead_batches_share_the_aging_budget(env: Env) -> None:
     worker = env.worker(prefetch=100)
-    worker._average_seconds = 5.0  # 45 s budget / 5 s per job = 9, shared by two batches
-    assert worker._batch_size() == 4
-    assert env.worker(prefetch=100, read_ahead=False)._batch_size() == 1  # no duration yet
+    worker._reservations.average_seconds = (
+        5.0  # 45 s budget / 5 s per job = 9, shared by two batches
+    )
+    assert worker._reservations.batch_size() == 4
+    assert (
+        env.worker(prefetch=100, read_ahead=False)._reservations.batch_size() == 1
+    )  # no duration yet
 
 
 def test_batches_take_the_whole_budget_where_the_queue_cannot_read_ahead(env: Env) -> None:
     env.app.register(WELCOME, lambda job: None)
     for _ in range(3):
         env.push(fixture_payload("plain_public"))
-    env.queue.reserve_ahead = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    env.queue.reserve_ahead = lambda *args, **kwargs: None  # type: ignore[method-assign, assignment]
     worker = env.worker(prefetch=100)
-    worker._average_seconds = 5.0
-    assert worker._batch_size() == 4  # shared with a batch read ahead, until the queue says
-    worker._average_seconds = 0.0001
+    worker._reservations.average_seconds = 5.0
+    assert (
+        worker._reservations.batch_size() == 4
+    )  # shared with a batch read ahead, until the queue says
+    worker._reservations.average_seconds = 0.0001
     worker.run()
     assert env.queue.rows() == []
-    worker._average_seconds = 5.0
-    assert worker._batch_size() == 9
+    worker._reservations.average_seconds = 5.0
+    assert worker._reservations.batch_size() == 9
 
 
 def test_read_ahead_rows_never_age_toward_retry_after(env: Env) -> None:
@@ -149,7 +155,9 @@ def test_read_ahead_rows_never_age_toward_retry_after(env: Env) -> None:
     for _ in range(12):
         env.push(fixture_payload("plain_public"))
     worker = env.worker(prefetch=4)
-    worker._average_seconds = 0.001  # as if jobs were instant: batches of 4, read ahead
+    worker._reservations.average_seconds = (
+        0.001  # as if jobs were instant: batches of 4, read ahead
+    )
     worker.run()
     assert len(seen) == 12 and len({job.id for job in seen}) == 12
     # Rows reserved ahead waited for a whole batch: they went back unstarted, and no job
@@ -165,7 +173,7 @@ def test_read_ahead_only_for_the_first_queue(env: Env) -> None:
     for _ in range(30):
         env.push(fixture_payload("plain_public"), queue="low")
     worker = env.worker(queues=("high", "low"), prefetch=10)
-    worker._average_seconds = 0.0001
+    worker._reservations.average_seconds = 0.0001
     worker.run()
     assert env.queue.rows() == []
     assert ahead.calls == []  # a lower queue's rows are checked against higher ones per job
@@ -176,7 +184,7 @@ def test_read_ahead_stays_within_max_jobs(env: Env) -> None:
     for _ in range(40):
         env.push(fixture_payload("plain_public"))
     worker = env.worker(prefetch=10, max_jobs=25, stop_when_empty=False)
-    worker._average_seconds = 0.0001
+    worker._reservations.average_seconds = 0.0001
     assert worker.run() is StopReason.MAX_JOBS
     assert worker.jobs_processed == 25
     rows = env.queue.rows()
@@ -195,7 +203,7 @@ def test_slow_jobs_are_not_read_ahead(env: Env) -> None:
     for _ in range(20):
         env.push(fixture_payload("plain_public"))
     worker = env.worker(prefetch=5)
-    worker._average_seconds = 0.2  # but the jobs are instant: the average comes down
+    worker._reservations.average_seconds = 0.2  # but the jobs are instant: the average comes down
     worker.run()
     assert env.queue.rows() == []
     assert ahead.calls and ahead.calls[0][3] >= 5  # not while the average was above 50 ms
@@ -224,7 +232,7 @@ def test_a_failed_read_ahead_leaves_nothing_behind(
     real = env.queue.reserve_ahead
     env.queue.reserve_ahead = reserve_ahead  # type: ignore[method-assign]
     worker = env.worker(prefetch=8)
-    worker._average_seconds = 0.0001
+    worker._reservations.average_seconds = 0.0001
     with caplog.at_level(logging.WARNING, logger="bridge.worker"):
         worker.run()
     assert worker.jobs_processed == 30
@@ -244,7 +252,7 @@ def test_prefetched_rows_never_age_toward_retry_after(env: Env) -> None:
         env.push(fixture_payload("plain_public"))
     worker = env.worker(prefetch=8)
     # Pretend earlier jobs were instant so the batch size is not already capped.
-    worker._average_seconds = 0.0001
+    worker._reservations.average_seconds = 0.0001
     worker.run()
     assert len(seen) == 8 and len({job.id for job in seen}) == 8
     assert env.queue.unreserved
@@ -256,10 +264,10 @@ def test_prefetched_rows_never_age_toward_retry_after(env: Env) -> None:
 
 def test_prefetch_batch_capped_by_observed_duration(env: Env) -> None:
     worker = env.worker(prefetch=100, read_ahead=False)
-    worker._average_seconds = 5.0  # 45 s budget / 5 s per job
-    assert worker._batch_size() == 9
-    worker._average_seconds = 100.0
-    assert worker._batch_size() == 1
+    worker._reservations.average_seconds = 5.0  # 45 s budget / 5 s per job
+    assert worker._reservations.batch_size() == 9
+    worker._reservations.average_seconds = 100.0
+    assert worker._reservations.batch_size() == 1
 
 
 @pytest.mark.parametrize(
@@ -278,7 +286,7 @@ def test_stop_on_signal_gives_back_prefetched_rows(env: Env, pushed: int, run: i
     for _ in range(pushed):
         env.push(fixture_payload("plain_public"))
     worker = env.worker(prefetch=5, stop_when_empty=False)
-    worker._average_seconds = 0.001
+    worker._reservations.average_seconds = 0.001
     assert worker.run() is StopReason.SIGNAL
     assert len(seen) == run
     rows = env.queue.rows()

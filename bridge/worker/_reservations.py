@@ -1,0 +1,227 @@
+"""Which reserved row a worker runs next: reservation, prefetch, read-ahead and deletes.
+
+Each call of `next_job` tries the queues in strict priority order and reserves one row, or up
+to `prefetch` rows in one transaction. Prefetch keeps Laravel's guarantees: a prefetched row is
+never left waiting toward `retry_after` (before starting one, rows reserved longer than
+`prefetch_age_fraction` of it are handed back with `unreserve`, and the batch size is capped
+by how many jobs recent durations say fit in that window); queue priority holds (before each
+further prefetched job of a lower queue, higher queues are polled and, if they have work, the
+prefetched rows go back); and successful rows are deleted together, in the transaction of the
+next reservation (or with one `delete_many` when the worker stops or rests).
+
+With prefetch the worker also reads ahead (`WorkerOptions.read_ahead`, where the queue
+supports `reserve_ahead`): as it starts a batch of the first queue, it starts reserving that
+queue's next batch, and moves the reservation on between jobs, so the database works while
+the jobs run. The rules above hold for it: the two batches share the aging budget (each is
+capped at half of what fits) and rows reserved ahead are checked for age before they start
+like any others; it happens only while jobs take under 50 ms on average (where the
+database's time is worth hiding); only the first queue is read ahead (rows of a lower queue
+are polled against higher queues job by job anyway); `max_jobs` caps what is reserved
+ahead; a stopping worker finishes the reservation and hands its rows back with the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+
+from bridge.exceptions import QueueError
+from bridge.queue.base import JobQueue, PendingReservation, ReservedJob
+from bridge.worker.options import WorkerOptions
+
+__all__ = ["Reservations"]
+
+# Weight of the newest job in the running average of job durations.
+_EWMA_WEIGHT = 0.2
+# Reading ahead hides the database's time, which matters next to quick jobs only.
+_AHEAD_MAX_AVERAGE_SECONDS = 0.05
+
+
+class Reservations:
+    """The rows a worker holds: its prefetched batch, the batch read ahead, its done rows."""
+
+    def __init__(self, *, queue: JobQueue, options: WorkerOptions, logger: logging.Logger) -> None:
+        self._queue = queue
+        self._options = options
+        self._logger = logger
+        self._buffer: deque[ReservedJob] = deque()
+        self._buffer_rank = 0
+        self._pending_deletes: list[ReservedJob] = []
+        self._reading_ahead = (
+            options.read_ahead
+            and options.prefetch > 1
+            and not options.once
+            # A resting worker is in no hurry, and rests with nothing reserved.
+            and options.rest_seconds == 0
+        )
+        self._ahead: PendingReservation | None = None
+        # Until the queue says it cannot (`reserve_ahead` gives None), batches are sized
+        # for reading ahead.
+        self._ahead_offered = True
+        # The finished rows whose DELETE rides on the reservation ahead.
+        self._ahead_finished: list[ReservedJob] = []
+        #: Running average of job durations in seconds (None before the first job).
+        self.average_seconds: float | None = None
+
+    @property
+    def holds_batch(self) -> bool:
+        """Whether prefetched rows are waiting to run."""
+        return bool(self._buffer)
+
+    def job_done(self, job: ReservedJob, *, succeeded: bool, seconds: float) -> None:
+        """Count a job's duration; a successful one's row is deleted with the next batch."""
+        average = self.average_seconds
+        self.average_seconds = (
+            seconds if average is None else average + _EWMA_WEIGHT * (seconds - average)
+        )
+        if succeeded:
+            self._pending_deletes.append(job)
+
+    # --- the next job ---------------------------------------------------------------------
+
+    @property
+    def _age_limit_seconds(self) -> float:
+        return self._options.prefetch_age_fraction * self._queue.retry_after_seconds
+
+    def _fits(self) -> int:
+        """How many jobs of the recent average duration fit in a batch's aging budget."""
+        assert self.average_seconds is not None
+        fits = int(self._age_limit_seconds / max(self.average_seconds, 1e-6))
+        # A batch read ahead waits for the batch before it too: the two share the budget.
+        return fits // 2 if self._reading_ahead and self._ahead_offered else fits
+
+    def batch_size(self) -> int:
+        """Rows to reserve in the next transaction."""
+        prefetch = self._options.prefetch
+        if prefetch == 1 or self.average_seconds is None:
+            return 1
+        return max(1, min(prefetch, self._fits()))
+
+    def next_job(self, now: float, *, jobs_processed: int) -> ReservedJob | None:
+        """The next row to run, reserving as needed; None when no queue has one.
+
+        Raises:
+            QueueError: the reservation failed (finished rows stay pending).
+        """
+        if self._buffer:
+            if now - self._buffer[0].reserved_at > self._age_limit_seconds:
+                self.give_back()
+            elif self._buffer_rank > 0:
+                held = list(self._buffer)
+                self._buffer.clear()
+                if self._reserve(range(self._buffer_rank), now):
+                    self._unreserve(held)
+                else:
+                    self._buffer.extend(held)
+            elif self._ahead is not None:
+                self._ahead.poll()
+        if not self._buffer:
+            rows = self._finish_ahead()
+            if rows and now - rows[0].reserved_at > self._age_limit_seconds:
+                self._unreserve(rows)
+                rows = []
+            if rows:
+                self._buffer.extend(rows)
+                self._buffer_rank = 0
+            else:
+                # Also after an empty read-ahead: jobs may have come since it looked.
+                self._reserve(range(len(self._options.queues)), now)
+            if self._buffer and self._buffer_rank == 0:
+                self._start_ahead(now, jobs_processed)
+        return self._buffer.popleft() if self._buffer else None
+
+    def _reserve(self, ranks: Iterable[int], now: float) -> bool:
+        for rank in ranks:
+            # Finished rows are deleted in the reservation's transaction: one commit per batch.
+            finished, self._pending_deletes = self._pending_deletes, []
+            try:
+                rows = self._queue.reserve(
+                    self._options.queues[rank],
+                    now=int(now),
+                    limit=self.batch_size(),
+                    finished=finished,
+                )
+            except QueueError:
+                self._pending_deletes = finished + self._pending_deletes
+                raise
+            if rows:
+                self._buffer.extend(rows)
+                self._buffer_rank = rank
+                return True
+        return False
+
+    def _start_ahead(self, now: float, jobs_processed: int) -> None:
+        average = self.average_seconds
+        if not self._reading_ahead or average is None or average > _AHEAD_MAX_AVERAGE_SECONDS:
+            return
+        options = self._options
+        limit = min(options.prefetch, self._fits())
+        if options.max_jobs:
+            limit = min(limit, options.max_jobs - jobs_processed - len(self._buffer))
+        if limit < 1:
+            return
+        finished, self._pending_deletes = self._pending_deletes, []
+        try:
+            pending = self._queue.reserve_ahead(
+                options.queues[0], now=int(now), limit=limit, finished=finished
+            )
+        except QueueError:
+            self._logger.warning("Could not start reserving ahead", exc_info=True)
+            pending = None
+        else:
+            self._ahead_offered = pending is not None
+        if pending is None:
+            self._pending_deletes = finished + self._pending_deletes
+            return
+        self._ahead, self._ahead_finished = pending, finished
+
+    def _finish_ahead(self) -> list[ReservedJob]:
+        """The rows reserved ahead, if any (none when that reservation failed)."""
+        pending, self._ahead = self._ahead, None
+        finished, self._ahead_finished = self._ahead_finished, []
+        if pending is None:
+            return []
+        try:
+            return pending.wait()
+        except QueueError:
+            # Nothing was reserved or deleted: the usual reservation takes over.
+            self._pending_deletes = finished + self._pending_deletes
+            self._logger.warning("Reserving ahead failed; reserving again", exc_info=True)
+            return []
+
+    # --- handing back ---------------------------------------------------------------------
+
+    def _unreserve(self, jobs: Iterable[ReservedJob]) -> None:
+        for job in jobs:
+            try:
+                self._queue.unreserve(job)
+            except QueueError:
+                # The reservation simply expires after retry_after; nothing is lost.
+                self._logger.warning("Could not hand back prefetched job %s", job.id)
+
+    def flush_deletes(self) -> None:
+        """Delete the finished rows now (they stay pending if that fails).
+
+        Raises:
+            QueueError: the DELETE failed.
+        """
+        if not self._pending_deletes:
+            return
+        doomed, self._pending_deletes = self._pending_deletes, []
+        try:
+            self._queue.delete_many(doomed)
+        except QueueError:
+            self._pending_deletes = doomed + self._pending_deletes
+            raise
+
+    def give_back(self) -> None:
+        """Hand back every row not started (the batch read ahead too); delete the done ones."""
+        held = list(self._buffer)
+        self._buffer.clear()
+        held += self._finish_ahead()
+        self._unreserve(held)
+        try:
+            self.flush_deletes()
+        except QueueError:
+            self._logger.exception("Could not delete finished jobs")
