@@ -17,7 +17,7 @@ server restart or timeout could have dropped it), not on every checkout as SQLAl
 `pool_pre_ping` does, and the pool does not roll back connections on return: every store
 operation commits or rolls back its own transaction. A transaction of one statement then
 costs two round trips instead of five (a push on MariaDB or PostgreSQL takes one, on its own
-autocommit connection: see `_autocommit`). A connection that dies while in use is still
+autocommit connection: see `_kept`). A connection that dies while in use is still
 reported as `ConnectionLost` and replaced; idempotent operations are repeated on a fresh one
 (`retrying`).
 """

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue._ahead import AheadStatements, PyMySQLReservation, supports_reading_ahead
-from bridge.queue._autocommit import AutocommitSlot, Busy
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor, watched
 from bridge.queue._engine import (
@@ -32,6 +31,7 @@ from bridge.queue._engine import (
 )
 from bridge.queue._errors import retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
+from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
 from bridge.queue.base import JobRow, NewJob, PendingReservation, ReservedJob
 from bridge.queue.schema import make_jobs_table
@@ -76,14 +76,14 @@ class DatabaseQueue:
         self._autocommit = (
             None
             if engine.dialect.name == "sqlite"
-            else AutocommitSlot(engine, idle_ping_seconds=idle_ping_seconds_of(engine))
+            else KeptConnection(engine, idle_ping_seconds=idle_ping_seconds_of(engine))
         )
         if self._autocommit is not None:
             weakref.finalize(self, self._autocommit.close)
         # A worker's reservations ahead (`reserve_ahead`): PyMySQL only, see `_ahead`, which
         # also says why READ COMMITTED.
         self._ahead = (
-            AutocommitSlot(
+            KeptConnection(
                 engine,
                 idle_ping_seconds=idle_ping_seconds_of(engine),
                 isolation_level="READ COMMITTED",
@@ -234,10 +234,10 @@ class DatabaseQueue:
         slot = self._ahead
         if slot is None or watched(self.engine):
             return None
-        self._reserve_sql()  # learns whether the server has SKIP LOCKED
-        if not self._skip_locked:
-            return None
         with wrap_exceptions():
+            self._reserve_sql()  # learns whether the server has SKIP LOCKED
+            if not self._skip_locked:
+                return None
             conn = slot.hold()
         if isinstance(conn, Busy):
             return None

@@ -1,4 +1,4 @@
-"""One connection kept open, for single-statement writes such as a push (in autocommit mode)
+"""One connection kept open: for single-statement writes such as a push (in autocommit mode)
 and for a worker's read-ahead reservations (one transaction at a time, see `_ahead`).
 
 Laravel pushes a job with one autocommit INSERT: one round trip. Through a pooled connection
@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue._cursor import run_on_cursor
 
-__all__ = ["BUSY", "AutocommitSlot", "Busy"]
+__all__ = ["BUSY", "Busy", "KeptConnection"]
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ class Busy:
         return "BUSY"
 
 
-#: What `AutocommitSlot.run` returns when another thread holds the slot.
+#: What `KeptConnection.run` returns when another thread holds the slot.
 BUSY: Final = Busy()
 
 # A forked child's references to its parent's slot connections and engines. Letting them be
@@ -52,7 +52,7 @@ BUSY: Final = Busy()
 _INHERITED: list[tuple[Connection | None, Engine | None]] = []
 
 
-class AutocommitSlot:
+class KeptConnection:
     """A lazily opened connection that one user at a time may use (autocommit unless told)."""
 
     def __init__(
