@@ -64,7 +64,7 @@ def supports_reading_ahead(dbapi_connection: Any) -> bool:
     """Whether this DBAPI connection has the PyMySQL internals a read-ahead needs."""
     return all(
         hasattr(dbapi_connection, name)
-        for name in ("_execute_command", "_read_query_result", "_sock", "cursor")
+        for name in ("_execute_command", "_read_query_result", "_sock")
     )
 
 
@@ -108,7 +108,14 @@ class PyMySQLReservation:
                 connection must be discarded.
         """
         self._conn = conn
-        self._dbapi: Any = conn.connection.dbapi_connection
+        dbapi: Any = conn.connection.dbapi_connection
+        self._dbapi = dbapi
+        # Asked between every two jobs whether an answer has come: set up once.
+        self._sock = dbapi._sock
+        self._tls_pending = getattr(self._sock, "pending", None)
+        self._poller = _poll() if _poll is not None else None
+        if self._poller is not None:
+            self._poller.register(self._sock, select.POLLIN)
         self._now = now
         self._on_end = on_end
         self._rows: list[ReservedJob] | None = None
@@ -183,18 +190,12 @@ class PyMySQLReservation:
             self._on_end(False)
 
     def _answered(self) -> bool:
-        sock = self._dbapi._sock
-        if sock is None:
-            return True  # closed under us: the next read reports it
-        pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
-        if pending is not None and pending():
-            return True
-        if _poll is None:  # no poll(): select() (file descriptors under 1024 only)
-            readable, _, _ = select.select([sock], [], [], 0)
+        if self._tls_pending is not None and self._tls_pending():
+            return True  # TLS: bytes already decrypted
+        if self._poller is None:  # no poll(): select() (file descriptors under 1024 only)
+            readable, _, _ = select.select([self._sock], [], [], 0)
             return bool(readable)
-        poller = _poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
+        return bool(self._poller.poll(0))
 
     def _advance(self) -> None:
         try:

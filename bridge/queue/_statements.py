@@ -90,17 +90,10 @@ class JobStatements:
         """Laravel's `getNextAvailableJob`: params queue, now, now - retry_after, limit."""
         text = self._reserve.get(skip_locked)
         if text is None:
-            q, m = self._q, self._mark
             lock = (
                 "" if self._sqlite else " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
             )
-            text = (
-                f"SELECT {', '.join(q[c] for c in _RESERVE_COLUMNS)} FROM {self._table}"
-                f" WHERE {q['queue']} = {m} AND (({q['reserved_at']} IS NULL AND"
-                f" {q['available_at']} <= {m}) OR {q['reserved_at']} <= {m})"
-                f" ORDER BY {q['id']} LIMIT {m}{lock}"
-            )
-            self._reserve[skip_locked] = text
+            text = self._reserve[skip_locked] = self.candidates() + lock
         return text
 
     def _available(self) -> str:
@@ -112,8 +105,8 @@ class JobStatements:
         )
 
     def candidates(self) -> str:
-        """The rows `reserve` would take, read without locking: params queue, now,
-        now - retry_after, limit (see `_ahead`)."""
+        """`reserve` without its lock: the rows it would take, read without locking (see
+        `_ahead`); params queue, now, now - retry_after, limit."""
         q, m = self._q, self._mark
         return (
             f"SELECT {', '.join(q[c] for c in _RESERVE_COLUMNS)} FROM {self._table}"
@@ -146,12 +139,8 @@ class JobStatements:
         """Set `reserved_at` and count the attempt on `count` ids: params now, *ids."""
         text = self._by_count.get(("reserve", count))
         if text is None:
-            q = self._q
-            text = self._remember(
-                ("reserve", count),
-                f"UPDATE {self._table} SET {q['reserved_at']} = {self._mark},"
-                f" {q['attempts']} = {q['attempts']} + 1 WHERE {q['id']} IN ({self._marks(count)})",
-            )
+            head, tail = self.mark_reserved_parts()
+            text = self._remember(("reserve", count), f"{head}{self._marks(count)}{tail}")
         return text
 
     def delete_ids(self, count: int) -> str:
