@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from bridge._typing import Clock
 from bridge.exceptions import PayloadError, WorkerError
@@ -28,14 +28,15 @@ from bridge.worker import App, Worker, WorkerOptions
 __all__ = ["Dispatched", "Dispatcher", "SyncDispatcher", "new_job_uuid", "ordered_uuid"]
 
 
-# RFC 4122 version 4: four version bits (0100) and two variant bits (10) over random ones.
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+# RFC 4122 version 4 in hex: digit 12 is the version (4); digit 16 carries the variant bits
+# (10), so its two random bits pick one of 8, 9, a, b.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _v4_hex() -> str:
     # What uuid.uuid4().hex holds, without building a UUID object (dispatch makes one per job).
-    return "%032x" % (int.from_bytes(os.urandom(16)) & _V4_CLEAR | _V4_SET)
+    h = os.urandom(16).hex()
+    return f"{h[:12]}4{h[13:16]}{_VARIANT[h[16]]}{h[17:]}"
 
 
 def _dashed(text: str) -> str:
@@ -56,9 +57,9 @@ def ordered_uuid(now: float) -> str:
     return _dashed(f"{stamp:012x}{_v4_hex()[12:]}")
 
 
-@dataclass(frozen=True, slots=True)
-class Dispatched:
-    """A job as it was queued."""
+class Dispatched(NamedTuple):
+    """A job as it was queued (a named tuple: one is made per dispatch, and a frozen
+    dataclass takes several times as long to build)."""
 
     id: int | None
     uuid: str
@@ -124,12 +125,15 @@ class Dispatcher:
         if delay is not None:
             job = job.delay(delay)
         now = int(self.clock())
-        job_uuid, payload = self._payload(job, now=now)
+        job_uuid = self.uuid_factory()
+        payload = build_payload(
+            job, profile=self.profile, uuid=job_uuid, now=now, encrypter=self.encrypter
+        )
         target = self._queue_of(job)
         row_id = self.queue.push(
             payload, queue=target, now=now, delay_seconds=self._delay_of(job, now)
         )
-        return Dispatched(id=row_id, uuid=job_uuid, queue=target, payload=payload)
+        return Dispatched(row_id, job_uuid, target, payload)
 
     def bulk(self, jobs: Sequence[Job], *, queue: str | None = None) -> list[Dispatched]:
         """Queue many jobs with one multi-row INSERT (Laravel's `Queue::bulk`).

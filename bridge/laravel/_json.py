@@ -183,8 +183,14 @@ def php_json_encode(value: Any, *, unescaped_unicode: bool) -> str:
         PayloadError: for invalid UTF-8, INF/NAN or values PHP arrays cannot hold, where
             PHP's `json_encode` fails too.
     """
-    if type(value) is str and _PLAIN_TEXT.fullmatch(value):
-        return f'"{value}"'  # nothing to escape (uuids, names): the common small case
+    if type(value) is bytes:
+        value = _text(value)  # a serialized command: the one big string of every payload
+    if type(value) is str:
+        if _PLAIN_TEXT.fullmatch(value):
+            return f'"{value}"'  # nothing to escape (uuids, names): the common small case
+        if value.isascii():
+            # Both flag sets write ASCII alike: DEL raw, controls, `"` and `\\` escaped.
+            return _escape_utf8(value).replace("/", "\\/")
     out: list[str] = []
     if unescaped_unicode:
         _encode(value, out, _escape_utf8)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -55,6 +55,13 @@ _BUILTINS = frozenset(
      "callable", "false", "true", "self", "static", "parent", "void", "never"}
 )  # fmt: skip
 _INT64 = (-(2**63), 2**63 - 1)
+# Scalar builtins and the Python types each takes exactly as given (see `_exact`).
+_AS_IS: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (float,),
+    "string": (str, bytes),
+    "bool": (bool,),
+}
 _COLLECTIONS = frozenset({ELOQUENT_COLLECTION.lower()})
 
 
@@ -87,6 +94,14 @@ class PhpType:
     members: tuple[str, ...]
     nullable: bool = False
     kinds: tuple[tuple[str, str], ...] = ()
+    # For a union of scalar builtins only: the Python types stored as given (ints range
+    # checked). Every dispatch checks its values, so the common case skips the member walk.
+    _as_is: frozenset[type] = field(init=False, repr=False, compare=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        if self.members and all(m in _AS_IS for m in self.members):
+            as_is = frozenset(t for m in self.members for t in _AS_IS[m])
+            object.__setattr__(self, "_as_is", as_is)
 
     @classmethod
     def parse(cls, text: str, *, kinds: Mapping[str, str] | None = None) -> PhpType:
@@ -135,6 +150,8 @@ class PhpType:
 
     def coerce(self, value: Any) -> Any:
         """Return the PHP value to store for `value`, or raise `JobClassError`."""
+        if type(value) in self._as_is:
+            return _check_int(value) if type(value) is int else value
         if value is None:
             if self.nullable:
                 return None

@@ -159,7 +159,8 @@ class JobClass:
     parent: JobClass | None = None
     methods: Mapping[str, MethodResult] = field(default_factory=dict)
     # Slot layouts per profile: every payload asks for them several times, and they only
-    # depend on the (immutable) declaration.
+    # depend on the (immutable) declaration. Keyed by `profile.version`, which hashes in C
+    # (a `Profile` key would run the dataclass's `__hash__` on every lookup).
     _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -234,29 +235,38 @@ class JobClass:
 
     def native_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in PHP's object-table order (what native `serialize()` walks)."""
-        return list(self._cached(("native", profile), lambda: tuple(self._native_slots(profile))))
+        return list(
+            self._cached(("native", profile.version), lambda: tuple(self._native_slots(profile)))
+        )
 
     def command_layout(self, profile: Profile) -> _CommandLayout:
         """What `command_object` walks for `profile`."""
-        return self._cached(("command", profile), lambda: _CommandLayout.of(self, profile))
+        return self._cached(("command", profile.version), lambda: _CommandLayout.of(self, profile))
 
     def command_plan(self, profile: Profile) -> _CommandPlan | None:
         """The ready-token writer `serialize_command` tries first (None: not for this class)."""
-        return self._cached(("plan", profile), lambda: _CommandPlan.build(self, profile))
+        # Asked on every dispatch: a plain lookup, not `_cached` with a closure.
+        key = ("plan", profile.version)
+        try:
+            plan: _CommandPlan | None = self._memo[key]
+        except KeyError:
+            plan = self._memo[key] = _CommandPlan.build(self, profile)
+        return plan
 
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
         return self._slots_by_name(profile).get(name)
 
     def _slots_by_name(self, profile: Profile) -> dict[str, _Slot]:
-        def build() -> dict[str, _Slot]:
-            index: dict[str, _Slot] = {}
+        # Without `_cached`: it would make a closure on each of a dispatch's several lookups.
+        key = ("by_name", profile.version)
+        index: dict[str, _Slot] | None = self._memo.get(key)
+        if index is None:
+            index = self._memo[key] = {}
             for slot in self.native_slots(profile):
                 if slot.seen_by(self.name):
                     index.setdefault(slot.prop.name, slot)
-            return index
-
-        return self._cached(("by_name", profile), build)
+        return index
 
     def _native_slots(self, profile: Profile) -> list[_Slot]:
         slots = self.parent.native_slots(profile) if self.parent else []
@@ -282,7 +292,7 @@ class JobClass:
         """Properties in `ReflectionClass::getProperties()` order, inherited privates dropped."""
         return list(
             self._cached(
-                ("reflection", profile),
+                ("reflection", profile.version),
                 lambda: tuple(s for s in self._reflection_all(profile) if s.seen_by(self.name)),
             )
         )
@@ -309,16 +319,16 @@ class JobClass:
         return dict(self._visible_props())
 
     def _visible_props(self) -> dict[str, Prop]:
-        def build() -> dict[str, Prop]:
-            found: dict[str, Prop] = {}
+        # Read on every instantiation: a plain lookup, not `_cached` with a closure.
+        found: dict[str, Prop] | None = self._memo.get("visible")
+        if found is None:
+            found = self._memo["visible"] = {}
             for depth, cls in enumerate(self.lineage()):
                 for prop in cls.properties:
                     if prop.name in found or (depth and prop.visibility is Visibility.PRIVATE):
                         continue
                     found[prop.name] = prop
-            return found
-
-        return self._cached("visible", build)
+        return found
 
     # --- instances ---------------------------------------------------------------------
 
@@ -340,8 +350,11 @@ class JobClass:
         """
         return self._checked({}, values)
 
-    def _checked(self, checked: dict[str, Any], values: Mapping[str, Any]) -> Job:
-        """A `Job` of `checked` (values already checked) updated with `values`."""
+    def _checked(
+        self, checked: dict[str, Any], values: Mapping[str, Any], *, complete: bool = False
+    ) -> Job:
+        """A `Job` of `checked` (values already checked) updated with `values`; `complete`:
+        `checked` already holds every required property (it comes from a `Job`)."""
         props = self._visible_props()
         for name, value in values.items():
             prop = props.get(name)
@@ -351,26 +364,27 @@ class JobClass:
                 checked[name] = _trait_value(name, value, self.name)
             else:
                 raise JobClassError(f"{self.name} has no property ${name}")
-        for name, prop in props.items():
-            if name not in checked and not prop.has_default:
-                raise JobClassError(
-                    f"{self.name}::${name} is required: typed {prop.php_type} without a default"
-                )
+        if not complete:
+            for name, prop in props.items():
+                if name not in checked and not prop.has_default:
+                    raise JobClassError(
+                        f"{self.name}::${name} is required: typed {prop.php_type} without a default"
+                    )
         return Job(job_class=self, values=checked)
 
     def _has_trait_property(self, name: str) -> bool:
-        def build() -> frozenset[str]:
+        names: frozenset[str] | None = self._memo.get("trait_names")
+        if names is None:
             latest = Profile(version=(12, 67, 0))
             legacy = Profile(version=(12, 27, 0))
-            return frozenset(
+            names = self._memo["trait_names"] = frozenset(
                 prop_name
                 for cls in self.lineage()
                 for trait in cls.traits
                 for profile in (latest, legacy)
                 for prop_name, _vis, _default in trait_properties(trait, profile)
             )
-
-        return name in self._cached("trait_names", build)
+        return name in names
 
 
 def _inherited_index(slots: list[_Slot], name: str) -> int | None:
@@ -385,6 +399,8 @@ def _trait_value(name: str, value: Any, owner: str) -> Any:
         if not isinstance(value, list | tuple):
             raise JobClassError(f"{owner}::$chained must be a list")
         return [v if isinstance(v, Job | str | bytes) else to_php_value(v) for v in value]
+    if type(value) is str:
+        return value  # what `to_php_value` gives, for the `onQueue()` of most dispatches
     try:
         return to_php_value(value)
     except JobClassError as exc:
@@ -410,7 +426,7 @@ class Job:
 
     def with_values(self, **changes: Any) -> Job:
         """A copy with some property values changed (the changes are checked)."""
-        return self.job_class._checked(dict(self.values), changes)
+        return self.job_class._checked(dict(self.values), changes, complete=True)
 
     def on_queue(self, queue: str | None) -> Job:
         """Laravel's `onQueue()`: sets the `queue` property."""
@@ -434,7 +450,7 @@ class Job:
 
     def value(self, name: str, profile: Profile) -> Any:
         """The current value of a property by bare name (given, else its default)."""
-        slot = self.job_class.slot_named(name, profile)
+        slot = self.job_class._slots_by_name(profile).get(name)
         if slot is None:
             return UNINITIALIZED
         if name in self.values:
@@ -591,6 +607,13 @@ class _CommandLayout:
         )
 
 
+# A plan's layout for one set of given names: the pieces in order (ready bytes, or a given
+# value's (name, key token, whether a value identical to the default is left out, default)),
+# and how many properties the ready bytes hold.
+_Shape = tuple[tuple[bytes | tuple[str, bytes, bool, Any], ...], int]
+_SHAPES_KEPT = 64
+
+
 @dataclass(frozen=True, slots=True)
 class _CommandPlan:
     """`command_object` + `dumps` for one class and profile, as ready tokens.
@@ -608,6 +631,10 @@ class _CommandPlan:
     entries: tuple[tuple[str, bool, bytes, bool, Any, bytes | None], ...]
     known: frozenset[str]
     omit_defaults: bool
+    #: Per tuple of given names (jobs of a class mostly give the same ones).
+    _shapes: dict[tuple[str, ...], _Shape] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, job_class: JobClass, profile: Profile) -> _CommandPlan | None:
@@ -633,26 +660,46 @@ class _CommandPlan:
 
     def write(self, values: Mapping[str, Any]) -> bytes | None:
         """The serialized command, or None when a value needs the general path."""
-        known = self.known
-        for name in values:
-            if name not in known:
+        names = tuple(values)
+        shape = self._shapes.get(names)
+        if shape is None:
+            if not self.known.issuperset(names):
                 return None
-        omit_defaults = self.omit_defaults
+            if len(self._shapes) >= _SHAPES_KEPT:
+                self._shapes.clear()
+            shape = self._shapes[names] = self._shape(names)
+        pieces, count = shape
         parts: list[bytes] = []
-        for name, visible, key, has_default, default, default_token in self.entries:
-            if visible and name in values:
-                value = values[name]
-                if value is UNINITIALIZED:
-                    continue
-                if omit_defaults and has_default and php_identical(value, default):
-                    continue
-                token = scalar_token(value)
-                if token is None:
-                    return None
-            elif default_token is not None:
-                token = default_token
-            else:
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                parts.append(piece)
                 continue
+            name, key, omissible, default = piece
+            value = values[name]
+            if value is UNINITIALIZED or (omissible and php_identical(value, default)):
+                continue
+            token = scalar_token(value)
+            if token is None:
+                return None
             parts.append(key)
             parts.append(token)
-        return object_token(self.class_name, len(parts) // 2, b"".join(parts))
+            count += 1
+        return object_token(self.class_name, count, b"".join(parts))
+
+    def _shape(self, names: tuple[str, ...]) -> _Shape:
+        """The entries for jobs that give values for `names`: runs of ready bytes for the
+        properties left at their defaults, and a slot for each given value."""
+        given = frozenset(names)
+        pieces: list[bytes | tuple[str, bytes, bool, Any]] = []
+        count = 0
+        for name, visible, key, has_default, default, default_token in self.entries:
+            if visible and name in given:
+                pieces.append((name, key, self.omit_defaults and has_default, default))
+            elif default_token is not None:
+                count += 1
+                last = pieces[-1] if pieces else None
+                if isinstance(last, bytes):
+                    pieces[-1] = last + key + default_token
+                else:
+                    pieces.append(key + default_token)
+        return tuple(pieces), count

@@ -478,7 +478,7 @@ def _shared_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _En
         return None
     # Kept with the declaration, one per profile and kind of push: (the second, envelope).
     memo = job.job_class.memo
-    key = ("envelope", profile, bulk)
+    key = ("envelope", profile.version, bulk)
     known = memo.get(key)
     if known is not None and known[0] == now:
         return cast("_Envelope | None", known[1])

@@ -96,8 +96,11 @@ def retrying(
     """
     for attempt in range(1, attempts + 1):
         try:
-            with wrap_exceptions():
+            try:
                 return operation()
+            except sa_exc.SQLAlchemyError as exc:
+                # What `wrap_exceptions` does, without a generator per call (every push).
+                raise translate(exc) from exc
         except ConnectionLost:
             if not idempotent or attempt == attempts:
                 raise

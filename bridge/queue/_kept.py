@@ -21,7 +21,6 @@ Rules that keep it as safe as the pool:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
+from bridge._forks import generation
 from bridge.queue._cursor import run_on_cursor
 
 __all__ = ["BUSY", "Busy", "KeptConnection"]
@@ -68,7 +68,7 @@ class KeptConnection:
         self._isolation_level = isolation_level
         self._lock = threading.Lock()
         self._conn: Connection | None = None
-        self._pid = 0
+        self._generation = -1
         self._last_used = 0.0
         self._close_when_free = False
 
@@ -89,6 +89,13 @@ class KeptConnection:
         """Take the connection until `let_go` (possibly across calls); `BUSY` if taken."""
         if not self._lock.acquire(blocking=False):
             return BUSY
+        conn = self._conn
+        if (
+            conn is not None
+            and self._generation == generation()
+            and time.monotonic() - self._last_used < self._idle_ping_seconds
+        ):
+            return conn  # the common case, decided without `_connection`'s calls
         try:
             return self._connection()
         except BaseException:
@@ -132,7 +139,9 @@ class KeptConnection:
             engine.dispose()
 
     def _leave_parent_objects(self) -> None:
-        if self._pid != os.getpid() and (self._conn is not None or self._engine is not None):
+        if self._generation != generation() and (
+            self._conn is not None or self._engine is not None
+        ):
             _INHERITED.append((self._conn, self._engine))
             self._conn = self._engine = None
 
@@ -154,7 +163,7 @@ class KeptConnection:
                     pool=source.pool.recreate(),
                     isolation_level=self._isolation_level,
                 )
-                self._pid = os.getpid()
+                self._generation = generation()
             self._conn = self._engine.connect()
         return self._conn
 

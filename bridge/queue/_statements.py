@@ -73,11 +73,7 @@ class JobStatements:
         rows: list[str] = []
         size = 0
         for job in jobs:
-            # `:d` refuses anything but an int, so nothing else is ever written in bare.
-            row = (
-                f"(X'{_hex(job.queue)}', {job.attempts:d}, NULL, {job.available_at:d},"
-                f" {job.created_at:d}, X'{_hex(job.payload)}')"
-            )
+            row = _literal_row(job)
             if rows and (len(rows) >= max_rows or size + len(row) > max_chars):
                 yield head + ", ".join(rows)
                 rows, size = [], 0
@@ -85,6 +81,10 @@ class JobStatements:
             size += len(row) + 2
         if rows:
             yield head + ", ".join(rows)
+
+    def literal_insert(self, job: NewJob) -> str:
+        """The INSERT of one row with its values written in (see `literal_inserts`)."""
+        return self._insert_head + _literal_row(job)
 
     def reserve(self, *, skip_locked: bool) -> str:
         """Laravel's `getNextAvailableJob`: params queue, now, now - retry_after, limit."""
@@ -158,6 +158,14 @@ class JobStatements:
             self._by_count.clear()
         self._by_count[key] = text
         return text
+
+
+def _literal_row(job: NewJob) -> str:
+    # `:d` refuses anything but an int, so nothing else is ever written in bare.
+    return (
+        f"(X'{_hex(job.queue)}', {job.attempts:d}, NULL, {job.available_at:d},"
+        f" {job.created_at:d}, X'{_hex(job.payload)}')"
+    )
 
 
 def _hex(text: str) -> str:

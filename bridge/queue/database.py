@@ -164,8 +164,7 @@ class DatabaseQueue:
         """Insert one row with `execute` (`conn.exec_driver_sql`, or a cursor's); its id."""
         sql = self._sql
         if sql.literal_values:
-            (text,) = sql.literal_inserts((job,), max_rows=1, max_chars=0)
-            return int(execute(text, None).lastrowid)
+            return int(execute(sql.literal_insert(job), None).lastrowid)
         row = (job.queue, job.attempts, None, job.available_at, job.created_at, job.payload)
         result = execute(sql.insert(returning_id=True), row)
         return int(result.fetchone()[0] if sql.returning else result.lastrowid)

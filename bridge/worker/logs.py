@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any, cast
 
-from bridge.worker._forks import generation
+from bridge._forks import generation
 
 __all__ = [
     "LOGGER_NAME",

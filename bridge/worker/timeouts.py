@@ -30,8 +30,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TypeVar
 
+from bridge._forks import generation
 from bridge.exceptions import JobTimeoutInterrupt
-from bridge.worker._forks import generation
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "JobTimer"]
 

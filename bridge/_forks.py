@@ -1,8 +1,8 @@
 """How many forks lie between this process and the one that imported bridge.
 
 State that must not cross a fork (a record template naming the pid, a pending interval
-timer, which the kernel does not copy into a child) compares this number instead of asking
-for the pid: `os.getpid` is a system call on every use.
+timer, which the kernel does not copy into a child, a kept database connection) compares
+this number instead of asking for the pid: `os.getpid` is a system call on every use.
 """
 
 from __future__ import annotations
