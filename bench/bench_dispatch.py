@@ -22,7 +22,6 @@ Prints the table with ratios and rewrites the `## Dispatch` section of bench/RES
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -36,14 +35,13 @@ from typing import Any
 
 import pymysql
 import sqlalchemy as sa
-from bench_queue_sql import cpu_model
 from bench_worker import (
     harness_environ,
     pymysql_connect,
     throwaway_database,
     versions,
 )
-from results import write_section
+from results import section_head, write_section
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import Job, JobClass, Prop
@@ -248,13 +246,12 @@ def render(
 ) -> str:
     single, raw_single = rates["laravel_single"], rates["raw_single"]
     raw_bulk = rates["raw_bulk"]
+    command = (
+        f"python bench/bench_dispatch.py --jobs {args.jobs} --bulk-jobs {args.bulk_jobs}"
+        f" --rounds {args.rounds}"
+    )
     lines = [
-        SECTION,
-        "",
-        f"- Date: {dt.date.today().isoformat()}; `python bench/bench_dispatch.py --jobs {args.jobs}"
-        f" --bulk-jobs {args.bulk_jobs} --rounds {args.rounds}`",
-        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on"
-        f" 127.0.0.1; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        *section_head(SECTION, command, server=server, load=load),
         f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
         f" SQLAlchemy {sa.__version__}, PyMySQL {pymysql.__version__}",
         f"- `Fixtures\\Jobs\\RecordsOnly` jobs, Laravel 8 payloads of {size} bytes. `Dispatcher`"

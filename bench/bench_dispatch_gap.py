@@ -24,7 +24,6 @@ Prints the table and rewrites the `## Dispatch gap` section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import sys
@@ -33,9 +32,8 @@ import timeit
 from collections.abc import Callable
 
 from bench_dispatch import QUEUE, RECORDS, _raw_insert, made_payloads
-from bench_queue_sql import cpu_model
 from bench_worker import pymysql_connect, throwaway_database, versions
-from results import write_section
+from results import section_head, write_section
 
 from bridge.dispatcher import Dispatcher
 from bridge.queue.database import DatabaseQueue, create_engine_for
@@ -138,14 +136,10 @@ def render(
     load: tuple[float, float, float],
 ) -> str:
     base = times["raw INSERT"]
+    command = f"python bench/bench_dispatch_gap.py --block {args.block} --rounds {args.rounds}"
     lines = [
-        SECTION,
-        "",
-        f"- Date: {dt.date.today().isoformat()}; `python bench/bench_dispatch_gap.py --block"
-        f" {args.block} --rounds {args.rounds}`",
-        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on"
-        f" 127.0.0.1; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f};"
-        f" Python {sys.version.split()[0]}",
+        *section_head(SECTION, command, server=server, load=load),
+        f"- Python {sys.version.split()[0]}",
         f"- Python alone (no database): a dispatch {in_memory[0]:.1f} µs, a push of a ready"
         f" payload {in_memory[1]:.1f} µs.",
         "",

@@ -17,19 +17,16 @@ Prints a table with jobs/s and bridge/raw ratios, and rewrites the
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import platform
-import re
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pymysql
 import sqlalchemy as sa
-from results import write_section
+from results import section_head, write_section
 from sqlalchemy.engine import make_url
 
 from bridge.queue.base import NewJob
@@ -169,15 +166,6 @@ def rate(action: Callable[[], int]) -> float:
     return count / (time.perf_counter() - started)
 
 
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    found = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    return found.group(1).strip() if found else "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="mysql+pymysql://root@127.0.0.1:3306/test")
@@ -186,7 +174,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
 
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = os.getloadavg()
     base = make_url(args.url)
     name = f"bridge_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
@@ -266,13 +254,9 @@ def main() -> None:
             c.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
         admin.dispose()
 
+    command = f"python bench/bench_queue_sql.py --jobs {args.jobs} --rounds {args.rounds}"
     lines = [
-        SECTION,
-        "",
-        f"- Date: {dt.date.today().isoformat()};"
-        f" `python bench/bench_queue_sql.py --jobs {args.jobs} --rounds {args.rounds}`",
-        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on 127.0.0.1;"
-        f" load average at start {load_before}",
+        *section_head(SECTION, command, server=server, load=load_before),
         f"- Python {platform.python_version()}, SQLAlchemy {sa.__version__},"
         f" PyMySQL {pymysql.__version__}",
         "- One process, one connection each; raw = pymysql cursor with Laravel's statements;",

@@ -20,7 +20,6 @@ Prints the table with ratios and rewrites the `## Worker` section of bench/RESUL
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import os
 import platform
@@ -35,9 +34,9 @@ from typing import Any
 
 import pymysql
 import sqlalchemy as sa
-from bench_queue_sql import cpu_model, raw_reserve_delete
 from bench_queue_sql import fill as raw_fill
-from results import write_section
+from bench_queue_sql import raw_reserve_delete
+from results import section_head, write_section
 from sqlalchemy.engine import make_url
 
 from bridge.dispatcher import Dispatcher
@@ -282,13 +281,12 @@ def render(
     load: tuple[float, float, float],
 ) -> str:
     laravel = rates["laravel"]
+    command = (
+        f"python bench/bench_worker.py --jobs {args.jobs} --memory-jobs {args.memory_jobs}"
+        f" --rounds {args.rounds}"
+    )
     lines = [
-        SECTION,
-        "",
-        f"- Date: {dt.date.today().isoformat()}; `python bench/bench_worker.py --jobs {args.jobs}"
-        f" --memory-jobs {args.memory_jobs} --rounds {args.rounds}`",
-        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on"
-        f" 127.0.0.1; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        *section_head(SECTION, command, server=server, load=load),
         f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
         f" SQLAlchemy {sa.__version__}, PyMySQL {pymysql.__version__}",
         f"- {args.jobs:,} trivial jobs (`Bench\\NoopJob`, empty handler, Laravel 8 payload) per"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import platform
+import re
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -19,3 +23,24 @@ def write_section(section: str, heading: str) -> None:
         rest = "" if following == -1 else "\n" + text[following + 1 :]
         text = text[:start] + body + rest
     RESULTS.write_text(text, "utf-8")
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    found = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    return found.group(1).strip() if found else "unknown"
+
+
+def section_head(heading: str, command: str, *, server: str, load: tuple[float, ...]) -> list[str]:
+    """A section's first lines: heading, date and command, machine, server and load."""
+    return [
+        heading,
+        "",
+        f"- Date: {dt.date.today().isoformat()}; `{command}`",
+        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on"
+        f" 127.0.0.1; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+    ]
