@@ -125,10 +125,7 @@ class Dispatcher:
         if delay is not None:
             job = job.delay(delay)
         now = int(self.clock())
-        job_uuid = self.uuid_factory()
-        payload = build_payload(
-            job, profile=self.profile, uuid=job_uuid, now=now, encrypter=self.encrypter
-        )
+        job_uuid, payload = self._payload(job, now=now)
         target = self._queue_of(job)
         row_id = self.queue.push(
             payload, queue=target, now=now, delay_seconds=self._delay_of(job, now)

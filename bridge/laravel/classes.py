@@ -226,46 +226,39 @@ class JobClass:
         """
         return self._memo
 
-    def _cached(self, key: Hashable, build: Callable[[], T]) -> T:
+    def _cached(self, key: Hashable, build: Callable[..., T], *args: Any) -> T:
+        # `build` and its arguments, not a closure: the lookups run several times per
+        # dispatch, and a closure made on each would cost more than the lookup.
         try:
             return cast(T, self._memo[key])
         except KeyError:
-            value = self._memo[key] = build()
+            value = self._memo[key] = build(*args)
             return value
 
     def native_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in PHP's object-table order (what native `serialize()` walks)."""
-        return list(
-            self._cached(("native", profile.version), lambda: tuple(self._native_slots(profile)))
-        )
+        return list(self._cached(("native", profile.version), self._native_slots, profile))
 
     def command_layout(self, profile: Profile) -> _CommandLayout:
         """What `command_object` walks for `profile`."""
-        return self._cached(("command", profile.version), lambda: _CommandLayout.of(self, profile))
+        return self._cached(("command", profile.version), _CommandLayout.of, self, profile)
 
     def command_plan(self, profile: Profile) -> _CommandPlan | None:
         """The ready-token writer `serialize_command` tries first (None: not for this class)."""
-        # Asked on every dispatch: a plain lookup, not `_cached` with a closure.
-        key = ("plan", profile.version)
-        try:
-            plan: _CommandPlan | None = self._memo[key]
-        except KeyError:
-            plan = self._memo[key] = _CommandPlan.build(self, profile)
-        return plan
+        return self._cached(("plan", profile.version), _CommandPlan.build, self, profile)
 
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
         return self._slots_by_name(profile).get(name)
 
     def _slots_by_name(self, profile: Profile) -> dict[str, _Slot]:
-        # Without `_cached`: it would make a closure on each of a dispatch's several lookups.
-        key = ("by_name", profile.version)
-        index: dict[str, _Slot] | None = self._memo.get(key)
-        if index is None:
-            index = self._memo[key] = {}
-            for slot in self.native_slots(profile):
-                if slot.seen_by(self.name):
-                    index.setdefault(slot.prop.name, slot)
+        return self._cached(("by_name", profile.version), self._index_slots, profile)
+
+    def _index_slots(self, profile: Profile) -> dict[str, _Slot]:
+        index: dict[str, _Slot] = {}
+        for slot in self.native_slots(profile):
+            if slot.seen_by(self.name):
+                index.setdefault(slot.prop.name, slot)
         return index
 
     def _native_slots(self, profile: Profile) -> list[_Slot]:
@@ -290,12 +283,10 @@ class JobClass:
 
     def reflection_slots(self, profile: Profile) -> list[_Slot]:
         """Properties in `ReflectionClass::getProperties()` order, inherited privates dropped."""
-        return list(
-            self._cached(
-                ("reflection", profile.version),
-                lambda: tuple(s for s in self._reflection_all(profile) if s.seen_by(self.name)),
-            )
-        )
+        return list(self._cached(("reflection", profile.version), self._reflection_seen, profile))
+
+    def _reflection_seen(self, profile: Profile) -> list[_Slot]:
+        return [s for s in self._reflection_all(profile) if s.seen_by(self.name)]
 
     def _reflection_all(self, profile: Profile) -> list[_Slot]:
         body, traits = self._own_slots(profile)
@@ -319,15 +310,15 @@ class JobClass:
         return dict(self._visible_props())
 
     def _visible_props(self) -> dict[str, Prop]:
-        # Read on every instantiation: a plain lookup, not `_cached` with a closure.
-        found: dict[str, Prop] | None = self._memo.get("visible")
-        if found is None:
-            found = self._memo["visible"] = {}
-            for depth, cls in enumerate(self.lineage()):
-                for prop in cls.properties:
-                    if prop.name in found or (depth and prop.visibility is Visibility.PRIVATE):
-                        continue
-                    found[prop.name] = prop
+        return self._cached("visible", self._find_visible_props)
+
+    def _find_visible_props(self) -> dict[str, Prop]:
+        found: dict[str, Prop] = {}
+        for depth, cls in enumerate(self.lineage()):
+            for prop in cls.properties:
+                if prop.name in found or (depth and prop.visibility is Visibility.PRIVATE):
+                    continue
+                found[prop.name] = prop
         return found
 
     # --- instances ---------------------------------------------------------------------
@@ -373,18 +364,18 @@ class JobClass:
         return Job(job_class=self, values=checked)
 
     def _has_trait_property(self, name: str) -> bool:
-        names: frozenset[str] | None = self._memo.get("trait_names")
-        if names is None:
-            latest = Profile(version=(12, 67, 0))
-            legacy = Profile(version=(12, 27, 0))
-            names = self._memo["trait_names"] = frozenset(
-                prop_name
-                for cls in self.lineage()
-                for trait in cls.traits
-                for profile in (latest, legacy)
-                for prop_name, _vis, _default in trait_properties(trait, profile)
-            )
-        return name in names
+        return name in self._cached("trait_names", self._find_trait_names)
+
+    def _find_trait_names(self) -> frozenset[str]:
+        latest = Profile(version=(12, 67, 0))
+        legacy = Profile(version=(12, 27, 0))
+        return frozenset(
+            prop_name
+            for cls in self.lineage()
+            for trait in cls.traits
+            for profile in (latest, legacy)
+            for prop_name, _vis, _default in trait_properties(trait, profile)
+        )
 
 
 def _inherited_index(slots: list[_Slot], name: str) -> int | None:
@@ -450,7 +441,7 @@ class Job:
 
     def value(self, name: str, profile: Profile) -> Any:
         """The current value of a property by bare name (given, else its default)."""
-        slot = self.job_class._slots_by_name(profile).get(name)
+        slot = self.job_class.slot_named(name, profile)
         if slot is None:
             return UNINITIALIZED
         if name in self.values:

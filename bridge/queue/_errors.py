@@ -9,8 +9,9 @@ connection died after it was sent may or may not have committed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import TypeVar
 
 import sqlalchemy.exc as sa_exc
@@ -69,13 +70,25 @@ def _first_line(exc: sa_exc.SQLAlchemyError) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-@contextmanager
-def wrap_exceptions() -> Iterator[None]:
+class _Translating(AbstractContextManager[None]):
+    # A plain class rather than `@contextmanager`: that makes a generator per use, and every
+    # push and reservation passes through here.
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            raise translate(exc) from exc
+
+
+_TRANSLATING = _Translating()
+
+
+def wrap_exceptions() -> AbstractContextManager[None]:
     """Re-raise any `sqlalchemy.exc` error inside the block as a `QueueError`."""
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as exc:
-        raise translate(exc) from exc
+    return _TRANSLATING
 
 
 def retrying(
@@ -96,11 +109,8 @@ def retrying(
     """
     for attempt in range(1, attempts + 1):
         try:
-            try:
+            with wrap_exceptions():
                 return operation()
-            except sa_exc.SQLAlchemyError as exc:
-                # What `wrap_exceptions` does, without a generator per call (every push).
-                raise translate(exc) from exc
         except ConnectionLost:
             if not idempotent or attempt == attempts:
                 raise

@@ -89,13 +89,6 @@ class KeptConnection:
         """Take the connection until `let_go` (possibly across calls); `BUSY` if taken."""
         if not self._lock.acquire(blocking=False):
             return BUSY
-        conn = self._conn
-        if (
-            conn is not None
-            and self._generation == generation()
-            and time.monotonic() - self._last_used < self._idle_ping_seconds
-        ):
-            return conn  # the common case, decided without `_connection`'s calls
         try:
             return self._connection()
         except BaseException:
@@ -146,8 +139,12 @@ class KeptConnection:
             self._conn = self._engine = None
 
     def _connection(self) -> Connection:
+        conn = self._conn
+        recent = time.monotonic() - self._last_used < self._idle_ping_seconds
+        if conn is not None and recent and self._generation == generation():
+            return conn  # every push but the first after a fork or an idle spell
         self._leave_parent_objects()
-        if self._conn is not None and time.monotonic() - self._last_used >= self._idle_ping_seconds:
+        if self._conn is not None and not recent:
             dbapi_connection = self._conn.connection.dbapi_connection
             try:
                 if dbapi_connection is None:
