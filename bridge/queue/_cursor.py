@@ -25,6 +25,10 @@ T = TypeVar("T")
 
 def watched(engine: Engine) -> bool:
     """Whether a listener wants to see this engine's statements."""
+    # SQLAlchemy's own flag, set by the first listener of any connection event: the common
+    # case of none is one attribute read instead of a walk over the event collections.
+    if not getattr(engine, "_has_events", True):
+        return False
     dispatch = engine.dispatch
     return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
 

@@ -107,15 +107,25 @@ def retrying(
         attempts: Total number of tries.
         pause_seconds: Pause before the second try; doubled for each further one.
     """
+    # Translated here rather than in `wrap_exceptions`: a try costs nothing until something
+    # fails, and every push runs through this just after waiting for the disk, when each
+    # extra frame (a context manager's enter and exit) costs several times its usual time.
     for attempt in range(1, attempts + 1):
         try:
-            with wrap_exceptions():
-                return operation()
-        except ConnectionLost:
-            if not idempotent or attempt == attempts:
-                raise
-        except QueueBusy:
-            if attempt == attempts:
+            return operation()
+        except sa_exc.SQLAlchemyError as exc:
+            error = translate(exc)
+            if not _again(error, idempotent=idempotent, last=attempt == attempts):
+                raise error from exc
+        except (ConnectionLost, QueueBusy) as exc:
+            if not _again(exc, idempotent=idempotent, last=attempt == attempts):
                 raise
         time.sleep(pause_seconds * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _again(error: QueueError, *, idempotent: bool, last: bool) -> bool:
+    """Whether `retrying` runs the operation again after `error`."""
+    if last:
+        return False
+    return isinstance(error, QueueBusy) or (isinstance(error, ConnectionLost) and idempotent)

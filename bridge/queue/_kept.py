@@ -30,7 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
 from bridge._forks import generation
-from bridge.queue._cursor import run_on_cursor
+from bridge.queue._cursor import driver_error, run_on_cursor
 
 __all__ = ["BUSY", "Busy", "KeptConnection"]
 
@@ -71,6 +71,8 @@ class KeptConnection:
         self._generation = -1
         self._last_used = 0.0
         self._close_when_free = False
+        # The PyMySQL connection under `_conn`, for `insert` (see there); None on other drivers.
+        self._pymysql: Any = None
 
     def run(self, action: Callable[[Connection], T]) -> T | Busy:
         """Run `action` on the slot's connection, or return `BUSY` if another thread has it."""
@@ -112,6 +114,38 @@ class KeptConnection:
 
         return self.run(lambda conn: run_on_cursor(conn, action))
 
+    def insert(self, statement: str) -> int | Busy:
+        """Run one INSERT with its values written in (nothing bound) and return the new row's
+        id, or `BUSY` if another thread has the slot.
+
+        On PyMySQL the statement goes to the connection itself (`query`, `insert_id`): a
+        single dispatch is one of these, and a cursor's bookkeeping around the round trip
+        (opening, result clearing, closing) cost a fifth of the Python a dispatch runs.
+        """
+        conn = self.hold()
+        if isinstance(conn, Busy):
+            return conn
+        healthy = False
+        try:
+            row_id = self._insert(conn, statement)
+            healthy = True
+            return row_id
+        finally:
+            self.let_go(healthy=healthy)
+
+    def _insert(self, conn: Connection, statement: str) -> int:
+        dbapi = self._pymysql
+        if dbapi is None:
+            return run_on_cursor(conn, lambda cursor: _inserted_id(cursor, statement))
+        try:
+            dbapi.query(statement)
+            return int(dbapi.insert_id())
+        except Exception as exc:
+            wrapped = driver_error(conn, exc)
+            if wrapped is None:
+                raise
+            raise wrapped from exc
+
     def close(self) -> None:
         """Close the connection (the slot opens a new one when used again); if it is in use,
         its user closes it when done (a finalizer must never wait for a user)."""
@@ -137,6 +171,7 @@ class KeptConnection:
         ):
             _INHERITED.append((self._conn, self._engine))
             self._conn = self._engine = None
+            self._pymysql = None
 
     def _connection(self) -> Connection:
         conn = self._conn
@@ -162,10 +197,13 @@ class KeptConnection:
                 )
                 self._generation = generation()
             self._conn = self._engine.connect()
+            if self._conn.dialect.driver == "pymysql":
+                self._pymysql = self._conn.connection.dbapi_connection
         return self._conn
 
     def _discard(self, *, invalidate: bool) -> None:
         conn, self._conn = self._conn, None
+        self._pymysql = None
         if conn is None:
             return
         try:
@@ -175,3 +213,8 @@ class KeptConnection:
         except Exception:
             # A connection that cannot even be closed is already gone; the pool replaces it.
             pass
+
+
+def _inserted_id(cursor: Any, statement: str) -> int:
+    cursor.execute(statement)
+    return int(cursor.lastrowid)

@@ -149,9 +149,12 @@ class DatabaseQueue:
 
         def insert() -> int:
             # The slot is an engine of its own: a listener on ours would not see its pushes.
-            if self._autocommit is not None and not watched(self.engine):
-                row_id = self._autocommit.run_cursor(
-                    lambda cursor: self._insert_one(_executor(cursor), row)
+            kept = self._autocommit
+            if kept is not None and not watched(self.engine):
+                row_id = (
+                    kept.insert(self._sql.literal_insert(row))
+                    if self._sql.literal_values
+                    else kept.run_cursor(lambda cursor: self._insert_one(_executor(cursor), row))
                 )
                 if not isinstance(row_id, Busy):
                     return row_id
