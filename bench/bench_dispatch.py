@@ -14,7 +14,12 @@ One run on a throwaway MariaDB database it creates and drops, all with the same 
   a raw 500-row multi-row INSERT of the same payload texts; Laravel's `Queue::bulk` for
   reference;
 * each raw statement twice: values bound by pymysql (the goals' baseline), and written in
-  as hex literals, as bridge does on MySQL (the limit for plain SQL).
+  as hex literals, as bridge does on MySQL (the limit for plain SQL);
+* paired turns (`--pairs`, `--pair-jobs`): Laravel's `dispatch()` in a PHP process kept
+  booted (`time_dispatch.php serve`), bridge's `Dispatcher.dispatch` and the raw INSERT take
+  turns in short blocks, in rotating order, and each turn's ratio to Laravel's block is
+  kept. The speed of this machine drifts by tens of percent within a minute, so a ratio of
+  two bests taken minutes apart moves with it; the median of the paired ratios does not.
 
 Prints the table with ratios and rewrites the `## Dispatch` section of bench/RESULTS.md.
 """
@@ -25,10 +30,12 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -78,6 +85,57 @@ def laravel_seconds(url: str, mode: str, count: int) -> float:
         raise RuntimeError(f"time_dispatch.php exited {done.returncode}: {done.stderr[-2000:]}")
     seconds: float = json.loads(done.stdout)["seconds"]
     return seconds
+
+
+class LaravelDispatcher:
+    """`time_dispatch.php serve`: one booted PHP process that dispatches on request."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._process = process
+
+    def rate(self, count: int) -> float:
+        """Jobs per second of `count` single `dispatch()` calls."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(f"single {count}\n")
+        stdin.flush()
+        line = stdout.readline()
+        if not line:
+            raise RuntimeError(f"time_dispatch.php serve stopped (exit {self._process.wait()})")
+        return count / float(json.loads(line)["seconds"])
+
+
+@contextmanager
+def laravel_dispatcher(url: str) -> Iterator[LaravelDispatcher]:
+    process = subprocess.Popen(
+        ["php", str(TIME_DISPATCH), "serve"],
+        env=harness_environ(url),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield LaravelDispatcher(process)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=60)
+
+
+def paired_ratios(contenders: dict[str, Callable[[], float]], pairs: int) -> dict[str, list[float]]:
+    """Each contender's rate over Laravel's in the same turn, for `pairs` turns.
+
+    Contenders run one after another within a turn, starting with a different one each
+    time; `contenders["laravel"]` is the reference.
+    """
+    names = list(contenders)
+    ratios: dict[str, list[float]] = {name: [] for name in names if name != "laravel"}
+    for turn in range(pairs):
+        shift = turn % len(names)
+        rates = {name: contenders[name]() for name in names[shift:] + names[:shift]}
+        for name in ratios:
+            ratios[name].append(rates[name] / rates["laravel"])
+    return ratios
 
 
 def raw_rate(
@@ -180,9 +238,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3_000, help="single dispatches per side")
     parser.add_argument("--bulk-jobs", type=int, default=20_000, help="rows per bulk side")
     parser.add_argument("--rounds", type=int, default=1, help="alternating runs; best counts")
+    parser.add_argument("--pairs", type=int, default=40, help="paired turns (0: none)")
+    parser.add_argument("--pair-jobs", type=int, default=300, help="jobs per contender per turn")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args, _ = parser.parse_known_args()
     n, bulk_n = args.jobs, args.bulk_jobs
+    pair_n = args.pair_jobs
     singles, many = made_payloads(n), made_payloads(bulk_n)
 
     load = os.getloadavg()
@@ -221,15 +282,33 @@ def main() -> None:
                 for name, run in runs[shift:] + runs[:shift]:
                     time.sleep(SETTLE_SECONDS)
                     best(name, run())
+        pair_payloads = singles[:pair_n]
+        with laravel_dispatcher(url) as laravel:
+            paired = paired_ratios(
+                {
+                    "laravel": partial(laravel.rate, pair_n),
+                    "bridge_single": lambda: timed_rate(
+                        pair_n, lambda: bridge_singles(dispatcher, pair_n)
+                    ),
+                    "raw_single": partial(
+                        raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=False
+                    ),
+                    "raw_single_hex": partial(
+                        raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=True
+                    ),
+                },
+                args.pairs,
+            )
         raw.close()
         with engine.connect() as conn:
             queued = conn.execute(sa.text("SELECT COUNT(*) FROM jobs")).scalar_one()
-        expected = args.rounds * (3 * n + 3 * bulk_n)  # jobs, not raw_jobs
+        # jobs, not raw_jobs
+        expected = args.rounds * (3 * n + 3 * bulk_n) + args.pairs * 2 * pair_n
         if queued != expected:
             raise RuntimeError(f"{queued} rows queued, expected {expected}")
         server, php = versions(url)
         engine.dispose()
-    section = render(args, rates, server=server, php=php, load=load, size=len(singles[0]))
+    section = render(args, rates, paired, server=server, php=php, load=load, size=len(singles[0]))
     print(section)
     if not args.no_write:
         write_section(section, SECTION)
@@ -238,6 +317,7 @@ def main() -> None:
 def render(
     args: argparse.Namespace,
     rates: dict[str, float],
+    paired: dict[str, list[float]],
     *,
     server: str,
     php: str,
@@ -248,7 +328,7 @@ def render(
     raw_bulk = rates["raw_bulk"]
     command = (
         f"python bench/bench_dispatch.py --jobs {args.jobs} --bulk-jobs {args.bulk_jobs}"
-        f" --rounds {args.rounds}"
+        f" --rounds {args.rounds} --pairs {args.pairs} --pair-jobs {args.pair_jobs}"
     )
     lines = [
         *section_head(SECTION, command, server=server, load=load),
@@ -285,7 +365,31 @@ def render(
         f"| raw multi-row INSERT, hex literals | {rates['raw_bulk_hex']:,.0f} |"
         f" {rates['raw_bulk_hex'] / single:.1f} | {rates['raw_bulk_hex'] / raw_bulk:.2f} |",
     ]
+    if args.pairs:
+        lines += paired_lines(paired, pairs=args.pairs, jobs=args.pair_jobs)
     return "\n".join(lines) + "\n"
+
+
+def paired_lines(paired: dict[str, list[float]], *, pairs: int, jobs: int) -> list[str]:
+    """The paired turns' table: median and middle half of each contender's ratio."""
+    labels = {
+        "bridge_single": "bridge `Dispatcher.dispatch`",
+        "raw_single": "raw autocommit INSERT",
+        "raw_single_hex": "raw autocommit INSERT, hex literals",
+    }
+    lines = [
+        "",
+        f"Paired turns: {pairs} turns of {jobs} single dispatches per contender, Laravel's in"
+        " one PHP process kept booted; contenders in rotating order within each turn. Each"
+        " ratio is a contender's rate over Laravel's in the same turn.",
+        "",
+        "| single dispatch | x Laravel (median of turns) | middle half of turns |",
+        "|---|---:|---:|",
+    ]
+    for name, label in labels.items():
+        low, median, high = statistics.quantiles(paired[name], n=4)
+        lines.append(f"| {label} | {median:.2f} | {low:.2f}-{high:.2f} |")
+    return lines
 
 
 if __name__ == "__main__":

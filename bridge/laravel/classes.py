@@ -24,7 +24,7 @@ import enum
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from bridge.exceptions import JobClassError, PhpSerializeError
 from bridge.laravel._phptype import PhpType, to_php_value
@@ -85,6 +85,8 @@ class Prop:
     default: Any = NO_DEFAULT
     # The default converted once: every payload of the class compares values against it.
     _default_php: Any = field(init=False, repr=False, compare=False, default=None)
+    # `has_default`, fixed at declaration: read for every property of every dispatch.
+    _has_default: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "visibility", Visibility(self.visibility))
@@ -92,6 +94,8 @@ class Prop:
             object.__setattr__(self, "type", PhpType.parse(self.type))
         if self.default is not NO_DEFAULT:
             object.__setattr__(self, "_default_php", to_php_value(self.default))
+        has_default = self.default is not NO_DEFAULT or self.type is None
+        object.__setattr__(self, "_has_default", has_default)
 
     @property
     def php_type(self) -> PhpType | None:
@@ -102,7 +106,7 @@ class Prop:
     @property
     def has_default(self) -> bool:
         """PHP's `ReflectionProperty::hasDefaultValue()`."""
-        return self.default is not NO_DEFAULT or self.type is None
+        return self._has_default
 
     @property
     def default_value(self) -> Any:
@@ -115,8 +119,11 @@ class Prop:
             if self.type is None:
                 raise JobClassError(f"{owner}::${self.name} is untyped and cannot be uninitialized")
             return value
+        # `type` holds a `PhpType` once declared (see `php_type`); read directly, since every
+        # given value of every job passes here.
+        php_type = self.type
+        assert not isinstance(php_type, str)
         try:
-            php_type = self.php_type
             return to_php_value(value) if php_type is None else php_type.coerce(value)
         except JobClassError as exc:
             raise JobClassError(f"{owner}::${self.name}: {exc}") from exc
@@ -158,10 +165,13 @@ class JobClass:
     interfaces: tuple[str, ...] = (SHOULD_QUEUE,)
     parent: JobClass | None = None
     methods: Mapping[str, MethodResult] = field(default_factory=dict)
-    # Slot layouts per profile: every payload asks for them several times, and they only
-    # depend on the (immutable) declaration. Keyed by `profile.version`, which hashes in C
-    # (a `Profile` key would run the dataclass's `__hash__` on every lookup).
-    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: Facts derived from this declaration (slot layouts, payload parts), kept with it. A
+    #: declaration never changes, so whatever is computed from it alone can be kept for every
+    #: later job of the class; an entry that also depends on something else (the clock) must
+    #: carry it and be replaced when it differs. Per-profile entries are keyed by
+    #: `profile.version`, which hashes in C (a `Profile` key would run the dataclass's
+    #: `__hash__` on every lookup). A field, not a property: payloads read it per dispatch.
+    memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.lstrip("\\"))
@@ -216,23 +226,14 @@ class JobClass:
         ]
         return body, traits
 
-    @property
-    def memo(self) -> dict[Hashable, Any]:
-        """Facts derived from this declaration (slot layouts, payload parts), kept with it.
-
-        A declaration never changes, so whatever is computed from it alone can be kept for
-        every later job of the class; an entry that also depends on something else (the
-        clock) must carry it and be replaced when it differs.
-        """
-        return self._memo
-
     def _cached(self, key: Hashable, build: Callable[..., T], *args: Any) -> T:
         # `build` and its arguments, not a closure: the lookups run several times per
         # dispatch, and a closure made on each would cost more than the lookup.
         try:
-            return cast(T, self._memo[key])
+            # Not `typing.cast`: that is a call of its own.
+            return self.memo[key]  # type: ignore[no-any-return]
         except KeyError:
-            value = self._memo[key] = build(*args)
+            value = self.memo[key] = build(*args)
             return value
 
     def native_slots(self, profile: Profile) -> list[_Slot]:
@@ -249,10 +250,8 @@ class JobClass:
 
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
-        return self._slots_by_name(profile).get(name)
-
-    def _slots_by_name(self, profile: Profile) -> dict[str, _Slot]:
-        return self._cached(("by_name", profile.version), self._index_slots, profile)
+        by_name = self._cached(("by_name", profile.version), self._index_slots, profile)
+        return by_name.get(name)
 
     def _index_slots(self, profile: Profile) -> dict[str, _Slot]:
         index: dict[str, _Slot] = {}
@@ -351,7 +350,7 @@ class JobClass:
             prop = props.get(name)
             if prop is not None:
                 checked[name] = prop.check(value, self.name)
-            elif name in TRAIT_PROPERTY_NAMES and self._has_trait_property(name):
+            elif name in TRAIT_PROPERTY_NAMES and name in self._trait_property_names():
                 checked[name] = _trait_value(name, value, self.name)
             else:
                 raise JobClassError(f"{self.name} has no property ${name}")
@@ -363,8 +362,8 @@ class JobClass:
                     )
         return Job(job_class=self, values=checked)
 
-    def _has_trait_property(self, name: str) -> bool:
-        return name in self._cached("trait_names", self._find_trait_names)
+    def _trait_property_names(self) -> frozenset[str]:
+        return self._cached("trait_names", self._find_trait_names)
 
     def _find_trait_names(self) -> frozenset[str]:
         latest = Profile(version=(12, 67, 0))
@@ -446,7 +445,8 @@ class Job:
             return UNINITIALIZED
         if name in self.values:
             return self.values[name]
-        return slot.prop.default_value if slot.prop.has_default else UNINITIALIZED
+        prop = slot.prop
+        return prop._default_php if prop._has_default else UNINITIALIZED
 
     def properties(self, profile: Profile) -> dict[str, Any]:
         """Every initialized property by bare name (what PHP code would see)."""

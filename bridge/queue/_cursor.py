@@ -3,8 +3,9 @@
 SQLAlchemy's execution path (execution context, result wrapping, `Row` objects) costs about
 25 µs of CPU per statement here: a tenth of a one-row INSERT's round trip, and more per job
 than a 64-row reservation's own database work. The push and the reservation run their
-statements on the connection's DBAPI cursor instead, inside the same SQLAlchemy connection
-and transaction. Driver errors are wrapped as SQLAlchemy wraps them, and a connection the
+statements on the connection's DBAPI cursor instead (a push on PyMySQL on the DBAPI
+connection itself, see `KeptConnection.insert`), inside the same SQLAlchemy connection and
+transaction. Driver errors are wrapped as SQLAlchemy wraps them, and a connection the
 driver reports dead is invalidated as SQLAlchemy would, so translation and retries are
 unchanged. Where something listens to the engine's cursor events (tracing, statement
 logging, tests), the statements go through SQLAlchemy so that it sees them.

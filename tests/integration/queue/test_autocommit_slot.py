@@ -89,3 +89,13 @@ def test_a_failed_push_leaves_the_next_one_working(server_queue: DatabaseQueue) 
     server_queue.close()
     server_queue.push("after", queue="default", now=NOW)
     assert [r.payload for r in server_queue.rows()] == ["before", "after"]
+
+
+def test_a_failed_push_discards_the_connection_and_the_slot_goes_on(
+    server_queue: DatabaseQueue,
+) -> None:
+    # No close() in between: the slot itself must drop the failed connection.
+    with pytest.raises(QueueError, match="queue database error"):
+        server_queue.push("bad", queue="q" * 1000, now=NOW)  # longer than the column
+    after = server_queue.push("after", queue="default", now=NOW)
+    assert [(r.id, r.payload) for r in server_queue.rows()] == [(after, "after")]
