@@ -122,20 +122,18 @@ def laravel_dispatcher(url: str) -> Iterator[LaravelDispatcher]:
         process.wait(timeout=60)
 
 
-def paired_ratios(contenders: dict[str, Callable[[], float]], pairs: int) -> dict[str, list[float]]:
-    """Each contender's rate over Laravel's in the same turn, for `pairs` turns.
+def paired_rates(contenders: dict[str, Callable[[], float]], pairs: int) -> dict[str, list[float]]:
+    """Each contender's rate in each of `pairs` turns (index i of every list: turn i).
 
-    Contenders run one after another within a turn, starting with a different one each
-    time; `contenders["laravel"]` is the reference.
+    Contenders run one after another within a turn, starting with a different one each time.
     """
     names = list(contenders)
-    ratios: dict[str, list[float]] = {name: [] for name in names if name != "laravel"}
+    rates: dict[str, list[float]] = {name: [] for name in names}
     for turn in range(pairs):
         shift = turn % len(names)
-        rates = {name: contenders[name]() for name in names[shift:] + names[:shift]}
-        for name in ratios:
-            ratios[name].append(rates[name] / rates["laravel"])
-    return ratios
+        for name in names[shift:] + names[:shift]:
+            rates[name].append(contenders[name]())
+    return rates
 
 
 def raw_rate(
@@ -284,11 +282,14 @@ def main() -> None:
                     best(name, run())
         pair_payloads = singles[:pair_n]
         with laravel_dispatcher(url) as laravel:
-            paired = paired_ratios(
+            paired = paired_rates(
                 {
                     "laravel": partial(laravel.rate, pair_n),
                     "bridge_single": lambda: timed_rate(
                         pair_n, lambda: bridge_singles(dispatcher, pair_n)
+                    ),
+                    "bridge_push": lambda: timed_rate(
+                        pair_n, lambda: bridge_pushes(queue, pair_payloads)
                     ),
                     "raw_single": partial(
                         raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=False
@@ -303,7 +304,7 @@ def main() -> None:
         with engine.connect() as conn:
             queued = conn.execute(sa.text("SELECT COUNT(*) FROM jobs")).scalar_one()
         # jobs, not raw_jobs
-        expected = args.rounds * (3 * n + 3 * bulk_n) + args.pairs * 2 * pair_n
+        expected = args.rounds * (3 * n + 3 * bulk_n) + args.pairs * 3 * pair_n
         if queued != expected:
             raise RuntimeError(f"{queued} rows queued, expected {expected}")
         server, php = versions(url)
@@ -371,9 +372,11 @@ def render(
 
 
 def paired_lines(paired: dict[str, list[float]], *, pairs: int, jobs: int) -> list[str]:
-    """The paired turns' table: median and middle half of each contender's ratio."""
+    """The paired turns' table: each contender's median rate, and the median and middle half
+    of its ratios to Laravel's rate in the same turn."""
     labels = {
         "bridge_single": "bridge `Dispatcher.dispatch`",
+        "bridge_push": "bridge `DatabaseQueue.push` (payload ready)",
         "raw_single": "raw autocommit INSERT",
         "raw_single_hex": "raw autocommit INSERT, hex literals",
     }
@@ -383,12 +386,20 @@ def paired_lines(paired: dict[str, list[float]], *, pairs: int, jobs: int) -> li
         " one PHP process kept booted; contenders in rotating order within each turn. Each"
         " ratio is a contender's rate over Laravel's in the same turn.",
         "",
-        "| single dispatch | x Laravel (median of turns) | middle half of turns |",
-        "|---|---:|---:|",
+        "| single dispatch | jobs/s (median of turns) | x Laravel (median of turns)"
+        " | middle half of turns |",
+        "|---|---:|---:|---:|",
+        f"| Laravel 8 `dispatch()` | {statistics.median(paired['laravel']):,.0f} | 1.0 | |",
     ]
     for name, label in labels.items():
-        low, median, high = statistics.quantiles(paired[name], n=4)
-        lines.append(f"| {label} | {median:.2f} | {low:.2f}-{high:.2f} |")
+        ratios = [
+            mine / theirs for mine, theirs in zip(paired[name], paired["laravel"], strict=True)
+        ]
+        low, median, high = statistics.quantiles(ratios, n=4)
+        lines.append(
+            f"| {label} | {statistics.median(paired[name]):,.0f} | {median:.2f} |"
+            f" {low:.2f}-{high:.2f} |"
+        )
     return lines
 
 
