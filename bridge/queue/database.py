@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.exceptions import QueueBusy
 from bridge.queue._ahead import AheadStatements, PyMySQLReservation, supports_reading_ahead
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor, watched
@@ -29,7 +31,7 @@ from bridge.queue._engine import (
     install_sqlite_locking,
     supports_skip_locked,
 )
-from bridge.queue._errors import retrying, wrap_exceptions
+from bridge.queue._errors import retrying, translate, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
@@ -145,7 +147,7 @@ class DatabaseQueue:
 
     def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
         """Insert one job (attempts 0, not reserved) and return its id."""
-        row = NewJob(payload=payload, queue=queue, available_at=now + delay_seconds, created_at=now)
+        row = NewJob(payload, queue, now + delay_seconds, now)
 
         def insert() -> int:
             # The slot is an engine of its own: a listener on ours would not see its pushes.
@@ -161,7 +163,17 @@ class DatabaseQueue:
             with self.engine.begin() as conn:
                 return self._insert_one(conn.exec_driver_sql, row)
 
-        return retrying(insert, idempotent=False)
+        # The first try outside `retrying`: a push's Python runs just after the previous
+        # INSERT's wait for the disk, when every extra call costs several times its usual
+        # time. Its policy holds all the same: a contended try (rolled back, nothing written)
+        # is followed by the two more tries `retrying` makes; any other error is final.
+        try:
+            return insert()
+        except sa_exc.SQLAlchemyError as exc:
+            error = translate(exc)
+            if not isinstance(error, QueueBusy):
+                raise error from exc
+        return retrying(insert, idempotent=False, attempts=2)
 
     def _insert_one(self, execute: Execute, job: NewJob) -> int:
         """Insert one row with `execute` (`conn.exec_driver_sql`, or a cursor's); its id."""

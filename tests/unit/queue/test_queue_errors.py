@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy.exc as sa_exc
 
 from bridge.exceptions import ConnectionLost, QueueBusy, QueueError, SchemaError
 from bridge.queue._errors import retrying, translate, wrap_exceptions
+from bridge.queue.base import NewJob
+from bridge.queue.database import DatabaseQueue, create_engine_for
+from bridge.queue.schema import migrate
 
 
 def operational(message: str) -> sa_exc.OperationalError:
@@ -89,3 +95,51 @@ def test_other_errors_are_not_repeated() -> None:
     with pytest.raises(QueueError):
         retrying(operation, idempotent=True, pause_seconds=0)
     assert len(calls) == 1
+
+
+@pytest.fixture
+def sqlite_queue(tmp_path: Path) -> DatabaseQueue:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'queue.sqlite'}")
+    migrate(engine)
+    return DatabaseQueue(engine=engine)
+
+
+@pytest.mark.parametrize(
+    ("errors", "tries", "outcome"),
+    [
+        ([], 1, None),
+        (["Deadlock found"], 2, None),
+        (["Deadlock found"] * 2, 3, None),
+        (["Deadlock found"] * 5, 3, QueueBusy),
+        (["server has gone away"], 1, ConnectionLost),
+        (["Incorrect string value"], 1, QueueError),
+    ],
+)
+def test_a_push_keeps_the_write_policy_although_its_first_try_runs_outside_retrying(
+    sqlite_queue: DatabaseQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    errors: list[str],
+    tries: int,
+    outcome: type[QueueError] | None,
+) -> None:
+    real_insert = sqlite_queue._insert_one
+    pending = [operational(message) for message in errors]
+    calls: list[int] = []
+
+    def insert_one(execute: Any, job: NewJob) -> int:
+        calls.append(1)
+        if pending:
+            raise pending.pop(0)
+        return real_insert(execute, job)
+
+    monkeypatch.setattr(sqlite_queue, "_insert_one", insert_one)
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
+    if outcome is None:
+        row_id = sqlite_queue.push("payload", queue="default", now=1)
+        assert [row.id for row in sqlite_queue.rows("default")] == [row_id]
+    else:
+        with pytest.raises(outcome) as caught:
+            sqlite_queue.push("payload", queue="default", now=1)
+        assert type(caught.value) is outcome
+        assert sqlite_queue.rows("default") == []
+    assert len(calls) == tries
