@@ -108,8 +108,9 @@ def retrying(
         pause_seconds: Pause before the second try; doubled for each further one.
     """
     # Translated here rather than in `wrap_exceptions`: a try costs nothing until something
-    # fails, and every push runs through this just after waiting for the disk, when each
-    # extra frame (a context manager's enter and exit) costs several times its usual time.
+    # fails, and every reservation runs through this just after waiting for the disk, when
+    # each extra frame (a context manager's enter and exit) costs several times its usual
+    # time.
     for attempt in range(1, attempts + 1):
         try:
             return operation()
