@@ -45,9 +45,7 @@ def _dashed(text: str) -> str:
 
 def new_job_uuid() -> str:
     """A random lowercase v4 uuid, as Laravel's `Str::uuid()` gives every payload."""
-    # `_dashed(_v4_hex())` in one step: one per dispatch, where every call counts.
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    return _dashed(_v4_hex())
 
 
 def ordered_uuid(now: float) -> str:
@@ -128,8 +126,7 @@ class Dispatcher:
             job = job.delay(delay)
         now = int(self.clock())
         job_uuid, payload = self._payload(job, now=now)
-        # `onQueue()` set the property `_queue_of` reads: a name given here is the target.
-        target = queue if isinstance(queue, str) and queue else self._queue_of(job)
+        target = self._queue_of(job)
         row_id = self.queue.push(
             payload, queue=target, now=now, delay_seconds=self._delay_of(job, now)
         )

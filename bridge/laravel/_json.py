@@ -184,12 +184,7 @@ def php_json_encode(value: Any, *, unescaped_unicode: bool) -> str:
             PHP's `json_encode` fails too.
     """
     if type(value) is bytes:
-        # A serialized command: the one big string of every payload (decoded here, not in
-        # `_text`, which only reports the error: this runs for every dispatch).
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            value = _text(value)
+        value = _text(value)  # a serialized command: the one big string of every payload
     if type(value) is str:
         if _PLAIN_TEXT.fullmatch(value):
             return f'"{value}"'  # nothing to escape (uuids, names): the common small case

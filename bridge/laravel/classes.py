@@ -77,25 +77,26 @@ class Prop:
         type: the declared type (`PhpType` or text such as `"?int"`), None when untyped.
         default: the declared default, or `NO_DEFAULT`. An untyped property without one
             defaults to null, as in PHP.
+        has_default: PHP's `ReflectionProperty::hasDefaultValue()` (derived).
+        default_value: the default as a PHP value, null for an untyped property without
+            one (derived, once: every payload of the class compares values against it).
     """
 
     name: str
     visibility: Visibility = Visibility.PUBLIC
     type: PhpType | str | None = None
     default: Any = NO_DEFAULT
-    # The default converted once: every payload of the class compares values against it.
-    _default_php: Any = field(init=False, repr=False, compare=False, default=None)
-    # `has_default`, fixed at declaration: read for every property of every dispatch.
-    _has_default: bool = field(init=False, repr=False, compare=False, default=False)
+    has_default: bool = field(init=False, repr=False, compare=False, default=False)
+    default_value: Any = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "visibility", Visibility(self.visibility))
         if isinstance(self.type, str):
             object.__setattr__(self, "type", PhpType.parse(self.type))
         if self.default is not NO_DEFAULT:
-            object.__setattr__(self, "_default_php", to_php_value(self.default))
+            object.__setattr__(self, "default_value", to_php_value(self.default))
         has_default = self.default is not NO_DEFAULT or self.type is None
-        object.__setattr__(self, "_has_default", has_default)
+        object.__setattr__(self, "has_default", has_default)
 
     @property
     def php_type(self) -> PhpType | None:
@@ -103,27 +104,14 @@ class Prop:
         assert not isinstance(self.type, str)
         return self.type
 
-    @property
-    def has_default(self) -> bool:
-        """PHP's `ReflectionProperty::hasDefaultValue()`."""
-        return self._has_default
-
-    @property
-    def default_value(self) -> Any:
-        """The default as a PHP value (null for an untyped property without one)."""
-        return self._default_php
-
     def check(self, value: Any, owner: str) -> Any:
         """Return the PHP value to store, or raise `JobClassError` naming the property."""
         if value is UNINITIALIZED:
             if self.type is None:
                 raise JobClassError(f"{owner}::${self.name} is untyped and cannot be uninitialized")
             return value
-        # `type` holds a `PhpType` once declared (see `php_type`); read directly, since every
-        # given value of every job passes here.
-        php_type = self.type
-        assert not isinstance(php_type, str)
         try:
+            php_type = self.php_type
             return to_php_value(value) if php_type is None else php_type.coerce(value)
         except JobClassError as exc:
             raise JobClassError(f"{owner}::${self.name}: {exc}") from exc
@@ -445,8 +433,7 @@ class Job:
             return UNINITIALIZED
         if name in self.values:
             return self.values[name]
-        prop = slot.prop
-        return prop._default_php if prop._has_default else UNINITIALIZED
+        return slot.prop.default_value if slot.prop.has_default else UNINITIALIZED
 
     def properties(self, profile: Profile) -> dict[str, Any]:
         """Every initialized property by bare name (what PHP code would see)."""

@@ -71,8 +71,8 @@ def _first_line(exc: sa_exc.SQLAlchemyError) -> str:
 
 
 class _Translating(AbstractContextManager[None]):
-    # A plain class rather than `@contextmanager`: that makes a generator per use, and every
-    # push and reservation passes through here.
+    # A plain class rather than `@contextmanager`: that makes a generator per use, and a
+    # worker's read-ahead reservation passes through here for every batch.
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -116,17 +116,16 @@ def retrying(
             return operation()
         except sa_exc.SQLAlchemyError as exc:
             error = translate(exc)
-            if not _again(error, idempotent=idempotent, last=attempt == attempts):
+            if attempt == attempts or not worth_retrying(error, idempotent=idempotent):
                 raise error from exc
         except (ConnectionLost, QueueBusy) as exc:
-            if not _again(exc, idempotent=idempotent, last=attempt == attempts):
+            if attempt == attempts or not worth_retrying(exc, idempotent=idempotent):
                 raise
         time.sleep(pause_seconds * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _again(error: QueueError, *, idempotent: bool, last: bool) -> bool:
-    """Whether `retrying` runs the operation again after `error`."""
-    if last:
-        return False
+def worth_retrying(error: QueueError, *, idempotent: bool) -> bool:
+    """Whether an operation that failed with `error` may run again (tries permitting): after a
+    rolled-back deadlock or lock timeout always, after a lost connection only if idempotent."""
     return isinstance(error, QueueBusy) or (isinstance(error, ConnectionLost) and idempotent)

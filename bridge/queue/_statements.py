@@ -161,13 +161,13 @@ class JobStatements:
 
 
 def _literal_row(job: NewJob) -> str:
-    # `:d` refuses anything but an int, so nothing else is ever written in bare. Texts are
-    # encoded with surrogateescape, as pymysql encodes its queries: the same bytes reach the
-    # server. (Written out for both texts rather than through a helper: every push runs
-    # this, and a call costs more than the encoding of a queue name.)
-    queue = job.queue.encode("utf-8", "surrogateescape").hex()
-    payload = job.payload.encode("utf-8", "surrogateescape").hex()
+    # `:d` refuses anything but an int, so nothing else is ever written in bare.
     return (
-        f"(X'{queue}', {job.attempts:d}, NULL, {job.available_at:d},"
-        f" {job.created_at:d}, X'{payload}')"
+        f"(X'{_hex(job.queue)}', {job.attempts:d}, NULL, {job.available_at:d},"
+        f" {job.created_at:d}, X'{_hex(job.payload)}')"
     )
+
+
+def _hex(text: str) -> str:
+    # surrogateescape as pymysql encodes its queries: the same bytes reach the server.
+    return text.encode("utf-8", "surrogateescape").hex()

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.exceptions import QueueBusy
 from bridge.queue._ahead import AheadStatements, PyMySQLReservation, supports_reading_ahead
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor, watched
@@ -31,7 +30,7 @@ from bridge.queue._engine import (
     install_sqlite_locking,
     supports_skip_locked,
 )
-from bridge.queue._errors import retrying, translate, wrap_exceptions
+from bridge.queue._errors import retrying, translate, worth_retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
@@ -165,13 +164,12 @@ class DatabaseQueue:
 
         # The first try outside `retrying`: a push's Python runs just after the previous
         # INSERT's wait for the disk, when every extra call costs several times its usual
-        # time. Its policy holds all the same: a contended try (rolled back, nothing written)
-        # is followed by the two more tries `retrying` makes; any other error is final.
+        # time. `retrying`'s policy holds all the same, three tries in all.
         try:
             return insert()
         except sa_exc.SQLAlchemyError as exc:
             error = translate(exc)
-            if not isinstance(error, QueueBusy):
+            if not worth_retrying(error, idempotent=False):
                 raise error from exc
         return retrying(insert, idempotent=False, attempts=2)
 
