@@ -126,6 +126,30 @@ class JobStatements:
             f") AND {self._available()} ORDER BY {q['id']} FOR UPDATE SKIP LOCKED",
         )
 
+    def reserve_returning(self, *, materialized: bool) -> str:
+        """A whole reservation as one PostgreSQL statement, for libpq's own placeholders:
+        $1 the finished ids to delete (`bigint[]` text), $2 queue, $3 now, $4 now -
+        retry_after, $5 limit. See `_ahead_postgres` for why one statement.
+
+        The finished ids are kept out of the candidates: both parts of the statement read
+        the same snapshot, and a finished row whose reservation expired would be both.
+        `materialized` (PostgreSQL 12+, where a CTE may be inlined) keeps the locking read
+        from running more than once; older servers always materialize a CTE.
+        """
+        q, table = self._q, self._table
+        columns = ", ".join(f"j.{q[c]}" for c in _RESERVE_COLUMNS)
+        how = "AS MATERIALIZED" if materialized else "AS"
+        return (
+            f"WITH done AS (DELETE FROM {table} WHERE {q['id']} = ANY($1::bigint[])),"
+            f" picked {how} (SELECT {q['id']} FROM {table} WHERE {q['queue']} = $2"
+            f" AND (({q['reserved_at']} IS NULL AND {q['available_at']} <= $3)"
+            f" OR {q['reserved_at']} <= $4) AND {q['id']} <> ALL($1::bigint[])"
+            f" ORDER BY {q['id']} LIMIT $5 FOR UPDATE SKIP LOCKED)"
+            f" UPDATE {table} AS j SET {q['reserved_at']} = $3,"
+            f" {q['attempts']} = j.{q['attempts']} + 1 FROM picked"
+            f" WHERE j.{q['id']} = picked.{q['id']} RETURNING {columns}"
+        )
+
     def mark_reserved_parts(self) -> tuple[str, str]:
         """`mark_reserved` as head and tail around the ids; the head's param: now."""
         q = self._q

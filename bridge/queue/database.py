@@ -21,7 +21,9 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.queue._ahead import AheadStatements, PyMySQLReservation, supports_reading_ahead
+from bridge.queue import _ahead, _ahead_postgres
+from bridge.queue._ahead import AheadStatements, PyMySQLReservation
+from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor, watched
 from bridge.queue._engine import (
@@ -44,6 +46,13 @@ __all__ = [
     "create_engine_for",
     "wrap_exceptions",
 ]
+
+# The drivers a worker reads ahead on, and the isolation of the connection it uses.
+_AHEAD_ISOLATION = {
+    ("mysql", "pymysql"): "READ COMMITTED",
+    ("mariadb", "pymysql"): "READ COMMITTED",
+    ("postgresql", "psycopg"): "AUTOCOMMIT",
+}
 
 
 class DatabaseQueue:
@@ -81,21 +90,21 @@ class DatabaseQueue:
         )
         if self._autocommit is not None:
             weakref.finalize(self, self._autocommit.close)
-        # A worker's reservations ahead (`reserve_ahead`): PyMySQL only, see `_ahead`, which
-        # also says why READ COMMITTED.
+        # A worker's reservations ahead (`reserve_ahead`) on a connection of their own:
+        # statement by statement at READ COMMITTED on PyMySQL (`_ahead` says why), one
+        # autocommit statement on psycopg (`_ahead_postgres`).
+        isolation = _AHEAD_ISOLATION.get((engine.dialect.name, engine.dialect.driver))
         self._ahead = (
             KeptConnection(
-                engine,
-                idle_ping_seconds=idle_ping_seconds_of(engine),
-                isolation_level="READ COMMITTED",
+                engine, idle_ping_seconds=idle_ping_seconds_of(engine), isolation_level=isolation
             )
-            if engine.dialect.name in ("mysql", "mariadb") and engine.dialect.driver == "pymysql"
+            if isolation is not None
             else None
         )
         if self._ahead is not None:
             weakref.finalize(self, self._ahead.close)
         # The last of them, so that `close` can end it if it is still under way.
-        self._under_way: weakref.ref[PyMySQLReservation] | None = None
+        self._under_way: weakref.ref[PyMySQLReservation | PsycopgReservation] | None = None
 
     @property
     def connection_name(self) -> str:
@@ -239,10 +248,10 @@ class DatabaseQueue:
     def reserve_ahead(
         self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
     ) -> PendingReservation | None:
-        """A reservation sent statement by statement on a kept connection while the caller
-        runs jobs (MySQL/MariaDB over PyMySQL where the server has SKIP LOCKED; None
-        elsewhere, while a listener watches the engine, or while the last one is under way).
-        See `_ahead` for its steps and locks."""
+        """A reservation that goes on on a kept connection while the caller runs jobs
+        (MySQL/MariaDB over PyMySQL and PostgreSQL over psycopg, where the server has SKIP
+        LOCKED; None elsewhere, while a listener watches the engine, or while the last one
+        is under way). See `_ahead` and `_ahead_postgres` for its statements and locks."""
         slot = self._ahead
         if slot is None or watched(self.engine):
             return None
@@ -253,18 +262,38 @@ class DatabaseQueue:
             conn = slot.hold()
         if isinstance(conn, Busy):
             return None
+
+        def on_end(healthy: bool) -> None:
+            slot.let_go(healthy=healthy)
+
+        pending: PyMySQLReservation | PsycopgReservation
         try:
             dbapi_connection: Any = conn.connection.dbapi_connection
-            if not supports_reading_ahead(dbapi_connection):
-                slot.let_go(healthy=True)
-                return None
-            statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
+            if self._sql.returning:
+                if not _ahead_postgres.supports_reading_ahead(dbapi_connection):
+                    slot.let_go(healthy=True)
+                    return None
+                materialized = dbapi_connection.pgconn.server_version >= 120000
+                statement = self._sql.reserve_returning(materialized=materialized)
+                params = reservation_params(
+                    finished=finished,
+                    queue=queue,
+                    now=now,
+                    expired=now - self._retry_after_seconds,
+                    limit=limit,
+                )
+            else:
+                if not _ahead.supports_reading_ahead(dbapi_connection):
+                    slot.let_go(healthy=True)
+                    return None
+                statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
         except BaseException:
             slot.let_go(healthy=False)
             raise
-        pending = PyMySQLReservation(
-            conn, statements, now=now, on_end=lambda healthy: slot.let_go(healthy=healthy)
-        )
+        if self._sql.returning:
+            pending = PsycopgReservation(conn, statement, params, now=now, on_end=on_end)
+        else:
+            pending = PyMySQLReservation(conn, statements, now=now, on_end=on_end)
         self._under_way = weakref.ref(pending)
         return pending
 

@@ -2,7 +2,9 @@
 
 On MariaDB (PyMySQL) it is the same reservation as `reserve`, sent statement by statement;
 while it is open it holds only rows that are the worker's own (READ COMMITTED), so pushes,
-the worker's own writes and other workers never wait for it. Elsewhere it is not offered.
+the worker's own writes and other workers never wait for it. On PostgreSQL (psycopg) it is
+one autocommit statement whose locks end with it, whenever its answer is read. On SQLite,
+and while a listener watches the engine, it is not offered.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bridge.exceptions import QueueError
 from bridge.queue._ahead import PyMySQLReservation
+from bridge.queue._ahead_postgres import PsycopgReservation
 from bridge.queue.base import ReservedJob
 from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
@@ -24,9 +27,8 @@ from bridge.queue.schema import migrate
 NOW = 1_760_000_000
 
 
-@pytest.fixture
-def mysql_queue(mysql_url: str) -> Iterator[DatabaseQueue]:
-    engine = create_engine_for(mysql_url)
+def _queue_on(url: str) -> Iterator[DatabaseQueue]:
+    engine = create_engine_for(url)
     table = f"jobs_{time.time_ns()}"
     migrate(engine, jobs_table=table, failed_table=f"f_{table}", batches_table=f"b_{table}")
     queue = DatabaseQueue(engine=engine, table=table)
@@ -36,6 +38,16 @@ def mysql_queue(mysql_url: str) -> Iterator[DatabaseQueue]:
         for name in (table, f"f_{table}", f"b_{table}"):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     engine.dispose()
+
+
+@pytest.fixture
+def mysql_queue(mysql_url: str) -> Iterator[DatabaseQueue]:
+    yield from _queue_on(mysql_url)
+
+
+@pytest.fixture
+def postgres_queue(postgres_url: str) -> Iterator[DatabaseQueue]:
+    yield from _queue_on(postgres_url)
 
 
 def _answered(pending: PyMySQLReservation) -> None:
@@ -177,7 +189,7 @@ def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> Non
     )
     queue = DatabaseQueue(engine=engine, table=tables.jobs)
     queue.push("p", queue="default", now=NOW)
-    if engine.dialect.name != "mysql":
+    if engine.dialect.name == "sqlite":
         assert queue.reserve_ahead("default", now=NOW, limit=2) is None
         return
     listener = lambda *args: None  # noqa: E731
@@ -187,4 +199,167 @@ def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> Non
         assert queue.reserve_ahead("default", now=NOW, limit=2) is None
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+    pending = queue.reserve_ahead("default", now=NOW, limit=2)
+    assert pending is not None and len(pending.wait()) == 1
     queue.close()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def _postgres_session(queue: DatabaseQueue) -> sa.Connection:
+    """A connection that gives up on a row lock after a second."""
+    conn = queue.engine.connect()
+    conn.exec_driver_sql("SET lock_timeout = '1s'")
+    return conn
+
+
+def _finished_on_server(pending: PsycopgReservation, queue: DatabaseQueue) -> None:
+    """Wait, without reading the answer, until the server has run the statement."""
+    pid = pending._pgconn.backend_pid
+    for _ in range(1000):
+        with queue.engine.connect() as conn:
+            state = conn.exec_driver_sql(
+                f"SELECT state FROM pg_stat_activity WHERE pid = {pid}"
+            ).scalar()
+        if state == "idle":
+            return
+        time.sleep(0.01)
+    raise AssertionError("the statement never finished")
+
+
+def test_postgres_reads_ahead_what_reserve_would_reserve(postgres_queue: DatabaseQueue) -> None:
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
+    first = queue.reserve("default", now=NOW, limit=2)
+    pending = queue.reserve_ahead("default", now=NOW + 1, limit=3, finished=first)
+    assert isinstance(pending, PsycopgReservation)
+    assert queue.reserve_ahead("default", now=NOW + 1, limit=3) is None  # busy
+    while not pending.done:
+        pending.poll()
+    rows = pending.wait()
+    assert rows == [
+        ReservedJob(
+            id=row_id,
+            queue="default",
+            payload=f"p{i}",
+            attempts=1,
+            reserved_at=NOW + 1,
+            available_at=NOW,
+            created_at=NOW,
+        )
+        for i, row_id in enumerate(ids[2:5], start=2)
+    ]
+    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
+    assert stored == {
+        ids[2]: (1, NOW + 1),
+        ids[3]: (1, NOW + 1),
+        ids[4]: (1, NOW + 1),
+        ids[5]: (0, None),
+    }
+    last = queue.reserve_ahead("other", now=NOW + 2, limit=3, finished=rows)
+    assert last is not None and last.wait() == []
+    assert [r.id for r in queue.rows()] == [ids[5]]
+
+
+def test_postgres_takes_expired_rows_and_counts_their_attempts(
+    postgres_queue: DatabaseQueue,
+) -> None:
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(3)]
+    queue.reserve("default", now=NOW, limit=2)  # a worker that died with them
+    later = NOW + queue.retry_after_seconds
+    pending = queue.reserve_ahead("default", now=later, limit=5)
+    assert pending is not None
+    assert [(job.id, job.attempts, job.reserved_at) for job in pending.wait()] == [
+        (ids[0], 2, later),
+        (ids[1], 2, later),
+        (ids[2], 1, later),
+    ]
+
+
+def test_postgres_reservation_ahead_holds_no_lock_while_unread(
+    postgres_queue: DatabaseQueue,
+) -> None:
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(8)]
+    current = queue.reserve("default", now=NOW, limit=3)
+    pending = queue.reserve_ahead("default", now=NOW, limit=3, finished=current[:1])
+    assert isinstance(pending, PsycopgReservation)
+    _finished_on_server(pending, queue)  # run and committed, its answer not read yet
+    other = _postgres_session(queue)
+    try:
+        # The rows it took, the worker's current batch and a new push: none is held.
+        other.exec_driver_sql(
+            f"UPDATE {queue.table.name} SET attempts = attempts"
+            f" WHERE id IN ({current[1].id}, {ids[3]})"
+        )
+        other.exec_driver_sql(
+            f"INSERT INTO {queue.table.name} (queue, payload, attempts, reserved_at,"
+            f" available_at, created_at) VALUES ('default', 'late', 0, NULL, {NOW}, {NOW})"
+        )
+        other.commit()
+    finally:
+        other.close()
+    taken = queue.reserve("default", now=NOW, limit=2)
+    assert [job.id for job in taken] == ids[6:8]
+    assert [job.id for job in pending.wait()] == ids[3:6]
+    assert ids[0] not in {r.id for r in queue.rows()}
+
+
+def test_postgres_rows_locked_elsewhere_are_skipped(postgres_queue: DatabaseQueue) -> None:
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    other = _postgres_session(queue)
+    try:
+        # Another worker in the middle of reserving the first row.
+        other.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
+        pending = queue.reserve_ahead("default", now=NOW, limit=2)
+        assert pending is not None
+        assert [job.id for job in pending.wait()] == ids[1:3]
+    finally:
+        other.rollback()
+        other.close()
+    assert {r.id: r.attempts for r in queue.rows()} == {ids[0]: 0, ids[1]: 1, ids[2]: 1, ids[3]: 0}
+
+
+def test_postgres_reservation_ahead_that_fails_reserves_and_deletes_nothing(
+    postgres_queue: DatabaseQueue,
+) -> None:
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    first = queue.reserve("default", now=NOW, limit=1)
+    blocker = queue.engine.connect()
+    try:
+        # Holding the finished row makes the statement wait at its DELETE, unfinished.
+        blocker.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
+        pending = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+        assert isinstance(pending, PsycopgReservation)
+        pending.poll()
+        assert not pending.done
+        killed = blocker.exec_driver_sql(
+            f"SELECT pg_terminate_backend({pending._pgconn.backend_pid})"
+        ).scalar()
+        assert killed
+        with pytest.raises(QueueError):
+            pending.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
+    assert stored == {ids[0]: (1, NOW), ids[1]: (0, None), ids[2]: (0, None), ids[3]: (0, None)}
+    again = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+    assert again is not None
+    assert [job.id for job in again.wait()] == ids[1:3]
+    assert [r.id for r in queue.rows()] == ids[1:]
+
+
+def test_postgres_server_error_is_a_queue_error(postgres_queue: DatabaseQueue) -> None:
+    queue = postgres_queue
+    queue.push("p", queue="default", now=NOW)
+    with queue.engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {queue.table.name} RENAME COLUMN attempts TO tries")
+    pending = queue.reserve_ahead("default", now=NOW, limit=2)
+    assert pending is not None
+    with pytest.raises(QueueError, match="attempts"):
+        pending.wait()

@@ -1,0 +1,201 @@
+"""A reservation that goes on while the worker runs jobs: PostgreSQL over psycopg 3.
+
+The worker's side is the same as on MySQL/MariaDB (see `_ahead`): the next batch's
+reservation starts as a batch starts, and `poll` between jobs reads whatever the server has
+answered. What differs is the statement. PostgreSQL's `FOR UPDATE SKIP LOCKED` locks only
+the rows it returns, so the reservation needs none of the steps MariaDB needs to keep other
+workers' rows free; it is one statement, sent on a connection in autocommit mode:
+
+    WITH done AS (DELETE the finished rows),
+         picked AS (Laravel's locking SELECT of the next ids)
+    UPDATE those ids as reserved RETURNING the rows
+
+The DELETE, the lock and the UPDATE commit together, as in `DatabaseQueue.reserve`, and the
+transaction is the statement's own: it ends when the server has run it, whenever the worker
+reads the answer. The locks it takes are on rows that become the worker's (and on rows
+another worker reserved a moment earlier, which a locking read under READ COMMITTED can
+touch without returning them), and none outlives the statement, so no other worker waits
+on a batch read ahead for longer than the server takes to run it.
+
+psycopg's `Connection` has no "send now, read later" call, so the statement goes through
+its libpq connection (`pgconn`: `send_query_params`, `consume_input`, `is_busy`,
+`get_result`), which psycopg exposes for such use. Any error discards the connection: the
+server has then either committed the whole statement or nothing of it.
+"""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from bridge.exceptions import QueueError
+from bridge.queue._cursor import driver_error
+from bridge.queue._errors import translate
+from bridge.queue.base import ReservedJob
+
+__all__ = ["PsycopgReservation", "reservation_params", "supports_reading_ahead"]
+
+# libpq's PGRES_TUPLES_OK: a statement that returned rows (`psycopg.pq.ExecStatus`).
+_TUPLES_OK = 2
+# libpq's PG_DIAG_SQLSTATE field code (`psycopg.pq.DiagnosticField.SQLSTATE`).
+_SQLSTATE = ord("C")
+
+
+def supports_reading_ahead(dbapi_connection: Any) -> bool:
+    """Whether this DBAPI connection is psycopg 3's, with the libpq calls a read-ahead needs."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    return pgconn is not None and all(
+        hasattr(pgconn, name)
+        for name in ("send_query_params", "consume_input", "is_busy", "get_result", "socket")
+    )
+
+
+def reservation_params(
+    *, finished: Sequence[ReservedJob], queue: str, now: int, expired: int, limit: int
+) -> list[bytes | None]:
+    """The text parameters of `JobStatements.reserve_returning`, in libpq's form."""
+    # int() so that nothing but digits ever lands in the array literal.
+    ids = "{" + ",".join(str(int(job.id)) for job in finished) + "}"
+    return [ids.encode(), queue.encode(), b"%d" % now, b"%d" % expired, b"%d" % limit]
+
+
+class PsycopgReservation:
+    """One reservation statement under way on a connection only it uses meanwhile."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        statement: str,
+        params: Sequence[bytes | None],
+        *,
+        now: int,
+        on_end: Callable[[bool], None],
+    ) -> None:
+        """Send the statement.
+
+        Args:
+            conn: The kept connection, in autocommit mode, outside any transaction.
+            statement: `JobStatements.reserve_returning`.
+            params: `reservation_params`.
+            now: The reservation time (`reserved_at` of the rows it takes).
+            on_end: Called once when the reservation ends, with False when the
+                connection must be discarded.
+        """
+        self._conn = conn
+        dbapi: Any = conn.connection.dbapi_connection
+        self._pgconn = dbapi.pgconn
+        self._encoding: str = dbapi.info.encoding
+        self._now = now
+        self._on_end = on_end
+        self._rows: list[ReservedJob] | None = None
+        self._error: QueueError | None = None
+        self._result: Any = None
+        try:
+            self._pgconn.send_query_params(statement.encode(self._encoding), list(params))
+        except Exception as exc:
+            self._fail(exc)
+
+    @property
+    def done(self) -> bool:
+        """Whether the reservation ended (its rows or its error are ready)."""
+        return self._rows is not None or self._error is not None
+
+    def poll(self) -> None:
+        """Read what the server has answered, without waiting for more."""
+        if self.done:
+            return
+        try:
+            self._pgconn.consume_input()
+            self._take_results()
+        except Exception as exc:
+            self._fail(exc)
+
+    def wait(self) -> list[ReservedJob]:
+        """Finish the reservation and return its rows, lowest id first.
+
+        Raises:
+            QueueError: the reservation failed; nothing was reserved and the finished rows
+                were not deleted (unless the connection died after the server ran the
+                statement: then the rows stay reserved until `retry_after`, as with any
+                reservation whose commit's answer never came).
+        """
+        while not self.done:
+            # The socket: anything the server sends, or its closing, makes it readable.
+            select.select([self._pgconn.socket], [], [])
+            self.poll()
+        if self._error is not None:
+            raise self._error
+        assert self._rows is not None
+        return self._rows
+
+    def abandon(self) -> None:
+        """End the reservation unfinished: its connection is dropped (the server commits
+        the statement or rolls it back on its own; rows it reserved wait for `retry_after`)."""
+        if not self.done:
+            self._error = QueueError("the reservation ahead was abandoned")
+            self._on_end(False)
+
+    def _take_results(self) -> None:
+        pgconn = self._pgconn
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:  # the statement's results are all in
+                if self._result is None:
+                    raise QueueError("the reservation ahead got no answer")
+                self._rows = self._jobs(self._result)
+                self._on_end(True)
+                return
+            if result.status != _TUPLES_OK:
+                raise _server_error(result, self._encoding)
+            self._result = result
+
+    def _jobs(self, result: Any) -> list[ReservedJob]:
+        encoding = self._encoding
+        jobs = []
+        for row in range(result.ntuples):
+            job_id, queue, payload, attempts, available_at, created_at = (
+                result.get_value(row, column) for column in range(6)
+            )
+            jobs.append(
+                ReservedJob(
+                    id=int(job_id),
+                    queue=queue.decode(encoding),
+                    payload=payload.decode(encoding),
+                    attempts=int(attempts),  # already counted by the statement
+                    reserved_at=self._now,
+                    available_at=int(available_at),
+                    created_at=int(created_at),
+                )
+            )
+        jobs.sort(key=lambda job: job.id)  # RETURNING keeps no order
+        return jobs
+
+    def _fail(self, exc: Exception) -> None:
+        self._error = exc if isinstance(exc, QueueError) else self._translated(exc)
+        self._on_end(False)
+
+    def _translated(self, exc: Exception) -> QueueError:
+        wrapped = driver_error(self._conn, exc)
+        if wrapped is None:
+            return QueueError(f"queue database error: {exc!r}")
+        error = translate(wrapped)
+        error.__cause__ = exc
+        return error
+
+
+def _server_error(result: Any, encoding: str) -> Exception:
+    """The psycopg exception for an error result, as its `execute` would raise it."""
+    import psycopg.errors  # only reached on psycopg connections
+
+    code = result.error_field(_SQLSTATE)
+    kind: type[Exception] = psycopg.errors.DatabaseError
+    if code:
+        try:
+            kind = psycopg.errors.lookup(code.decode())
+        except KeyError:
+            pass  # a code this psycopg does not know: the generic class, as psycopg does
+    message = result.error_message.decode(encoding, "replace").strip()
+    return kind(message or "the reservation ahead failed")
