@@ -3,7 +3,8 @@
     python bench/bench_worker.py [--url mysql+pymysql://root@127.0.0.1:3306/test]
         [--jobs 5000] [--memory-jobs 100000] [--rounds 1] [--no-write]
 
-One run on a throwaway MariaDB database it creates and drops:
+One run on a throwaway database it creates and drops, on the server of `--url` (MariaDB by
+default; a `postgresql+psycopg://` URL measures PostgreSQL):
 
 * the same N trivial jobs (`Bench\\NoopJob`, a handler that does nothing, queued by bridge's
   `Dispatcher.bulk` with the Laravel 8 profile) drained by Laravel's worker (`work.php
@@ -14,7 +15,8 @@ One run on a throwaway MariaDB database it creates and drops:
 * a drain of `--memory-jobs` jobs (prefetch 64) with the RSS read at its first, middle and
   last job.
 
-Prints the table with ratios and rewrites the `## Worker` section of bench/RESULTS.md.
+Prints the table with ratios and rewrites the `## Worker` section of bench/RESULTS.md
+(`## Worker (PostgreSQL)` for PostgreSQL).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from bridge.worker.worker import rss_bytes
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 SECTION = "## Worker"
+SECTION_POSTGRES = "## Worker (PostgreSQL)"
 NOOP_PHP = BENCH / "php" / "noop_job.php"
 WORK_PHP = ROOT / "php_fixtures" / "work.php"
 QUEUE = "bench"
@@ -68,24 +71,32 @@ def throwaway_database(server_url: str) -> Iterator[str]:
     """A fresh database on the server, dropped afterwards; yields its URL."""
     name = f"bridge_bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    postgres = admin.dialect.name == "postgresql"
     with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        if postgres:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        else:
+            conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+            if postgres:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            else:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
         admin.dispose()
 
 
 def harness_environ(url: str) -> dict[str, str]:
     """The environment php_fixtures scripts read, for the database at `url`."""
     parsed = make_url(url)
+    postgres = parsed.get_backend_name() == "postgresql"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "QUEUE_"))}
     env.update(
-        DB_CONNECTION="mysql",
+        DB_CONNECTION="pgsql" if postgres else "mysql",
         DB_HOST=parsed.host or "127.0.0.1",
-        DB_PORT=str(parsed.port or 3306),
+        DB_PORT=str(parsed.port or (5432 if postgres else 3306)),
         DB_DATABASE=parsed.database or "",
         DB_USERNAME=parsed.username or "",
         DB_PASSWORD=parsed.password or "",
@@ -104,6 +115,36 @@ def pymysql_connect(url: str) -> Any:
         database=parsed.database,
         charset="utf8mb4",
     )
+
+
+class _PsycopgRaw:
+    """A psycopg connection with the one pymysql call the raw loop makes that it lacks
+    (`begin`: psycopg opens a transaction with the first statement by itself)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        parsed = make_url(url)
+        self._conn = psycopg.connect(
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 5432,
+            user=parsed.username or "root",
+            password=parsed.password or "",
+            dbname=parsed.database,
+        )
+        self.cursor = self._conn.cursor
+        self.commit = self._conn.commit
+        self.close = self._conn.close
+
+    def begin(self) -> None:
+        pass
+
+
+def raw_connect(url: str) -> Any:
+    """A plain DBAPI connection for the raw loop (pymysql, or psycopg for PostgreSQL)."""
+    if make_url(url).get_backend_name() == "postgresql":
+        return _PsycopgRaw(url)
+    return pymysql_connect(url)
 
 
 def fill(dispatcher: Dispatcher, count: int) -> None:
@@ -205,7 +246,7 @@ def main() -> None:
         app.register(NOOP.name, lambda job: None)
         rates: dict[str, float] = {}
 
-        raw = pymysql_connect(url)
+        raw = raw_connect(url)
         for _ in range(args.rounds):
             fill(dispatcher, n)
             rate = n / timed(lambda: laravel_drain(url))
@@ -241,10 +282,12 @@ def main() -> None:
         server, php = versions(url)
         engine.dispose()
     devnull.close()
-    section = render(args, rates, memory, server=server, php=php, load=load)
+    postgres = make_url(args.url).get_backend_name() == "postgresql"
+    heading = SECTION_POSTGRES if postgres else SECTION
+    section = render(args, rates, memory, server=server, php=php, load=load, heading=heading)
     print(section)
     if not args.no_write:
-        write_section(section, SECTION)
+        write_section(section, heading)
 
 
 def measure_memory(
@@ -279,20 +322,37 @@ def render(
     server: str,
     php: str,
     load: tuple[float, float, float],
+    heading: str,
 ) -> str:
     laravel = rates["laravel"]
+    postgres = heading == SECTION_POSTGRES
     command = (
         f"python bench/bench_worker.py --jobs {args.jobs} --memory-jobs {args.memory_jobs}"
         f" --rounds {args.rounds}"
     )
+    if postgres:
+        import psycopg
+
+        server = server.split(" on ")[0].removeprefix("PostgreSQL ")
+        command += f" --url {make_url(args.url).render_as_string(hide_password=True)}"
+        driver = f"psycopg {psycopg.__version__}"
+    else:
+        driver = f"PyMySQL {pymysql.__version__}"
     lines = [
-        *section_head(SECTION, command, server=server, load=load),
+        *section_head(
+            heading,
+            command,
+            server=server,
+            load=load,
+            database="PostgreSQL" if postgres else "MariaDB",
+        ),
         f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
-        f" SQLAlchemy {sa.__version__}, PyMySQL {pymysql.__version__}",
+        f" SQLAlchemy {sa.__version__}, {driver}",
         f"- {args.jobs:,} trivial jobs (`Bench\\NoopJob`, empty handler, Laravel 8 payload) per"
         " drain, one process each, same table; bridge logs its two INFO lines per job to"
         " /dev/null, Laravel's worker its two stdout lines. raw = `bench_queue_sql.py`'s"
-        " pymysql loop with no handler at all (Laravel's statements at 1/txn; one UPDATE and"
+        " DBAPI loop (pymysql; psycopg on PostgreSQL) with no handler at all (Laravel's"
+        " statements at 1/txn; one UPDATE and"
         " one DELETE per batch otherwise, two commits per batch); bridge deletes a batch's"
         " finished rows in the transaction that reserves the next batch (one commit per"
         " batch), and with prefetch reads ahead (the next batch reserved while one runs,"

@@ -35,12 +35,19 @@ def cpu_model() -> str:
     return found.group(1).strip() if found else "unknown"
 
 
-def section_head(heading: str, command: str, *, server: str, load: tuple[float, ...]) -> list[str]:
+def section_head(
+    heading: str,
+    command: str,
+    *,
+    server: str,
+    load: tuple[float, ...],
+    database: str = "MariaDB",
+) -> list[str]:
     """A section's first lines: heading, date and command, machine, server and load."""
     return [
         heading,
         "",
         f"- Date: {dt.date.today().isoformat()}; `{command}`",
-        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; MariaDB {server} on"
+        f"- Machine: {os.cpu_count()} CPUs (nproc), {cpu_model()}; {database} {server} on"
         f" 127.0.0.1; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
     ]
