@@ -54,12 +54,20 @@ def supports_reading_ahead(dbapi_connection: Any) -> bool:
 
 
 def reservation_params(
-    *, finished: Sequence[ReservedJob], queue: str, now: int, expired: int, limit: int
+    dbapi_connection: Any,
+    *,
+    finished: Sequence[ReservedJob],
+    queue: str,
+    now: int,
+    expired: int,
+    limit: int,
 ) -> list[bytes | None]:
-    """The text parameters of `JobStatements.reserve_returning`, in libpq's form."""
+    """The text parameters of `JobStatements.reserve_returning`, in libpq's form (text in
+    the connection's client encoding, as psycopg would send it)."""
     # int() so that nothing but digits ever lands in the array literal.
     ids = "{" + ",".join(str(int(job.id)) for job in finished) + "}"
-    return [ids.encode(), queue.encode(), b"%d" % now, b"%d" % expired, b"%d" % limit]
+    name = queue.encode(dbapi_connection.info.encoding)
+    return [ids.encode(), name, b"%d" % now, b"%d" % expired, b"%d" % limit]
 
 
 class PsycopgReservation:

@@ -363,3 +363,39 @@ def test_postgres_server_error_is_a_queue_error(postgres_queue: DatabaseQueue) -
     assert pending is not None
     with pytest.raises(QueueError, match="attempts"):
         pending.wait()
+
+
+def test_postgres_reserve_runs_laravels_statements_while_the_kept_connection_is_busy(
+    postgres_queue: DatabaseQueue,
+) -> None:
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    done = queue.reserve("default", now=NOW, limit=1)  # one statement, kept connection
+    assert [job.id for job in done] == ids[:1]
+    blocker = queue.engine.connect()
+    try:
+        blocker.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
+        # A reservation ahead waits on the blocked row and holds the kept connection...
+        pending = queue.reserve_ahead("other", now=NOW, limit=2, finished=done)
+        assert pending is not None
+        pending.poll()
+        assert not pending.done
+        # ...so a reservation meanwhile takes a pooled one, with Laravel's statements.
+        taken = queue.reserve("default", now=NOW + 1, limit=2)
+        assert [(job.id, job.attempts, job.reserved_at) for job in taken] == [
+            (ids[1], 1, NOW + 1),
+            (ids[2], 1, NOW + 1),
+        ]
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert pending.wait() == []
+    assert [r.id for r in queue.rows()] == ids[1:]
+
+
+def test_postgres_reserve_in_one_statement_keeps_text_exact(postgres_queue: DatabaseQueue) -> None:
+    queue = postgres_queue
+    name, payload = "rapports-é", '{"job":"Zürich \\u00e9","data":"日本"}'
+    row_id = queue.push(payload, queue=name, now=NOW)
+    (job,) = queue.reserve(name, now=NOW)
+    assert (job.id, job.queue, job.payload, job.attempts) == (row_id, name, payload, 1)
