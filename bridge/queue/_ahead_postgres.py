@@ -42,6 +42,8 @@ __all__ = ["PsycopgReservation", "reservation_params", "supports_reading_ahead"]
 _TUPLES_OK = 2
 # libpq's PG_DIAG_SQLSTATE field code (`psycopg.pq.DiagnosticField.SQLSTATE`).
 _SQLSTATE = ord("C")
+# poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
+_poll = getattr(select, "poll", None)
 
 
 def supports_reading_ahead(dbapi_connection: Any) -> bool:
@@ -131,8 +133,8 @@ class PsycopgReservation:
                 reservation whose commit's answer never came).
         """
         while not self.done:
-            # The socket: anything the server sends, or its closing, makes it readable.
-            select.select([self._pgconn.socket], [], [])
+            # Anything the server sends, or its closing the connection, wakes this up.
+            _wait_readable(self._pgconn.socket)
             self.poll()
         if self._error is not None:
             raise self._error
@@ -207,3 +209,12 @@ def _server_error(result: Any, encoding: str) -> Exception:
             pass  # a code this psycopg does not know: the generic class, as psycopg does
     message = result.error_message.decode(encoding, "replace").strip()
     return kind(message or "the reservation ahead failed")
+
+
+def _wait_readable(fd: int) -> None:
+    if _poll is None:
+        select.select([fd], [], [])
+        return
+    poller = _poll()
+    poller.register(fd, select.POLLIN)
+    poller.poll()

@@ -2,16 +2,15 @@
 
 Every statement has the shape of the one Laravel issues (spec §5): one INSERT per push,
 one multi-row INSERT per bulk, a short reservation transaction that locks in id order with
-`FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. On
-PostgreSQL with SKIP LOCKED a reservation is Laravel's SELECT and UPDATE in one statement
-(`JobStatements.reserve_returning`): the same rows locked, marked and committed together, in
-one round trip. All times
-come from the caller. Retries (three tries in all): reads, reservations, deletes and
-`unreserve` are repeated after a lost connection; `push`, `bulk` and `release` are not,
-because a lost reply to a committed INSERT would enqueue the job twice. Deadlocks and lock
-timeouts, which roll the whole transaction back, are repeated for every operation. (Dead
-pooled connections are replaced before use by `pool_pre_ping`, so the common case needs no
-retry at all.)
+`FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. (On
+PostgreSQL with SKIP LOCKED a reservation is Laravel's SELECT and UPDATE in one statement,
+`JobStatements.reserve_returning`: the same rows locked, marked and committed together, in
+one round trip.) All times come from the caller. Retries (three tries in all): reads,
+reservations, deletes and `unreserve` are repeated after a lost connection; `push`, `bulk`
+and `release` are not, because a lost reply to a committed INSERT would enqueue the job
+twice. Deadlocks and lock timeouts, which roll the whole transaction back, are repeated for
+every operation. (Dead pooled connections are replaced before use by `pool_pre_ping`, so
+the common case needs no retry at all.)
 """
 
 from __future__ import annotations
@@ -287,37 +286,48 @@ class DatabaseQueue:
         def on_end(healthy: bool) -> None:
             slot.let_go(healthy=healthy)
 
-        pending: PyMySQLReservation | PsycopgReservation
         try:
-            dbapi_connection: Any = conn.connection.dbapi_connection
-            if self._sql.returning:
-                if not _ahead_postgres.supports_reading_ahead(dbapi_connection):
-                    slot.let_go(healthy=True)
-                    return None
-                materialized = dbapi_connection.pgconn.server_version >= 120000
-                statement = self._sql.reserve_returning(materialized=materialized)
-                params = reservation_params(
-                    dbapi_connection,
-                    finished=finished,
-                    queue=queue,
-                    now=now,
-                    expired=now - self._retry_after_seconds,
-                    limit=limit,
-                )
-            else:
-                if not _ahead.supports_reading_ahead(dbapi_connection):
-                    slot.let_go(healthy=True)
-                    return None
-                statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
+            # The reservation's constructor sends its first statement; from then on it
+            # gives the connection back itself, through `on_end`, whatever happens.
+            pending = self._start_ahead(conn, queue, now, limit, finished, on_end)
         except BaseException:
             slot.let_go(healthy=False)
             raise
-        if self._sql.returning:
-            pending = PsycopgReservation(conn, statement, params, now=now, on_end=on_end)
-        else:
-            pending = PyMySQLReservation(conn, statements, now=now, on_end=on_end)
+        if pending is None:
+            slot.let_go(healthy=True)
+            return None
         self._under_way = weakref.ref(pending)
         return pending
+
+    def _start_ahead(
+        self,
+        conn: Connection,
+        queue: str,
+        now: int,
+        limit: int,
+        finished: Sequence[ReservedJob],
+        on_end: Callable[[bool], None],
+    ) -> PyMySQLReservation | PsycopgReservation | None:
+        """The driver's reservation ahead, under way; None if the driver lacks the calls."""
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        if self._sql.returning:
+            if not _ahead_postgres.supports_reading_ahead(dbapi_connection):
+                return None
+            materialized = dbapi_connection.pgconn.server_version >= 120000
+            params = reservation_params(
+                dbapi_connection,
+                finished=finished,
+                queue=queue,
+                now=now,
+                expired=now - self._retry_after_seconds,
+                limit=limit,
+            )
+            statement = self._sql.reserve_returning(materialized=materialized)
+            return PsycopgReservation(conn, statement, params, now=now, on_end=on_end)
+        if not _ahead.supports_reading_ahead(dbapi_connection):
+            return None
+        statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
+        return PyMySQLReservation(conn, statements, now=now, on_end=on_end)
 
     def _ahead_statements(
         self,
