@@ -48,8 +48,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
-from bridge.queue._cursor import driver_error
-from bridge.queue._errors import translate
+from bridge.queue._cursor import queue_error
 from bridge.queue.base import ReservedJob
 
 __all__ = ["AheadStatements", "PyMySQLReservation", "supports_reading_ahead"]
@@ -205,16 +204,8 @@ class PyMySQLReservation:
             self._on_end(True)
         except Exception as exc:
             self._steps.close()
-            self._error = self._translated(exc)
+            self._error = queue_error(self._conn, exc)
             self._on_end(False)
-
-    def _translated(self, exc: Exception) -> QueueError:
-        wrapped = driver_error(self._conn, exc)
-        if wrapped is None:
-            return QueueError(f"queue database error: {exc!r}")
-        error = translate(wrapped)
-        error.__cause__ = exc
-        return error
 
     def _job(self, row: Sequence[Any]) -> ReservedJob:
         job_id, queue, payload, attempts, available_at, created_at = row

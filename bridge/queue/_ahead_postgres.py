@@ -32,8 +32,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
-from bridge.queue._cursor import driver_error
-from bridge.queue._errors import translate
+from bridge.queue._cursor import queue_error
 from bridge.queue.base import ReservedJob
 
 __all__ = ["PsycopgReservation", "reservation_params", "supports_reading_ahead"]
@@ -184,16 +183,8 @@ class PsycopgReservation:
         return jobs
 
     def _fail(self, exc: Exception) -> None:
-        self._error = exc if isinstance(exc, QueueError) else self._translated(exc)
+        self._error = exc if isinstance(exc, QueueError) else queue_error(self._conn, exc)
         self._on_end(False)
-
-    def _translated(self, exc: Exception) -> QueueError:
-        wrapped = driver_error(self._conn, exc)
-        if wrapped is None:
-            return QueueError(f"queue database error: {exc!r}")
-        error = translate(wrapped)
-        error.__cause__ = exc
-        return error
 
 
 def _server_error(result: Any, encoding: str) -> Exception:

@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["driver_error", "run_on_cursor", "watched"]
+from bridge.exceptions import QueueError
+from bridge.queue._errors import translate
+
+__all__ = ["driver_error", "queue_error", "run_on_cursor", "watched"]
 
 T = TypeVar("T")
 
@@ -76,3 +79,14 @@ def driver_error(
     if dead:
         conn.invalidate(wrapped)
     return wrapped
+
+
+def queue_error(conn: Connection, exc: Exception) -> QueueError:
+    """An exception from `conn`'s driver, met outside SQLAlchemy, as the `QueueError` that
+    SQLAlchemy's wrapping and `translate` would give (`exc` as its cause)."""
+    wrapped = driver_error(conn, exc)
+    if wrapped is None:
+        return QueueError(f"queue database error: {exc!r}")
+    error = translate(wrapped)
+    error.__cause__ = exc
+    return error

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bridge.exceptions import ConnectionLost
+from bridge.queue._kept import KeptConnection
 from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
 
@@ -28,6 +30,17 @@ def admin(server_url: str) -> Iterator[Engine]:
     engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
+
+
+def kill(admin: Engine, connection_id: Any) -> None:
+    """End the server session `connection_id` from `admin`'s session."""
+    statement = (
+        f"SELECT pg_terminate_backend({int(connection_id)})"
+        if admin.dialect.name == "postgresql"
+        else f"KILL {int(connection_id)}"
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(statement)
 
 
 def kill_pooled_connection(engine: Engine, admin: Engine) -> None:
@@ -44,42 +57,30 @@ def kill_pooled_connection(engine: Engine, admin: Engine) -> None:
         except sa.exc.OperationalError:
             if attempt == 2:
                 raise
-    with admin.connect() as conn:
-        if mysql:
-            conn.exec_driver_sql(f"KILL {int(me)}")
-        else:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(me)})")
+    kill(admin, me)
+
+
+def kill_kept_connection(queue: DatabaseQueue, slot: KeptConnection | None, admin: Engine) -> None:
+    """Kill one of the connections `queue` keeps outside its pool."""
+    assert slot is not None
+    mysql = queue.engine.dialect.name != "postgresql"
+    me = slot.run(
+        lambda conn: conn.exec_driver_sql(
+            "SELECT CONNECTION_ID()" if mysql else "SELECT pg_backend_pid()"
+        ).scalar_one()
+    )
+    kill(admin, me)
 
 
 def kill_reading_ahead_connection(queue: DatabaseQueue, admin: Engine) -> None:
     """Kill the connection `queue` keeps for reading ahead (PostgreSQL's `reserve` uses it
     too while it is free)."""
-    mysql = queue.engine.dialect.name != "postgresql"
-    me = queue._ahead.run(  # type: ignore[union-attr]
-        lambda conn: conn.exec_driver_sql(
-            "SELECT CONNECTION_ID()" if mysql else "SELECT pg_backend_pid()"
-        ).scalar_one()
-    )
-    with admin.connect() as conn:
-        if mysql:
-            conn.exec_driver_sql(f"KILL {int(me)}")  # type: ignore[call-overload]
-        else:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(me)})")  # type: ignore[call-overload]
+    kill_kept_connection(queue, queue._ahead, admin)
 
 
 def kill_push_connection(queue: DatabaseQueue, admin: Engine) -> None:
     """Kill the connection `queue` keeps open for pushes (outside its pool)."""
-    mysql = queue.engine.dialect.name != "postgresql"
-    me = queue._autocommit.run(  # type: ignore[union-attr]
-        lambda conn: conn.exec_driver_sql(
-            "SELECT CONNECTION_ID()" if mysql else "SELECT pg_backend_pid()"
-        ).scalar_one()
-    )
-    with admin.connect() as conn:
-        if mysql:
-            conn.exec_driver_sql(f"KILL {int(me)}")  # type: ignore[call-overload]
-        else:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(me)})")  # type: ignore[call-overload]
+    kill_kept_connection(queue, queue._autocommit, admin)
 
 
 @pytest.fixture

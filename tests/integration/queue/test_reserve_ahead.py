@@ -62,16 +62,42 @@ def _answered(pending: PyMySQLReservation) -> None:
 def _other_session(queue: DatabaseQueue) -> sa.Connection:
     """A connection that gives up on a row lock after a second instead of waiting 50."""
     conn = queue.engine.connect()
-    conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+    if queue.engine.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET lock_timeout = '1s'")
+    else:
+        conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
     return conn
 
 
-def test_reads_ahead_what_reserve_would_reserve(mysql_queue: DatabaseQueue) -> None:
-    queue = mysql_queue
+def _update_and_push(other: sa.Connection, queue: DatabaseQueue, row_ids: list[int]) -> None:
+    """From `other` (which gives up on a held lock): write to `row_ids` and push a row."""
+    try:
+        other.exec_driver_sql(
+            f"UPDATE {queue.table.name} SET attempts = attempts"
+            f" WHERE id IN ({', '.join(str(row_id) for row_id in row_ids)})"
+        )
+        other.exec_driver_sql(
+            f"INSERT INTO {queue.table.name} (queue, payload, attempts, reserved_at,"
+            f" available_at, created_at) VALUES ('default', 'late', 0, NULL, {NOW}, {NOW})"
+        )
+        other.commit()
+    finally:
+        other.close()
+
+
+@pytest.fixture(params=["mysql", "postgres"])
+def server_queue(request: pytest.FixtureRequest) -> Iterator[DatabaseQueue]:
+    """A queue on each server in turn."""
+    yield from _queue_on(str(request.getfixturevalue(f"{request.param}_url")))
+
+
+def test_reads_ahead_what_reserve_would_reserve(server_queue: DatabaseQueue) -> None:
+    queue = server_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
     first = queue.reserve("default", now=NOW, limit=2)
     pending = queue.reserve_ahead("default", now=NOW + 1, limit=3, finished=first)
-    assert isinstance(pending, PyMySQLReservation)
+    mysql = queue.engine.dialect.name == "mysql"
+    assert isinstance(pending, PyMySQLReservation if mysql else PsycopgReservation)
     # Busy while in flight: a second one is refused rather than queued behind it.
     assert queue.reserve_ahead("default", now=NOW + 1, limit=3) is None
     while not pending.done:
@@ -103,30 +129,26 @@ def test_reads_ahead_what_reserve_would_reserve(mysql_queue: DatabaseQueue) -> N
     assert [r.id for r in queue.rows()] == [ids[5]]
 
 
-def test_an_open_reservation_ahead_holds_only_its_own_rows(mysql_queue: DatabaseQueue) -> None:
-    queue = mysql_queue
+def test_an_open_reservation_ahead_holds_only_its_own_rows(server_queue: DatabaseQueue) -> None:
+    queue = server_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(8)]
     current = queue.reserve("default", now=NOW, limit=3)  # the batch the worker runs
     pending = queue.reserve_ahead("default", now=NOW, limit=3, finished=current[:1])
-    assert isinstance(pending, PyMySQLReservation)
-    # Step by step, as between jobs: the DELETE, the candidates, the lock; the UPDATE is
-    # under way and the transaction open, as while a job runs.
-    for _ in range(3):
-        pending._advance()
-    other = _other_session(queue)
-    try:
-        # The worker's own rows of the current batch, which the candidates' read passed:
-        other.exec_driver_sql(
-            f"UPDATE {queue.table.name} SET attempts = attempts WHERE id = {current[1].id}"
-        )
-        # A push into the queue, past the rows it read:
-        other.exec_driver_sql(
-            f"INSERT INTO {queue.table.name} (queue, payload, attempts, reserved_at,"
-            f" available_at, created_at) VALUES ('default', 'late', 0, NULL, {NOW}, {NOW})"
-        )
-        other.commit()
-    finally:
-        other.close()
+    if isinstance(pending, PyMySQLReservation):
+        # Step by step, as between jobs: the DELETE, the candidates, the lock; the UPDATE
+        # is under way and the transaction open, as while a job runs. The worker's own rows
+        # of the current batch, which the candidates' read passed, are free:
+        for _ in range(3):
+            pending._advance()
+        free = [current[1].id]
+    else:
+        # One statement, run and committed, its answer not read yet: the rows it took are
+        # free as well as the current batch's.
+        assert isinstance(pending, PsycopgReservation)
+        _finished_on_server(pending, queue)
+        free = [current[1].id, ids[3]]
+    # ...and so is the queue for a push past the rows it read.
+    _update_and_push(_other_session(queue), queue, free)
     # Another worker skips the rows held ahead and takes the next ones.
     taken = queue.reserve("default", now=NOW, limit=2)
     assert [job.id for job in taken] == ids[6:8]
@@ -160,6 +182,19 @@ def test_candidates_taken_meanwhile_are_left_to_their_taker(mysql_queue: Databas
         other.close()
 
 
+def _assert_untouched_and_next_one_works(
+    queue: DatabaseQueue, ids: list[int], first: list[ReservedJob]
+) -> None:
+    """After a failed reservation ahead: `first` still reserved and not deleted, nothing
+    else reserved; the dead connection was dropped and the next reservation works."""
+    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
+    assert stored == {ids[0]: (1, NOW), ids[1]: (0, None), ids[2]: (0, None), ids[3]: (0, None)}
+    again = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+    assert again is not None
+    assert [job.id for job in again.wait()] == ids[1:3]
+    assert [r.id for r in queue.rows()] == ids[1:]
+
+
 def test_a_reservation_ahead_that_fails_reserves_and_deletes_nothing(
     mysql_queue: DatabaseQueue, mysql_url: str
 ) -> None:
@@ -174,13 +209,7 @@ def test_a_reservation_ahead_that_fails_reserves_and_deletes_nothing(
     killer.dispose()
     with pytest.raises(QueueError):
         pending.wait()
-    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
-    assert stored == {ids[0]: (1, NOW), ids[1]: (0, None), ids[2]: (0, None), ids[3]: (0, None)}
-    # The dead connection was dropped; the next reservation ahead opens a new one.
-    again = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
-    assert again is not None
-    assert [job.id for job in again.wait()] == ids[1:3]
-    assert [r.id for r in queue.rows()] == ids[1:]
+    _assert_untouched_and_next_one_works(queue, ids, first)
 
 
 def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> None:
@@ -207,13 +236,6 @@ def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> Non
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
-def _postgres_session(queue: DatabaseQueue) -> sa.Connection:
-    """A connection that gives up on a row lock after a second."""
-    conn = queue.engine.connect()
-    conn.exec_driver_sql("SET lock_timeout = '1s'")
-    return conn
-
-
 def _finished_on_server(pending: PsycopgReservation, queue: DatabaseQueue) -> None:
     """Wait, without reading the answer, until the server has run the statement."""
     pid = pending._pgconn.backend_pid
@@ -226,40 +248,6 @@ def _finished_on_server(pending: PsycopgReservation, queue: DatabaseQueue) -> No
             return
         time.sleep(0.01)
     raise AssertionError("the statement never finished")
-
-
-def test_postgres_reads_ahead_what_reserve_would_reserve(postgres_queue: DatabaseQueue) -> None:
-    queue = postgres_queue
-    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
-    first = queue.reserve("default", now=NOW, limit=2)
-    pending = queue.reserve_ahead("default", now=NOW + 1, limit=3, finished=first)
-    assert isinstance(pending, PsycopgReservation)
-    assert queue.reserve_ahead("default", now=NOW + 1, limit=3) is None  # busy
-    while not pending.done:
-        pending.poll()
-    rows = pending.wait()
-    assert rows == [
-        ReservedJob(
-            id=row_id,
-            queue="default",
-            payload=f"p{i}",
-            attempts=1,
-            reserved_at=NOW + 1,
-            available_at=NOW,
-            created_at=NOW,
-        )
-        for i, row_id in enumerate(ids[2:5], start=2)
-    ]
-    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
-    assert stored == {
-        ids[2]: (1, NOW + 1),
-        ids[3]: (1, NOW + 1),
-        ids[4]: (1, NOW + 1),
-        ids[5]: (0, None),
-    }
-    last = queue.reserve_ahead("other", now=NOW + 2, limit=3, finished=rows)
-    assert last is not None and last.wait() == []
-    assert [r.id for r in queue.rows()] == [ids[5]]
 
 
 def test_postgres_takes_expired_rows_and_counts_their_attempts(
@@ -278,39 +266,10 @@ def test_postgres_takes_expired_rows_and_counts_their_attempts(
     ]
 
 
-def test_postgres_reservation_ahead_holds_no_lock_while_unread(
-    postgres_queue: DatabaseQueue,
-) -> None:
-    queue = postgres_queue
-    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(8)]
-    current = queue.reserve("default", now=NOW, limit=3)
-    pending = queue.reserve_ahead("default", now=NOW, limit=3, finished=current[:1])
-    assert isinstance(pending, PsycopgReservation)
-    _finished_on_server(pending, queue)  # run and committed, its answer not read yet
-    other = _postgres_session(queue)
-    try:
-        # The rows it took, the worker's current batch and a new push: none is held.
-        other.exec_driver_sql(
-            f"UPDATE {queue.table.name} SET attempts = attempts"
-            f" WHERE id IN ({current[1].id}, {ids[3]})"
-        )
-        other.exec_driver_sql(
-            f"INSERT INTO {queue.table.name} (queue, payload, attempts, reserved_at,"
-            f" available_at, created_at) VALUES ('default', 'late', 0, NULL, {NOW}, {NOW})"
-        )
-        other.commit()
-    finally:
-        other.close()
-    taken = queue.reserve("default", now=NOW, limit=2)
-    assert [job.id for job in taken] == ids[6:8]
-    assert [job.id for job in pending.wait()] == ids[3:6]
-    assert ids[0] not in {r.id for r in queue.rows()}
-
-
 def test_postgres_rows_locked_elsewhere_are_skipped(postgres_queue: DatabaseQueue) -> None:
     queue = postgres_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
-    other = _postgres_session(queue)
+    other = _other_session(queue)
     try:
         # Another worker in the middle of reserving the first row.
         other.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
@@ -346,12 +305,7 @@ def test_postgres_reservation_ahead_that_fails_reserves_and_deletes_nothing(
     finally:
         blocker.rollback()
         blocker.close()
-    stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
-    assert stored == {ids[0]: (1, NOW), ids[1]: (0, None), ids[2]: (0, None), ids[3]: (0, None)}
-    again = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
-    assert again is not None
-    assert [job.id for job in again.wait()] == ids[1:3]
-    assert [r.id for r in queue.rows()] == ids[1:]
+    _assert_untouched_and_next_one_works(queue, ids, first)
 
 
 def test_postgres_server_error_is_a_queue_error(postgres_queue: DatabaseQueue) -> None:
