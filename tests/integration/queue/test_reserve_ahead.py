@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bridge.exceptions import QueueError
 from bridge.queue._ahead import PyMySQLReservation
-from bridge.queue._ahead_postgres import PsycopgReservation
+from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue.base import ReservedJob
 from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
@@ -353,3 +354,29 @@ def test_postgres_reserve_in_one_statement_keeps_text_exact(postgres_queue: Data
     row_id = queue.push(payload, queue=name, now=NOW)
     (job,) = queue.reserve(name, now=NOW)
     assert (job.id, job.queue, job.payload, job.attempts) == (row_id, name, payload, 1)
+
+
+@pytest.mark.parametrize("materialized", [True, False], ids=["pg12+", "pg9.5-11"])
+def test_postgres_reservation_statement_in_both_forms(
+    postgres_queue: DatabaseQueue, materialized: bool
+) -> None:
+    # Before PostgreSQL 12 a CTE is always materialized and the keyword does not exist; the
+    # plain form must reserve the same rows.
+    queue = postgres_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    first = queue.reserve("default", now=NOW, limit=1)
+    statement = queue._sql.reserve_returning(materialized=materialized)
+    assert ("AS MATERIALIZED" in statement) is materialized
+    with queue.engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        params = reservation_params(
+            dbapi, finished=first, queue="default", now=NOW + 1, expired=NOW - 90, limit=2
+        )
+        result = dbapi.pgconn.exec_params(statement.encode(), params)
+        conn.commit()
+    assert sorted(int(result.get_value(row, 0)) for row in range(result.ntuples)) == ids[1:3]
+    assert {r.id: (r.attempts, r.reserved_at) for r in queue.rows()} == {
+        ids[1]: (1, NOW + 1),
+        ids[2]: (1, NOW + 1),
+        ids[3]: (0, None),
+    }
