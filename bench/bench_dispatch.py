@@ -3,7 +3,8 @@
     python bench/bench_dispatch.py [--url mysql+pymysql://root@127.0.0.1:3306/test]
         [--jobs 3000] [--bulk-jobs 20000] [--rounds 1] [--no-write]
 
-One run on a throwaway MariaDB database it creates and drops, all with the same kind of job
+One run on a throwaway database it creates and drops (MariaDB by default; a
+`postgresql+psycopg://` URL measures PostgreSQL), all with the same kind of job
 (`Fixtures\\Jobs\\RecordsOnly(n, tag)`, Laravel 8 payload):
 
 * single: Laravel's `dispatch()` in a loop inside one booted PHP process
@@ -13,15 +14,17 @@ One run on a throwaway MariaDB database it creates and drops, all with the same 
 * bulk: bridge's `Dispatcher.bulk` in chunks of 500 (payloads built); `DatabaseQueue.bulk` and
   a raw 500-row multi-row INSERT of the same payload texts; Laravel's `Queue::bulk` for
   reference;
-* each raw statement twice: values bound by pymysql (the goals' baseline), and written in
-  as hex literals, as bridge does on MySQL (the limit for plain SQL);
+* on MariaDB each raw statement twice: values bound by pymysql (the goals' baseline), and
+  written in as hex literals, as bridge does on MySQL (the limit for plain SQL); on
+  PostgreSQL once, values bound by psycopg;
 * paired turns (`--pairs`, `--pair-jobs`): Laravel's `dispatch()` in a PHP process kept
   booted (`time_dispatch.php serve`), bridge's `Dispatcher.dispatch` and the raw INSERT take
   turns in short blocks, in rotating order, and each turn's ratio to Laravel's block is
   kept. The speed of this machine drifts by tens of percent within a minute, so a ratio of
   two bests taken minutes apart moves with it; the median of the paired ratios does not.
 
-Prints the table with ratios and rewrites the `## Dispatch` section of bench/RESULTS.md.
+Prints the table with ratios and rewrites the `## Dispatch` section of bench/RESULTS.md
+(`## Dispatch (PostgreSQL)` for PostgreSQL).
 """
 
 from __future__ import annotations
@@ -44,11 +47,12 @@ import pymysql
 import sqlalchemy as sa
 from bench_worker import (
     harness_environ,
-    pymysql_connect,
+    raw_connect,
     throwaway_database,
     versions,
 )
 from results import section_head, write_section
+from sqlalchemy.engine import make_url
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import Job, JobClass, Prop
@@ -59,6 +63,7 @@ from bridge.queue.schema import migrate
 
 BENCH = Path(__file__).resolve().parent
 SECTION = "## Dispatch"
+SECTION_POSTGRES = "## Dispatch (PostgreSQL)"
 TIME_DISPATCH = BENCH / "php" / "time_dispatch.php"
 QUEUE = "bench"
 CHUNK = 500
@@ -246,6 +251,7 @@ def main() -> None:
 
     load = os.getloadavg()
     rates: dict[str, float] = {}
+    postgres = make_url(args.url).get_backend_name() == "postgresql"
 
     def best(name: str, rate: float) -> None:
         rates[name] = max(rates.get(name, 0.0), rate)
@@ -257,7 +263,7 @@ def main() -> None:
         migrate(engine, jobs_table="raw_jobs", failed_table="raw_failed", batches_table="raw_b")
         queue = DatabaseQueue(engine=engine)
         dispatcher = Dispatcher(queue=queue, profile="8")
-        raw = pymysql_connect(url)
+        raw = raw_connect(url)
         single_runs: list[tuple[str, Callable[[], float]]] = [
             ("laravel_single", lambda: n / laravel_seconds(url, "single", n)),
             ("bridge_single", lambda: timed_rate(n, lambda: bridge_singles(dispatcher, n))),
@@ -272,6 +278,11 @@ def main() -> None:
             ("raw_bulk", partial(raw_rate, bulk_n, raw_multi, raw, many, hex_literals=False)),
             ("raw_bulk_hex", partial(raw_rate, bulk_n, raw_multi, raw, many, hex_literals=True)),
         ]
+        if postgres:  # hex literals are MySQL's
+            single_runs, bulk_runs = (
+                [run for run in runs if not run[0].endswith("_hex")]
+                for runs in (single_runs, bulk_runs)
+            )
         for round_no in range(args.rounds):
             # Each round starts with a different contender: whoever runs right after a big
             # write burst meets the server still flushing it.
@@ -282,24 +293,24 @@ def main() -> None:
                     best(name, run())
         pair_payloads = singles[:pair_n]
         with laravel_dispatcher(url) as laravel:
-            paired = paired_rates(
-                {
-                    "laravel": partial(laravel.rate, pair_n),
-                    "bridge_single": lambda: timed_rate(
-                        pair_n, lambda: bridge_singles(dispatcher, pair_n)
-                    ),
-                    "bridge_push": lambda: timed_rate(
-                        pair_n, lambda: bridge_pushes(queue, pair_payloads)
-                    ),
-                    "raw_single": partial(
-                        raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=False
-                    ),
-                    "raw_single_hex": partial(
-                        raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=True
-                    ),
-                },
-                args.pairs,
-            )
+            contenders: dict[str, Callable[[], float]] = {
+                "laravel": partial(laravel.rate, pair_n),
+                "bridge_single": lambda: timed_rate(
+                    pair_n, lambda: bridge_singles(dispatcher, pair_n)
+                ),
+                "bridge_push": lambda: timed_rate(
+                    pair_n, lambda: bridge_pushes(queue, pair_payloads)
+                ),
+                "raw_single": partial(
+                    raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=False
+                ),
+                "raw_single_hex": partial(
+                    raw_rate, pair_n, raw_singles, raw, pair_payloads, hex_literals=True
+                ),
+            }
+            if postgres:
+                del contenders["raw_single_hex"]
+            paired = paired_rates(contenders, args.pairs)
         raw.close()
         with engine.connect() as conn:
             queued = conn.execute(sa.text("SELECT COUNT(*) FROM jobs")).scalar_one()
@@ -309,10 +320,20 @@ def main() -> None:
             raise RuntimeError(f"{queued} rows queued, expected {expected}")
         server, php = versions(url)
         engine.dispose()
-    section = render(args, rates, paired, server=server, php=php, load=load, size=len(singles[0]))
+    heading = SECTION_POSTGRES if postgres else SECTION
+    section = render(
+        args,
+        rates,
+        paired,
+        server=server,
+        php=php,
+        load=load,
+        size=len(singles[0]),
+        heading=heading,
+    )
     print(section)
     if not args.no_write:
-        write_section(section, SECTION)
+        write_section(section, heading)
 
 
 def render(
@@ -324,48 +345,79 @@ def render(
     php: str,
     load: tuple[float, float, float],
     size: int,
+    heading: str,
 ) -> str:
     single, raw_single = rates["laravel_single"], rates["raw_single"]
     raw_bulk = rates["raw_bulk"]
+    postgres = heading == SECTION_POSTGRES
     command = (
         f"python bench/bench_dispatch.py --jobs {args.jobs} --bulk-jobs {args.bulk_jobs}"
         f" --rounds {args.rounds} --pairs {args.pairs} --pair-jobs {args.pair_jobs}"
     )
+    if postgres:
+        import psycopg
+
+        server = server.split(" on ")[0].removeprefix("PostgreSQL ")
+        command += f" --url {make_url(args.url).render_as_string(hide_password=True)}"
+        driver = f"psycopg {psycopg.__version__}"
+        how = (
+            " bridge pushes through its kept autocommit connection; raw SQL binds the values"
+            " with psycopg."
+        )
+    else:
+        driver = f"PyMySQL {pymysql.__version__}"
+        how = (
+            " bridge pushes on MariaDB through its kept autocommit connection and, on"
+            " MySQL/MariaDB, writes values into its statements as hex literals instead of having"
+            " pymysql escape them (~18 µs per 600-byte payload in pure Python); the raw rows"
+            " with hex literals show that limit for plain SQL."
+        )
+
+    def row(label: str, rate: float, base: float, *, bulk: bool = False) -> str:
+        digits = 1 if bulk else 2
+        return f"| {label} | {rate:,.0f} | {rate / single:.{digits}f} | {rate / base:.2f} |"
+
     lines = [
-        *section_head(SECTION, command, server=server, load=load),
+        *section_head(
+            heading,
+            command,
+            server=server,
+            load=load,
+            database="PostgreSQL" if postgres else "MariaDB",
+        ),
         f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
-        f" SQLAlchemy {sa.__version__}, PyMySQL {pymysql.__version__}",
+        f" SQLAlchemy {sa.__version__}, {driver}",
         f"- `Fixtures\\Jobs\\RecordsOnly` jobs, Laravel 8 payloads of {size} bytes. `Dispatcher`"
         " and Laravel build every payload (serialize + JSON) and insert it; `DatabaseQueue` rows"
-        " and raw SQL (pymysql, Laravel's statements) insert the same payload texts ready-made."
+        " and raw SQL (Laravel's statements) insert the same payload texts ready-made."
         " Laravel is timed inside one booted PHP process. Each round starts with a different"
-        " contender (0.5 s pause before each run); best of the rounds. bridge pushes on MariaDB"
-        " through its kept autocommit connection and, on MySQL/MariaDB, writes values into its"
-        " statements as hex literals instead of having pymysql escape them (~18 µs per 600-byte"
-        " payload in pure Python); the raw rows with hex literals show that limit for plain SQL."
+        f" contender (0.5 s pause before each run); best of the rounds.{how}"
         " Every INSERT waits for an fsync, so single runs vary by +-30 %.",
         "",
         "| dispatch | jobs/s | x Laravel `dispatch()` | x raw at same shape |",
         "|---|---:|---:|---:|",
         f"| Laravel 8 `dispatch()` (one INSERT each) | {single:,.0f} | 1.0 |"
         f" {single / raw_single:.2f} |",
-        f"| bridge `Dispatcher.dispatch` | {rates['bridge_single']:,.0f} |"
-        f" {rates['bridge_single'] / single:.2f} | {rates['bridge_single'] / raw_single:.2f} |",
-        f"| bridge `DatabaseQueue.push` (payload ready) | {rates['bridge_push']:,.0f} |"
-        f" {rates['bridge_push'] / single:.2f} | {rates['bridge_push'] / raw_single:.2f} |",
-        f"| raw autocommit INSERT | {raw_single:,.0f} | {raw_single / single:.2f} | 1.0 |",
-        f"| raw autocommit INSERT, hex literals | {rates['raw_single_hex']:,.0f} |"
-        f" {rates['raw_single_hex'] / single:.2f} | {rates['raw_single_hex'] / raw_single:.2f} |",
-        f"| Laravel 8 `Queue::bulk` (500 per INSERT) | {rates['laravel_bulk']:,.0f} |"
-        f" {rates['laravel_bulk'] / single:.1f} | {rates['laravel_bulk'] / raw_bulk:.2f} |",
-        f"| bridge `Dispatcher.bulk` (500 per INSERT) | {rates['bridge_bulk']:,.0f} |"
-        f" {rates['bridge_bulk'] / single:.1f} | {rates['bridge_bulk'] / raw_bulk:.2f} |",
-        f"| bridge `DatabaseQueue.bulk` (payloads ready) | {rates['queue_bulk']:,.0f} |"
-        f" {rates['queue_bulk'] / single:.1f} | {rates['queue_bulk'] / raw_bulk:.2f} |",
-        f"| raw multi-row INSERT (500 rows) | {raw_bulk:,.0f} | {raw_bulk / single:.1f} | 1.0 |",
-        f"| raw multi-row INSERT, hex literals | {rates['raw_bulk_hex']:,.0f} |"
-        f" {rates['raw_bulk_hex'] / single:.1f} | {rates['raw_bulk_hex'] / raw_bulk:.2f} |",
+        row("bridge `Dispatcher.dispatch`", rates["bridge_single"], raw_single),
+        row("bridge `DatabaseQueue.push` (payload ready)", rates["bridge_push"], raw_single),
+        row("raw autocommit INSERT", raw_single, raw_single),
     ]
+    if "raw_single_hex" in rates:
+        lines.append(
+            row("raw autocommit INSERT, hex literals", rates["raw_single_hex"], raw_single)
+        )
+    lines += [
+        row("Laravel 8 `Queue::bulk` (500 per INSERT)", rates["laravel_bulk"], raw_bulk, bulk=True),
+        row("bridge `Dispatcher.bulk` (500 per INSERT)", rates["bridge_bulk"], raw_bulk, bulk=True),
+        row(
+            "bridge `DatabaseQueue.bulk` (payloads ready)", rates["queue_bulk"], raw_bulk, bulk=True
+        ),
+        row("raw multi-row INSERT (500 rows)", raw_bulk, raw_bulk, bulk=True),
+    ]
+    if "raw_bulk_hex" in rates:
+        lines.append(
+            row("raw multi-row INSERT, hex literals", rates["raw_bulk_hex"], raw_bulk, bulk=True)
+        )
     if args.pairs:
         lines += paired_lines(paired, pairs=args.pairs, jobs=args.pair_jobs)
     return "\n".join(lines) + "\n"
@@ -392,6 +444,8 @@ def paired_lines(paired: dict[str, list[float]], *, pairs: int, jobs: int) -> li
         f"| Laravel 8 `dispatch()` | {statistics.median(paired['laravel']):,.0f} | 1.0 | |",
     ]
     for name, label in labels.items():
+        if name not in paired:
+            continue
         ratios = [
             mine / theirs for mine, theirs in zip(paired[name], paired["laravel"], strict=True)
         ]

@@ -118,7 +118,7 @@ def pymysql_connect(url: str) -> Any:
 
 
 class _PsycopgRaw:
-    """A psycopg connection with the one pymysql call the raw loop makes that it lacks
+    """A psycopg connection with the pymysql calls the raw loops make that it lacks
     (`begin`: psycopg opens a transaction with the first statement by itself)."""
 
     def __init__(self, url: str) -> None:
@@ -138,6 +138,9 @@ class _PsycopgRaw:
 
     def begin(self) -> None:
         pass
+
+    def autocommit(self, on: bool) -> None:
+        self._conn.autocommit = on
 
 
 def raw_connect(url: str) -> Any:

@@ -57,6 +57,11 @@ class JobStatements:
             text = self._remember(key, f"{self._insert_head}{values}{tail}")
         return text
 
+    def copy_in(self) -> str:
+        """PostgreSQL's COPY of rows in `INSERT_COLUMNS` order from the client."""
+        columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
+        return f"COPY {self._table} ({columns}) FROM STDIN"
+
     def literal_inserts(
         self, jobs: Iterable[NewJob], *, max_rows: int, max_chars: int
     ) -> Iterator[str]:

@@ -83,6 +83,8 @@ class DatabaseQueue:
         self._retry_after_seconds = retry_after_seconds
         self._skip_locked: bool | None = None
         self._sql = JobStatements(engine.dialect, self.table)
+        # psycopg 3 (not psycopg2, whose cursors copy another way) takes bulk rows by COPY.
+        self._copies = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         # SQLite writes take the file lock in `BEGIN IMMEDIATE` transactions; the servers get
         # Laravel's single autocommit INSERT per push.
         self._autocommit = (
@@ -141,7 +143,16 @@ class DatabaseQueue:
         sets take several statements in the same transaction (SQLite caps bound parameters,
         MySQL the packet size). The SQL text is built directly: compiling a 500-row
         `insert().values()` costs SQLAlchemy ~80 ms, more than the INSERT itself.
+
+        On PostgreSQL over psycopg the rows go in with one COPY instead: the same rows in the
+        same order, in the same transaction, without psycopg rewriting and binding a few
+        thousand placeholders per statement in Python (a 500-row INSERT ~11 ms, the COPY
+        ~3 ms).
         """
+        if self._copies and not watched(self.engine):
+            statement = self._sql.copy_in()
+            run_on_cursor(conn, lambda cursor: _copy_rows(cursor, statement, jobs))
+            return
         if self._sql.literal_values:
             for text in self._sql.literal_inserts(
                 jobs, max_rows=_CHUNK_ROWS, max_chars=_CHUNK_LITERAL_CHARS
@@ -490,6 +501,14 @@ _CHUNK_BYTES = 4_000_000
 # A MySQL INSERT with literals, hex included, stays under 4 MiB: the smallest default
 # `max_allowed_packet` (MySQL 5.7).
 _CHUNK_LITERAL_CHARS = 4_000_000
+
+
+def _copy_rows(cursor: Any, statement: str, jobs: Sequence[NewJob]) -> None:
+    with cursor.copy(statement) as copy:
+        for job in jobs:
+            copy.write_row(
+                (job.queue, job.attempts, None, job.available_at, job.created_at, job.payload)
+            )
 
 
 def _chunks(jobs: Sequence[NewJob]) -> Iterator[Sequence[NewJob]]:

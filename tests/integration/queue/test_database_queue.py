@@ -173,9 +173,10 @@ def test_payload_round_trips_byte_identical(
     assert raw_rows(engine, queue.table.name)[0][:3] == (new_id, "utf8", payload)
 
 
-# Text a statement could mistake for syntax: quotes, backslashes, NUL, format marks.
+# Text a statement could mistake for syntax: quotes, backslashes, NUL, format marks, and
+# what PostgreSQL's COPY text format escapes (tab, newline, `\N`, `\.`).
 _TRICKY = st.text(
-    alphabet=st.one_of(st.sampled_from("'\"\\%?:\x00\x1a\n\r;`"), st.characters(codec="utf-8")),
+    alphabet=st.one_of(st.sampled_from("'\"\\%?:\x00\x1a\n\r\t;`N."), st.characters(codec="utf-8")),
     max_size=30,
 )
 
@@ -288,6 +289,33 @@ def test_reservation_is_the_same_whether_or_not_a_listener_watches_statements(
     ]
     stored = [(r.payload, r.attempts, r.reserved_at) for r in queue.rows("w")]
     assert stored == [("p2", 1, NOW + 1), ("p3", 1, NOW + 1)]
+
+
+def test_bulk_rows_are_the_same_whether_or_not_a_listener_watches_statements(
+    queue: DatabaseQueue, engine: Engine
+) -> None:
+    """Unwatched, PostgreSQL takes bulk rows by COPY; watched, every database by INSERT."""
+    payloads = ["a\tb", "\\N", "\\.", "line\nnext\r", '{"k":"\\u00e9"}', "é" * 70_000, ""]
+    jobs = [
+        NewJob(payload=p, queue="w\t1", available_at=NOW + i, created_at=NOW)
+        for i, p in enumerate(payloads)
+    ]
+    assert not watched(engine)
+    queue.bulk(jobs)
+    sa.event.listen(engine, "before_cursor_execute", _ignore)
+    try:
+        assert watched(engine)
+        queue.bulk(jobs)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", _ignore)
+    rows = raw_rows(engine, queue.table.name)
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    expected = [("w\t1", p, 0, None, NOW + i, NOW) for i, p in enumerate(payloads)]
+    assert [r[1:] for r in rows] == expected + expected
+
+
+def _ignore(*args: Any) -> None:
+    pass
 
 
 def test_a_watched_engine_sees_every_push(queue: DatabaseQueue, engine: Engine) -> None:
