@@ -373,6 +373,8 @@ def render(
             " with hex literals show that limit for plain SQL."
         )
 
+    statement = "COPY" if postgres else "INSERT"
+
     def row(label: str, rate: float, base: float, *, bulk: bool = False) -> str:
         digits = 1 if bulk else 2
         return f"| {label} | {rate:,.0f} | {rate / single:.{digits}f} | {rate / base:.2f} |"
@@ -408,7 +410,12 @@ def render(
         )
     lines += [
         row("Laravel 8 `Queue::bulk` (500 per INSERT)", rates["laravel_bulk"], raw_bulk, bulk=True),
-        row("bridge `Dispatcher.bulk` (500 per INSERT)", rates["bridge_bulk"], raw_bulk, bulk=True),
+        row(
+            f"bridge `Dispatcher.bulk` (500 per {statement})",
+            rates["bridge_bulk"],
+            raw_bulk,
+            bulk=True,
+        ),
         row(
             "bridge `DatabaseQueue.bulk` (payloads ready)", rates["queue_bulk"], raw_bulk, bulk=True
         ),
