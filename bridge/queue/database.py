@@ -5,12 +5,12 @@ one multi-row INSERT per bulk, a short reservation transaction that locks in id 
 `FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. (On
 PostgreSQL with SKIP LOCKED a reservation is Laravel's SELECT and UPDATE in one statement,
 `JobStatements.reserve_returning`: the same rows locked, marked and committed together, in
-one round trip.) All times come from the caller. Retries (three tries in all): reads,
-reservations, deletes and `unreserve` are repeated after a lost connection; `push`, `bulk`
-and `release` are not, because a lost reply to a committed INSERT would enqueue the job
-twice. Deadlocks and lock timeouts, which roll the whole transaction back, are repeated for
-every operation. (Dead pooled connections are replaced before use by `pool_pre_ping`, so
-the common case needs no retry at all.)
+one round trip; and on psycopg a bulk is one COPY of the same rows.) All times come from the
+caller. Retries (three tries in all): reads, reservations, deletes and `unreserve` are
+repeated after a lost connection; `push`, `bulk` and `release` are not, because a lost
+reply to a committed INSERT would enqueue the job twice. Deadlocks and lock timeouts, which
+roll the whole transaction back, are repeated for every operation. (Dead pooled connections
+are replaced before use by `pool_pre_ping`, so the common case needs no retry at all.)
 """
 
 from __future__ import annotations
