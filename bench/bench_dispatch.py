@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import sqlalchemy as sa
 from bench_worker import (
     harness_environ,
@@ -51,8 +49,7 @@ from bench_worker import (
     throwaway_database,
     versions,
 )
-from results import section_head, write_section
-from sqlalchemy.engine import make_url
+from results import database_head, on_postgres, write_section
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import Job, JobClass, Prop
@@ -251,7 +248,7 @@ def main() -> None:
 
     load = os.getloadavg()
     rates: dict[str, float] = {}
-    postgres = make_url(args.url).get_backend_name() == "postgresql"
+    postgres = on_postgres(args.url)
 
     def best(name: str, rate: float) -> None:
         rates[name] = max(rates.get(name, 0.0), rate)
@@ -349,23 +346,17 @@ def render(
 ) -> str:
     single, raw_single = rates["laravel_single"], rates["raw_single"]
     raw_bulk = rates["raw_bulk"]
-    postgres = heading == SECTION_POSTGRES
+    postgres = on_postgres(args.url)
     command = (
         f"python bench/bench_dispatch.py --jobs {args.jobs} --bulk-jobs {args.bulk_jobs}"
         f" --rounds {args.rounds} --pairs {args.pairs} --pair-jobs {args.pair_jobs}"
     )
     if postgres:
-        import psycopg
-
-        server = server.split(" on ")[0].removeprefix("PostgreSQL ")
-        command += f" --url {make_url(args.url).render_as_string(hide_password=True)}"
-        driver = f"psycopg {psycopg.__version__}"
         how = (
             " bridge pushes through its kept autocommit connection; raw SQL binds the values"
             " with psycopg."
         )
     else:
-        driver = f"PyMySQL {pymysql.__version__}"
         how = (
             " bridge pushes on MariaDB through its kept autocommit connection and, on"
             " MySQL/MariaDB, writes values into its statements as hex literals instead of having"
@@ -380,15 +371,7 @@ def render(
         return f"| {label} | {rate:,.0f} | {rate / single:.{digits}f} | {rate / base:.2f} |"
 
     lines = [
-        *section_head(
-            heading,
-            command,
-            server=server,
-            load=load,
-            database="PostgreSQL" if postgres else "MariaDB",
-        ),
-        f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
-        f" SQLAlchemy {sa.__version__}, {driver}",
+        *database_head(heading, command, url=args.url, server=server, php=php, load=load),
         f"- `Fixtures\\Jobs\\RecordsOnly` jobs, Laravel 8 payloads of {size} bytes. `Dispatcher`"
         " and Laravel build every payload (serialize + JSON) and insert it; `DatabaseQueue` rows"
         " and raw SQL (Laravel's statements) insert the same payload texts ready-made."

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ import pymysql
 import sqlalchemy as sa
 from bench_queue_sql import fill as raw_fill
 from bench_queue_sql import raw_reserve_delete
-from results import section_head, write_section
+from results import database_head, on_postgres, write_section
 from sqlalchemy.engine import make_url
 
 from bridge.dispatcher import Dispatcher
@@ -91,7 +90,7 @@ def throwaway_database(server_url: str) -> Iterator[str]:
 def harness_environ(url: str) -> dict[str, str]:
     """The environment php_fixtures scripts read, for the database at `url`."""
     parsed = make_url(url)
-    postgres = parsed.get_backend_name() == "postgresql"
+    postgres = on_postgres(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "QUEUE_"))}
     env.update(
         DB_CONNECTION="pgsql" if postgres else "mysql",
@@ -145,7 +144,7 @@ class _PsycopgRaw:
 
 def raw_connect(url: str) -> Any:
     """A plain DBAPI connection for the raw loop (pymysql, or psycopg for PostgreSQL)."""
-    if make_url(url).get_backend_name() == "postgresql":
+    if on_postgres(url):
         return _PsycopgRaw(url)
     return pymysql_connect(url)
 
@@ -285,8 +284,7 @@ def main() -> None:
         server, php = versions(url)
         engine.dispose()
     devnull.close()
-    postgres = make_url(args.url).get_backend_name() == "postgresql"
-    heading = SECTION_POSTGRES if postgres else SECTION
+    heading = SECTION_POSTGRES if on_postgres(args.url) else SECTION
     section = render(args, rates, memory, server=server, php=php, load=load, heading=heading)
     print(section)
     if not args.no_write:
@@ -328,29 +326,12 @@ def render(
     heading: str,
 ) -> str:
     laravel = rates["laravel"]
-    postgres = heading == SECTION_POSTGRES
     command = (
         f"python bench/bench_worker.py --jobs {args.jobs} --memory-jobs {args.memory_jobs}"
         f" --rounds {args.rounds}"
     )
-    if postgres:
-        import psycopg
-
-        server = server.split(" on ")[0].removeprefix("PostgreSQL ")
-        command += f" --url {make_url(args.url).render_as_string(hide_password=True)}"
-        driver = f"psycopg {psycopg.__version__}"
-    else:
-        driver = f"PyMySQL {pymysql.__version__}"
     lines = [
-        *section_head(
-            heading,
-            command,
-            server=server,
-            load=load,
-            database="PostgreSQL" if postgres else "MariaDB",
-        ),
-        f"- PHP {php} with Debian's Laravel 8.83; Python {platform.python_version()},"
-        f" SQLAlchemy {sa.__version__}, {driver}",
+        *database_head(heading, command, url=args.url, server=server, php=php, load=load),
         f"- {args.jobs:,} trivial jobs (`Bench\\NoopJob`, empty handler, Laravel 8 payload) per"
         " drain, one process each, same table; bridge logs its two INFO lines per job to"
         " /dev/null, Laravel's worker its two stdout lines. raw = `bench_queue_sql.py`'s"

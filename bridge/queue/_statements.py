@@ -42,6 +42,7 @@ class JobStatements:
         # practice, and the cap keeps a caller with ever-new counts from growing it forever.
         self._by_count: dict[tuple[str, int], str] = {}
         self._reserve: dict[bool, str] = {}
+        self._reserve_returning: dict[bool, str] = {}
 
     def _marks(self, count: int) -> str:
         return ", ".join([self._mark] * count)
@@ -141,6 +142,12 @@ class JobStatements:
         `materialized` (PostgreSQL 12+, where a CTE may be inlined) keeps the locking read
         from running more than once; older servers always materialize a CTE.
         """
+        text = self._reserve_returning.get(materialized)
+        if text is None:
+            text = self._reserve_returning[materialized] = self._one_statement(materialized)
+        return text
+
+    def _one_statement(self, materialized: bool) -> str:
         q, table = self._q, self._table
         columns = ", ".join(f"j.{q[c]}" for c in _RESERVE_COLUMNS)
         how = "AS MATERIALIZED" if materialized else "AS"
