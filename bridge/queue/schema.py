@@ -10,6 +10,7 @@ autoincrement` on SQLite, index names `{table}_queue_index` / `{table}_uuid_uniq
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import SchemaItem
@@ -180,9 +181,11 @@ def migrate(
     """Create whichever of the three queue tables are missing.
 
     Existing tables are left exactly as they are (an id-only `failed_jobs` is not upgraded).
+    Processes that start at once (a `--concurrency` pool, workers on several hosts) may all
+    migrate: a table another one created first counts as existing.
 
     Returns:
-        The names of the tables created, in creation order.
+        The names of the tables created here, in creation order.
     """
     metadata = sa.MetaData()
     wanted = [
@@ -190,11 +193,22 @@ def migrate(
         make_failed_jobs_table(metadata, failed_table, uuid=failed_uuid),
         make_batches_table(metadata, batches_table),
     ]
-    created: list[str] = []
-    with wrap_exceptions(), engine.begin() as conn:
-        inspector = sa.inspect(conn)
-        for table in wanted:
-            if not inspector.has_table(table.name):
-                table.create(conn)
-                created.append(table.name)
-    return created
+    with wrap_exceptions():
+        return [table.name for table in wanted if _create_if_missing(engine, table)]
+
+
+def _create_if_missing(engine: Engine, table: sa.Table) -> bool:
+    """Create `table` in a transaction of its own; False if it exists, also when another
+    process created it between the check and the CREATE (which then fails here)."""
+    with engine.connect() as conn:
+        if sa.inspect(conn).has_table(table.name):
+            return False
+    try:
+        with engine.begin() as conn:
+            table.create(conn)
+    except sa_exc.DBAPIError:
+        with engine.connect() as conn:
+            if sa.inspect(conn).has_table(table.name):
+                return False
+        raise
+    return True
