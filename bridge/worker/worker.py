@@ -28,6 +28,7 @@ from bridge.queue.base import (
 )
 from bridge.worker._process import Outcome, Processor
 from bridge.worker._reservations import Reservations
+from bridge.worker._stop import StopRequest
 from bridge.worker.app import App
 from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
 from bridge.worker.logs import LOGGER_NAME
@@ -127,7 +128,7 @@ class Worker:
         self._queue = queue
         self._options = options if options is not None else WorkerOptions()
         self._clock = clock
-        self._stop_event = threading.Event()
+        self._stop_event = StopRequest()
         self._sleep = sleep if sleep is not None else self._stop_event.wait
         self._logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         self._memory_bytes = memory_bytes
