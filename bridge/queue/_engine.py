@@ -24,6 +24,7 @@ reported as `ConnectionLost` and replaced; idempotent operations are repeated on
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import weakref
 from typing import Any
@@ -90,7 +91,7 @@ def create_engine_for(
     if backend == "sqlite":
         install_sqlite_locking(engine)
         if sqlite_wal and parsed.database not in (None, "", ":memory:"):
-            event.listen(engine, "connect", _wal_on_connect)
+            event.listen(engine, "connect", _WalOnConnect(sqlite_busy_timeout_seconds))
     return engine
 
 
@@ -117,12 +118,36 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
     event.listen(engine, "checkout", checkout)
 
 
-def _wal_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cursor.close()
+class _WalOnConnect:
+    """Switch each new connection's file to WAL, waiting out others doing the same.
+
+    The switch needs the file to itself, and SQLite refuses it at once ("database is
+    locked") rather than calling the busy handler while another connection reads: processes
+    that start together on a fresh file (a `--concurrency` pool) would otherwise fail.
+    """
+
+    _RETRY_SECONDS = 0.01
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout_seconds = timeout_seconds
+
+    def __call__(self, dbapi_connection: Any, _record: Any) -> None:
+        deadline = time.monotonic() + self._timeout_seconds
+        cursor = dbapi_connection.cursor()
+        try:
+            while True:
+                try:
+                    # Asking first: a file already in WAL needs no lock at all.
+                    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                        return
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(self._RETRY_SECONDS)
+        finally:
+            cursor.close()
 
 
 def install_sqlite_locking(engine: Engine) -> None:
