@@ -2,10 +2,10 @@
 
 Each child builds its own `Worker` through the factory *after* the fork (database
 connections must never cross a fork) and exits with its `StopReason.exit_code`. The parent
-forwards SIGTERM, SIGINT and SIGQUIT to every child (each finishes its current job) and
-restarts a child that ends unexpectedly: killed by a signal, a hard timeout (status 1), the
-memory limit (status 12), or a clean stop from `max_jobs` / `max_time` when the pool is a
-daemon (recycling). Children that stop cleanly because the queue is empty or `once` was set
+forwards SIGTERM, SIGINT and SIGQUIT to every child (each finishes its current job; one
+still starting stops before its first) and restarts a child that ends unexpectedly: killed
+by a signal, a hard timeout (status 1), the memory limit (status 12), or a clean stop from
+`max_jobs` / `max_time` when the pool is a daemon (recycling). Children that stop cleanly because the queue is empty or `once` was set
 are not restarted. The pool returns when every child has stopped: 0 when all ended cleanly
 or on request, else 1.
 """
@@ -33,10 +33,26 @@ _MIN_LIFETIME_SECONDS = 1.0
 
 
 def _child(make_worker: Callable[[int], Worker], index: int, logger: logging.Logger) -> int:
+    # The stop signals arrive blocked (see `spawn`). One that comes while the worker is
+    # being built asks that worker to stop before its first job; once `run` starts, the
+    # worker's own handlers take over.
+    worker: Worker | None = None
+    requested = False
+
+    def stop_early(signum: int, frame: FrameType | None) -> None:
+        nonlocal requested
+        requested = True
+        if worker is not None:
+            worker.stop()
+
     for sig in _FORWARDED:
-        signal.signal(sig, signal.SIG_DFL)
+        signal.signal(sig, stop_early)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
     try:
-        return make_worker(index).run().exit_code
+        worker = make_worker(index)
+        if requested:
+            worker.stop()
+        return worker.run().exit_code
     except BaseException:
         logger.exception("Worker process %d crashed", index)
         return EXIT_ERROR
@@ -76,13 +92,21 @@ def run_pool(
                 pass
 
     def spawn(index: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child never returns from here
-            code = _child(make_worker, index, log)
-            for handler in [*log.handlers, *logging.getLogger().handlers]:
-                handler.flush()
-            os._exit(code)
-        children[pid] = (index, time.monotonic())
+        # A child starts with the parent's handler (`forward`, and a copy of `children`):
+        # a stop signal reaching it before it replaced that handler would be forwarded to
+        # its siblings and lost for itself, and the pool would wait for it forever. The
+        # signals stay blocked across the fork; each side unblocks once it is ready.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child never returns from here
+                code = _child(make_worker, index, log)
+                for handler in [*log.handlers, *logging.getLogger().handlers]:
+                    handler.flush()
+                os._exit(code)
+            children[pid] = (index, time.monotonic())
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
 
     previous: dict[int, Any] = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
     try:
