@@ -162,7 +162,7 @@ def test_pool_stops_when_its_whole_process_group_gets_sigterm(stores: Stores) ->
         finally:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+                child.communicate()  # closes the pipes too, not left to a later test's GC
         assert child.returncode == 0, err.decode()[-2000:]
 
 
