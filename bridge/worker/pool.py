@@ -5,9 +5,9 @@ connections must never cross a fork) and exits with its `StopReason.exit_code`. 
 forwards SIGTERM, SIGINT and SIGQUIT to every child (each finishes its current job; one
 still starting stops before its first) and restarts a child that ends unexpectedly: killed
 by a signal, a hard timeout (status 1), the memory limit (status 12), or a clean stop from
-`max_jobs` / `max_time` when the pool is a daemon (recycling). Children that stop cleanly because the queue is empty or `once` was set
-are not restarted. The pool returns when every child has stopped: 0 when all ended cleanly
-or on request, else 1.
+`max_jobs` / `max_time` when the pool is a daemon (recycling). Children that stop cleanly
+because the queue is empty or `once` was set are not restarted. The pool returns when every
+child has stopped: 0 when all ended cleanly or on request, else 1.
 """
 
 from __future__ import annotations
