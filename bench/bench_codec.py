@@ -5,8 +5,9 @@
 PHP builds the input (php_fixtures/serialize_bench.php: 183 line items with UTF-8 strings,
 floats, nested arrays and tag lists; protected and private properties; a ModelIdentifier; a
 DateTimeImmutable; two chained jobs as nested serialized strings). Then, interleaved so
-that a busy machine slows every contender alike, each of bridge, phpserialize 1.3 and PHP's
-own unserialize()/serialize() runs `--runs` timed windows; the median and best window of
+that a busy machine slows every contender alike, each of bridge (with its C accelerators
+when they are built, and its pure-Python codec alone), phpserialize 1.3 and PHP's own
+unserialize()/serialize() runs `--runs` timed windows; the median and best window of
 each are reported, as round trips (decode + encode) per second and decodes per second.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.php import PhpDecoder, dumps, loads  # noqa: E402
+from bridge.php import PhpDecoder, _accel, dumps, loads  # noqa: E402
 
 PHP_SCRIPT = ROOT / "php_fixtures" / "serialize_bench.php"
 
@@ -86,23 +87,44 @@ def main() -> None:
     def peer_decode() -> object:
         return phpserialize.loads(data, object_hook=phpserialize.phpobject)
 
+    accelerated = (_accel.c_decode, _accel.c_encode)
+
+    def pure(op: Callable[[], object]) -> Callable[[], object]:
+        """`op` on the pure-Python codec (the accelerators switched off for the call)."""
+
+        def run() -> object:
+            _accel.c_decode = _accel.c_encode = None
+            try:
+                return op()
+            finally:
+                _accel.c_decode, _accel.c_encode = accelerated
+
+        return run
+
     kept = PhpDecoder()
-    contenders: dict[str, dict[str, Callable[[], object]]] = {
-        "bridge": {
+    contenders: dict[str, dict[str, Callable[[], object]]] = {}
+    if None not in accelerated:
+        contenders["bridge"] = {
             "round trip": lambda: dumps(loads(data)),
             "decode": lambda: loads(data),
             "encode": lambda: dumps(value),
-        },
-        # A worker keeps one decoder, whose token caches carry over from job to job; the same
-        # bytes again are its best case (string values are never cached, heads and keys are).
-        "bridge, decoder kept": {
-            "round trip": lambda: dumps(kept.decode(data)),
-            "decode": lambda: kept.decode(data),
-        },
-        "phpserialize 1.3": {
-            "round trip": lambda: phpserialize.dumps(peer_decode()),
-            "decode": peer_decode,
-        },
+        }
+    else:
+        print("the C accelerators are not built: bridge runs on its pure-Python codec")
+    contenders["bridge, pure Python"] = {
+        "round trip": pure(lambda: dumps(loads(data))),
+        "decode": pure(lambda: loads(data)),
+        "encode": pure(lambda: dumps(value)),
+    }
+    # A worker keeps one decoder, whose token caches carry over from job to job; the same
+    # bytes again are its best case (string values are never cached, heads and keys are).
+    contenders["bridge, pure Python, decoder kept"] = {
+        "round trip": pure(lambda: dumps(kept.decode(data))),
+        "decode": pure(lambda: kept.decode(data)),
+    }
+    contenders["phpserialize 1.3"] = {
+        "round trip": lambda: phpserialize.dumps(peer_decode()),
+        "decode": peer_decode,
     }
     results: dict[str, dict[str, list[float]]] = {
         name: {op: [] for op in ops} for name, ops in contenders.items()
@@ -146,16 +168,14 @@ def main() -> None:
                 cells += ["-", "-"]
         line = f" {sep} ".join(cells)
         print(f"| {line} |" if args.markdown else line)
-    b, p, n = med["bridge"], med["phpserialize 1.3"], med["PHP 8.2 native"]
+    p, n = med["phpserialize 1.3"], med["PHP 8.2 native"]
     print()
-    print(
-        f"round trip: bridge/phpserialize = {b['round trip'] / p['round trip']:.1f}x, "
-        f"bridge/PHP = {b['round trip'] / n['round trip']:.2f}x"
-    )
-    print(
-        f"decode:     bridge/phpserialize = {b['decode'] / p['decode']:.1f}x, "
-        f"bridge/PHP = {b['decode'] / n['decode']:.2f}x"
-    )
+    for name in ("bridge", "bridge, pure Python"):
+        if name not in med:
+            continue
+        b = med[name]
+        for op in ("round trip", "decode"):
+            print(f"{name}, {op}: {b[op] / p[op]:.1f}x phpserialize, {b[op] / n[op]:.2f}x PHP")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from bridge.php import _accel
+
 ROOT = Path(__file__).resolve().parent.parent
 PHP_FIXTURES = ROOT / "php_fixtures"
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -42,6 +44,25 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI but unavailable: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="module", params=["accelerated", "pure-python"])
+def codec_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each of the codec's two paths in turn, for a whole test module.
+
+    "accelerated": `loads`/`dumps` take the C fast paths and fall back to the Python codec
+    for what those leave. "pure-python": the Python codec alone. Both must give the same
+    values and the same errors.
+    """
+    saved = (_accel.c_decode, _accel.c_encode)
+    if request.param == "pure-python":
+        _accel.c_decode = _accel.c_encode = None
+    elif None in saved:
+        unavailable("the codec's C accelerators are not built (they need a C compiler)")
+    try:
+        yield request.param
+    finally:
+        _accel.c_decode, _accel.c_encode = saved
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,11 @@ thousands of times is validated once. The common tags (``s i a d N b O``) are re
 inline in the loop over an array's or object's entries; every tag is also reachable through
 `token_decoders`, the table of `decode_<tag>` methods keyed by the tag byte.
 
-Fast paths only decide *whether* a token is valid; `_diagnose.diagnose` then says where
-and why. PHP numbers every value from 1 (``R:`` and keys excluded, ``r:`` included) so that
+Where the C accelerator is built, `decode` asks it first and runs this code for what it
+leaves (see `_accel`). Fast paths only decide *whether* a token is valid;
+`_diagnose.diagnose` then says where and why.
+
+PHP numbers every value from 1 (``R:`` and keys excluded, ``r:`` included) so that
 ``r:<slot>`` and ``R:<slot>`` can point back. ``R:`` makes the earlier value a shared
 `PhpReference`, which must be known when that value is placed, so input that contains
 ``R:`` is read twice: the first pass only collects the slots ``R:`` points to.
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from bridge.exceptions import PhpDecodeError, PhpLimitError, PhpTruncatedError
-from bridge.php import _diagnose
+from bridge.php import _accel, _diagnose
 from bridge.php._decode_objects import ObjectDecoding, _Decoded, _Entries, _HookFailed
 from bridge.php._decode_scalars import ScalarDecoding
 from bridge.php._floats import FLOAT_CHARS
@@ -29,7 +32,7 @@ from bridge.php._tokens import (
     LIST_KEYS,
     N_LIST_KEYS,
 )
-from bridge.php._types import PhpKey, PhpReference, PhpValue
+from bridge.php._types import PhpKey, PhpObject, PhpReference, PhpValue
 
 #: Nesting depth accepted by default (PHP's own `unserialize_max_depth` is 4096).
 DEFAULT_MAX_DEPTH = 512
@@ -144,6 +147,13 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
         """
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
+        c_decode = _accel.c_decode
+        if c_decode is not None and self._hook is None:
+            value = c_decode(
+                bytes(data), self.max_depth, self.max_length, self.allow_trailing, PhpObject
+            )
+            if value is not NotImplemented:
+                return value
         if self._cached_entries() > _CACHE_LIMIT:
             self._clear_caches()
         self._data = bytes(data)
@@ -461,6 +471,14 @@ def loads(
         PhpDecodeError: The data is malformed; `PhpTruncatedError` when it ends early and
             `PhpLimitError` when it exceeds a limit. Each carries the byte `offset`.
     """
+    c_decode = _accel.c_decode
+    if c_decode is not None and object_hook is None:
+        # Without a decoder object to build: most of a small command's time otherwise.
+        raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+        value = c_decode(raw, max_depth, max_length, allow_trailing, PhpObject)
+        if value is not NotImplemented:
+            return value
+        data = raw
     return PhpDecoder(
         object_hook=object_hook,
         max_depth=max_depth,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
+from bridge.php import _accel
 from bridge.php._decoder import count_slots
 from bridge.php._floats import format_float
 from bridge.php._tokens import LIST_KEYS, N_LIST_KEYS
@@ -84,6 +85,12 @@ class PhpEncoder:
             PhpEncodeError: A string is not encodable as UTF-8, nesting is too deep, or a
                 key is not an int, str or bytes.
         """
+        c_encode = _accel.c_encode
+        if c_encode is not None:
+            # It leaves `default`'s types, and everything else but plain values, to this code.
+            written = c_encode(value, self.max_depth, PhpObject)
+            if written is not NotImplemented:
+                return written  # type: ignore[no-any-return]
         try:
             self._value(value, 1)
             return b"".join(self._parts)

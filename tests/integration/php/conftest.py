@@ -1,4 +1,7 @@
-"""A long-running PHP process that unserializes and re-serializes what the tests send."""
+"""A long-running PHP process that unserializes and re-serializes what the tests send.
+
+Every test module here runs on both codec paths (see `codec_path`).
+"""
 
 from __future__ import annotations
 
@@ -45,3 +48,8 @@ def php_peer(php_binary: str) -> Iterator[PhpPeer]:
         yield peer
     finally:
         peer.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _on_each_codec_path(codec_path: str) -> str:
+    return codec_path

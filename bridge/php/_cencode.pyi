@@ -1,0 +1,3 @@
+from typing import Any
+
+def encode(value: Any, max_depth: int, object_type: type, /) -> Any: ...
