@@ -32,6 +32,7 @@ from bridge.cli._context import BridgeGroup, CliContext
 def main(ctx: click.Context, database_url: str | None, env_file: Path | None) -> None:
     """Share one Laravel job queue between PHP and Python."""
     ctx.obj = CliContext(database_url=database_url, env_file=env_file)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:

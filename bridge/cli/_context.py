@@ -62,6 +62,13 @@ class CliContext:
 
         return create_engine_for(self.settings.database_url)
 
+    def close(self) -> None:
+        """Close what this invocation opened (SQLite then also removes its WAL side files)."""
+        if "queue" in self.__dict__:
+            self.queue.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     @cached_property
     def queue(self) -> DatabaseQueue:
         """The `jobs` table."""

@@ -25,6 +25,8 @@ def test_demo_is_a_visible_round_trip_on_the_sqlite_default(
     assert "report 2026-11 for user 42 (attempt 1" in out
     assert "imported storage/imports/products.csv (attempt 1)" in out
     assert "Failed:     App\\Jobs\\ImportProducts" in out
+    # Every connection closed at exit: SQLite then removes the WAL's side files.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bridge.sqlite"]
     with sqlite3.connect(tmp_path / "bridge.sqlite") as db:
         assert db.execute("select count(*) from jobs").fetchone() == (0,)
         ((queue, payload),) = db.execute("select queue, payload from failed_jobs").fetchall()
