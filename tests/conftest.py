@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,13 +55,22 @@ def codec_path(request: pytest.FixtureRequest) -> Iterator[str]:
     for what those leave. "pure-python": the Python codec alone. Both must give the same
     values and the same errors.
     """
-    saved = (_accel.c_decode, _accel.c_encode)
     if request.param == "pure-python":
-        _accel.c_decode = _accel.c_encode = None
-    elif None in saved:
+        with pure_python_codec():
+            yield request.param
+        return
+    if _accel.c_decode is None or _accel.c_encode is None:
         unavailable("the codec's C accelerators are not built (they need a C compiler)")
+    yield request.param
+
+
+@contextmanager
+def pure_python_codec() -> Iterator[None]:
+    """The C accelerators switched off for the duration."""
+    saved = (_accel.c_decode, _accel.c_encode)
+    _accel.c_decode = _accel.c_encode = None
     try:
-        yield request.param
+        yield
     finally:
         _accel.c_decode, _accel.c_encode = saved
 

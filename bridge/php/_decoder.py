@@ -145,18 +145,18 @@ class PhpDecoder(ScalarDecoding, ObjectDecoding):
             PhpDecodeError: The data is malformed (`PhpTruncatedError` if it ends early,
                 `PhpLimitError` if it exceeds `max_depth` or `max_length`).
         """
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
-        c_decode = _accel.c_decode
-        if c_decode is not None and self._hook is None:
-            value = c_decode(
-                bytes(data), self.max_depth, self.max_length, self.allow_trailing, PhpObject
-            )
+        raw = _as_bytes(data)
+        if self._hook is None:
+            value = _decode_in_c(raw, self.max_depth, self.max_length, self.allow_trailing)
             if value is not NotImplemented:
                 return value
+        return self._decode_here(raw)
+
+    def _decode_here(self, data: bytes) -> PhpValue:
+        """Decode with this Python code (all of what the C fast path leaves)."""
         if self._cached_entries() > _CACHE_LIMIT:
             self._clear_caches()
-        self._data = bytes(data)
+        self._data = data
         # Slot numbers only matter to r: and R:; without them C: data need not be counted.
         self._counts_slots = b"r:" in self._data or b"R:" in self._data
         hook = self._hook
@@ -471,17 +471,27 @@ def loads(
         PhpDecodeError: The data is malformed; `PhpTruncatedError` when it ends early and
             `PhpLimitError` when it exceeds a limit. Each carries the byte `offset`.
     """
-    c_decode = _accel.c_decode
-    if c_decode is not None and object_hook is None:
-        # Without a decoder object to build: most of a small command's time otherwise.
-        raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
-        value = c_decode(raw, max_depth, max_length, allow_trailing, PhpObject)
+    raw = _as_bytes(data)
+    if object_hook is None:
+        # Before any decoder object is built: that would be most of a small command's time.
+        value = _decode_in_c(raw, max_depth, max_length, allow_trailing)
         if value is not NotImplemented:
             return value
-        data = raw
     return PhpDecoder(
         object_hook=object_hook,
         max_depth=max_depth,
         max_length=max_length,
         allow_trailing=allow_trailing,
-    ).decode(data)
+    )._decode_here(raw)
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
+    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+
+
+def _decode_in_c(raw: bytes, max_depth: int, max_length: int, allow_trailing: bool) -> PhpValue:
+    """The C fast path's value, or NotImplemented: not built, or the data is left to Python."""
+    c_decode = _accel.c_decode
+    if c_decode is None:
+        return NotImplemented
+    return c_decode(raw, max_depth, max_length, allow_trailing, PhpObject)

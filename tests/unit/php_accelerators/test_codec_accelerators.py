@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from hypothesis import strategies as st
 
 from bridge.exceptions import PhpSerializeError
 from bridge.php import PhpEncoder, PhpObject, PhpReference, _accel, dumps, loads
-from tests.conftest import VECTORS, unavailable
+from tests.conftest import VECTORS, pure_python_codec, unavailable
 from tests.strategies import php_values
 
 CDecode = Callable[[bytes, int, int, bool, type], Any]
@@ -47,19 +46,9 @@ def c_encode() -> CEncode:
     return _accel.c_encode
 
 
-@contextmanager
-def python_only() -> Iterator[None]:
-    saved = (_accel.c_decode, _accel.c_encode)
-    _accel.c_decode = _accel.c_encode = None
-    try:
-        yield
-    finally:
-        _accel.c_decode, _accel.c_encode = saved
-
-
 def python_loads(data: bytes, **options: Any) -> tuple[str, Any]:
     """("ok", value) or ("error", exception type name), by the Python decoder alone."""
-    with python_only():
+    with pure_python_codec():
         try:
             return "ok", loads(data, **options)
         except PhpSerializeError as exc:
@@ -67,7 +56,7 @@ def python_loads(data: bytes, **options: Any) -> tuple[str, Any]:
 
 
 def python_dumps(value: Any) -> tuple[str, Any]:
-    with python_only():
+    with pure_python_codec():
         try:
             return "ok", dumps(value)
         except (PhpSerializeError, ValueError, TypeError) as exc:
