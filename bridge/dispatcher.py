@@ -61,7 +61,7 @@ class Dispatched(NamedTuple):
     """A job as it was queued (a named tuple: one is made per dispatch, and a frozen
     dataclass takes several times as long to build)."""
 
-    id: int | None
+    id: int | str | None
     uuid: str
     queue: str
     payload: str

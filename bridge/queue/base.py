@@ -17,15 +17,21 @@ from bridge.exceptions import FailedJobNotFound
 
 @dataclass(frozen=True, slots=True)
 class ReservedJob:
-    """A `jobs` row reserved by this worker; `attempts` already counts this attempt."""
+    """A `jobs` row reserved by this worker; `attempts` already counts this attempt.
 
-    id: int
+    On Redis (`bridge.queue.redis`) `id` is the payload's `id`, `payload` the text as popped
+    and `reserved_payload` the re-encoded text the reservation holds, which delete and
+    release name; database rows have no `reserved_payload`.
+    """
+
+    id: int | str
     queue: str
     payload: str
     attempts: int
     reserved_at: int
     available_at: int
     created_at: int
+    reserved_payload: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +177,8 @@ class JobQueue(Protocol):
         """Seconds after which a reserved job is handed out again."""
         ...
 
-    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
-        """Insert one job and return its id."""
+    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int | str:
+        """Insert one job and return its id (on Redis, the payload's `id`)."""
         ...
 
     def bulk(self, jobs: Sequence[NewJob]) -> None:
@@ -220,8 +226,9 @@ class JobQueue(Protocol):
         """
         ...
 
-    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
-        """Put a job back as Laravel does: delete and re-insert with the same attempts."""
+    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int | str:
+        """Put a job back as Laravel does: delete and re-insert with the same attempts (on
+        Redis: move the reservation to `:delayed`); return its new id."""
         ...
 
     def size(self, queue: str) -> int:
@@ -294,7 +301,7 @@ class FailedJobStore(Protocol):
         payload: str,
         target_queue: str,
         now: int,
-    ) -> int:
+    ) -> int | str:
         """Move a failed job back onto `queue` as a new row and delete the failed row.
 
         The new row has attempts 0 and `available_at = created_at = now`; its id is returned.
@@ -305,7 +312,7 @@ class FailedJobStore(Protocol):
 
     def retry_many(
         self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | None]:
+    ) -> dict[int, int | str | None]:
         """Move several failed jobs as `retry_into` does, as many per transaction as it can.
 
         Each job is still moved whole or not at all. Returns failed id -> new `jobs` id, or
@@ -345,9 +352,9 @@ class BatchStore(Protocol):
 
 def retry_one_by_one(
     store: FailedJobStore, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-) -> dict[int, int | None]:
+) -> dict[int, int | str | None]:
     """`retry_many` done as one `retry_into` per move; a row already gone maps to None."""
-    moved: dict[int, int | None] = {}
+    moved: dict[int, int | str | None] = {}
     for move in moves:
         try:
             moved[move.record.id] = store.retry_into(
