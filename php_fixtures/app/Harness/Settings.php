@@ -103,12 +103,36 @@ final class Settings
                     'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
                     'after_commit' => false,
                 ],
+                // Laravel's skeleton `redis` queue connection, on the `default` Redis connection.
+                'redis' => [
+                    'driver' => 'redis',
+                    'connection' => 'default',
+                    'queue' => $this->get('REDIS_QUEUE', 'default'),
+                    'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
+                    'block_for' => $this->get('REDIS_BLOCK_FOR', '') === '' ? null : (int) $this->get('REDIS_BLOCK_FOR', ''),
+                    'after_commit' => false,
+                ],
             ],
             'batching' => ['database' => $this->dbConnection(), 'table' => 'job_batches'],
             'failed' => [
                 'driver' => $this->failedDriver(),
                 'database' => $this->dbConnection(),
                 'table' => $this->failedTable(),
+            ],
+        ];
+    }
+
+    /** @return array<string, mixed> the `database.redis` config of the skeleton, phpredis client */
+    public function redis(): array
+    {
+        return [
+            'client' => 'phpredis',
+            'options' => ['cluster' => 'redis', 'prefix' => $this->get('REDIS_PREFIX', 'laravel_database_')],
+            'default' => [
+                'host' => $this->get('REDIS_HOST', '127.0.0.1'),
+                'password' => $this->get('REDIS_PASSWORD', '') === '' ? null : $this->get('REDIS_PASSWORD', ''),
+                'port' => $this->get('REDIS_PORT', '6379'),
+                'database' => $this->get('REDIS_DB', '0'),
             ],
         ];
     }
