@@ -18,7 +18,10 @@ from bridge.queue.redis import RedisQueue, connect, has_hash_tag, with_redis_fie
 from bridge.worker import App, Job, Worker, WorkerOptions
 from tests.integration.redis.conftest import REDIS_HOST, REDIS_PORT
 
-PAYLOAD = '{"uuid":"u-1","displayName":"App\\\\Jobs\\\\Ping","job":"App\\\\Jobs\\\\Ping@handle","data":{"n":1}}'
+PAYLOAD = (
+    '{"uuid":"u-1","displayName":"App\\\\Jobs\\\\Ping",'
+    '"job":"App\\\\Jobs\\\\Ping@handle","data":{"n":1}}'
+)
 
 
 @pytest.fixture
