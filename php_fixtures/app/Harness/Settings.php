@@ -90,20 +90,24 @@ final class Settings
     public function queue(): array
     {
         $name = $this->queueConnectionName();
+        $database = [
+            'driver' => 'database',
+            'connection' => $this->dbConnection(),
+            'table' => $this->queueTable(),
+            'queue' => 'default',
+            'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
+            'after_commit' => false,
+        ];
 
         return [
             'default' => $name,
             'connections' => [
                 'sync' => ['driver' => 'sync'],
-                $name => [
-                    'driver' => 'database',
-                    'connection' => $this->dbConnection(),
-                    'table' => $this->queueTable(),
-                    'queue' => 'default',
-                    'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
-                    'after_commit' => false,
-                ],
-                // Laravel's skeleton `redis` queue connection, on the `default` Redis connection.
+                // The database queue under its own name too, when the default is `redis`.
+                'database' => $database,
+                $name => $database,
+                // Laravel's skeleton `redis` queue connection, on the `default` Redis connection
+                // (QUEUE_CONNECTION_NAME=redis makes it the default).
                 'redis' => [
                     'driver' => 'redis',
                     'connection' => 'default',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,3 +80,18 @@ class RedisSide:
             encrypter=self.encrypter,
         )
         return worker.run()
+
+
+def write_env_file(env: LaravelEnv, folder: Path, prefix: str) -> Path:
+    """The Laravel `.env` a `bridge` command of this app reads: redis queue, SQLite database."""
+    path = folder / ".env"
+    lines = [
+        "QUEUE_CONNECTION=redis",
+        "DB_CONNECTION=sqlite",
+        f"DB_DATABASE={env.environ()['DB_DATABASE']}",
+        f"APP_KEY={env.app_key}",
+        f"REDIS_PREFIX={prefix}",
+        f"REDIS_QUEUE_RETRY_AFTER={env.retry_after}",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path

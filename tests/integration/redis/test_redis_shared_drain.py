@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from redis_kit import RedisSide
+from redis_kit import RedisSide, write_env_file
 
 from bridge.dispatcher import Dispatcher
 from tests.support.laravel import ROOT, LaravelEnv
@@ -31,25 +31,6 @@ from python_jobs import fixture_classes
 
 JOBS = int(os.environ.get("BRIDGE_TEST_REDIS_DRAIN_JOBS", "2000"))
 DRAIN_LIMIT_SECONDS = 150.0
-
-
-def env_file(env: LaravelEnv, folder: Path, prefix: str) -> Path:
-    """The Laravel `.env` a `bridge work` of this app reads: redis queue, SQLite database."""
-    path = folder / ".env"
-    path.write_text(
-        "\n".join(
-            [
-                "QUEUE_CONNECTION=redis",
-                "DB_CONNECTION=sqlite",
-                f"DB_DATABASE={env.environ()['DB_DATABASE']}",
-                f"APP_KEY={env.app_key}",
-                f"REDIS_PREFIX={prefix}",
-                f"REDIS_QUEUE_RETRY_AFTER={env.retry_after}",
-            ]
-        )
-        + "\n"
-    )
-    return path
 
 
 def start_bridge(
@@ -106,7 +87,7 @@ def test_php_and_python_workers_drain_one_redis_queue(
     uuids += [d.uuid for d in sent]
     assert len(set(uuids)) == JOBS == redis_side.queue.size(queue_name)
 
-    dotenv = env_file(redis_env, tmp_path, redis_prefix)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
     outputs = [tmp_path / f"worker-{i}.log" for i in range(4)]
     workers = [
         start_php(redis_env, outputs[0], queue_name),
@@ -150,7 +131,7 @@ def test_a_worker_killed_mid_job_loses_nothing(
     [line] = redis_env.dispatch(
         "sleeps_past_timeout", queue=queue_name, args={"seconds": 600, "timeout": 900}
     )
-    dotenv = env_file(redis_env, tmp_path, redis_prefix)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
     worker = start_bridge(
         redis_env, dotenv, tmp_path / "worker.log", queue_name, "--timeout", "900"
     )
