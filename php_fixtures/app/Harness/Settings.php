@@ -129,16 +129,20 @@ final class Settings
     /** @return array<string, mixed> the `database.redis` config of the skeleton, phpredis client */
     public function redis(): array
     {
-        return [
-            'client' => 'phpredis',
-            'options' => ['cluster' => 'redis', 'prefix' => $this->get('REDIS_PREFIX', 'laravel_database_')],
-            'default' => [
-                'host' => $this->get('REDIS_HOST', '127.0.0.1'),
-                'password' => $this->get('REDIS_PASSWORD', '') === '' ? null : $this->get('REDIS_PASSWORD', ''),
-                'port' => $this->get('REDIS_PORT', '6379'),
-                'database' => $this->get('REDIS_DB', '0'),
-            ],
+        $server = [
+            'host' => $this->get('REDIS_HOST', '127.0.0.1'),
+            'password' => $this->get('REDIS_PASSWORD', '') === '' ? null : $this->get('REDIS_PASSWORD', ''),
+            'port' => $this->get('REDIS_PORT', '6379'),
+            'database' => $this->get('REDIS_DB', '0'),
         ];
+        $options = ['cluster' => 'redis', 'prefix' => $this->get('REDIS_PREFIX', 'laravel_database_')];
+        // REDIS_CLUSTER=1: the `default` connection is a Redis Cluster seeded by that server,
+        // as a `clusters` entry of config/database.php makes it.
+        if ($this->get('REDIS_CLUSTER', '') !== '') {
+            return ['client' => 'phpredis', 'options' => $options, 'clusters' => ['default' => [$server]]];
+        }
+
+        return ['client' => 'phpredis', 'options' => $options, 'default' => $server];
     }
 
     public function queueTable(): string
