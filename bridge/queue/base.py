@@ -2,7 +2,9 @@
 
 Times are Unix seconds (ints), passed in by the caller: storage never reads a clock of its
 own, exactly as Laravel computes every queue time in PHP rather than on the server.
-Payloads are the exact `jobs.payload` text; storage never re-encodes them.
+Payloads are the exact `jobs.payload` text; storage never re-encodes them. (The Redis queue
+appends Laravel's `id` and `attempts` to a payload that lacks them, as Laravel's RedisQueue
+does, and Redis itself re-encodes a payload when it reserves it: `bridge.queue.redis`.)
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ class ReadyReservation:
 
 
 class JobQueue(Protocol):
-    """Laravel's database queue protocol on one `jobs` table."""
+    """Laravel's queue protocol: one `jobs` table, or one Redis connection's queues."""
 
     @property
     def connection_name(self) -> str:
