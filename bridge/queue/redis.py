@@ -22,6 +22,7 @@ push enqueue twice, and a reservation whose reply is lost comes back after `retr
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,9 +81,8 @@ def with_redis_fields(payload: str, job_id: str | None = None) -> str:
 
 
 def _has_top_level(text: str, key: str) -> bool:
-    """Whether the JSON object `text` has `key` among its top-level keys (cheaply: a scan)."""
-    import json
-
+    """Whether the JSON object `text` has `key` among its top-level keys (parsed only when the
+    key's name occurs in the text at all)."""
     needle = f'"{key}"'
     if needle not in text:
         return False
@@ -457,8 +457,6 @@ class RedisQueue:
 
 
 def _row(position: int, queue: str, payload: str, reserved: int | None, due: int) -> JobRow:
-    import json
-
     try:
         decoded = json.loads(payload)
         attempts = int(decoded.get("attempts", 0)) if isinstance(decoded, dict) else 0
