@@ -198,17 +198,30 @@ def test_the_worker_runs_redis_jobs_with_no_second_code_path(
 
 
 def test_block_for_waits_for_a_push(redis_prefix: str, queue_name: str) -> None:
-    q = RedisQueue(
-        client=connect(host=REDIS_HOST, port=REDIS_PORT), prefix=redis_prefix, block_for_seconds=5
-    )
-    other = RedisQueue(client=connect(host=REDIS_HOST, port=REDIS_PORT), prefix=redis_prefix)
     import threading
+    import time
 
-    # The push happens only after the reservation found the queue empty and blocks on
-    # :notify (the client is seen in BLPOP); the reservation then returns the job.
+    import redis
+
+    # The blocking client carries a name of its own, so the pusher can see it blocked.
+    name = f"bridge-test-{queue_name}"
+    blocking = redis.Redis(
+        host=REDIS_HOST, port=REDIS_PORT, decode_responses=True, client_name=name
+    )
+    q = RedisQueue(client=blocking, prefix=redis_prefix, block_for_seconds=30)
+    other = RedisQueue(client=connect(host=REDIS_HOST, port=REDIS_PORT), prefix=redis_prefix)
+    seen_blocked = threading.Event()
+
+    # The push happens only once the reservation found the queue empty and blocks on
+    # :notify (its client is seen in BLPOP); the reservation then returns the job.
     def push_when_blocked() -> None:
-        while not any(c.get("cmd") == "blpop" for c in other.client.client_list() if c.get("cmd")):
-            threading.Event().wait(0.01)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            clients = other.client.client_list()
+            if any(c.get("name") == name and c.get("cmd") == "blpop" for c in clients):
+                seen_blocked.set()
+                break
+            time.sleep(0.01)
         other.push(PAYLOAD, queue=queue_name, now=100)
 
     pusher = threading.Thread(target=push_when_blocked)
@@ -219,6 +232,7 @@ def test_block_for_waits_for_a_push(redis_prefix: str, queue_name: str) -> None:
         pusher.join()
         q.close()
         other.close()
+    assert seen_blocked.is_set()
     assert len(jobs) == 1
 
 
