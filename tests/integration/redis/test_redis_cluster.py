@@ -104,7 +104,9 @@ def test_the_worker_drains_a_cluster_queue(cluster_queue: RedisQueue, tagged: st
         queue=cluster_queue,
         failed=failed,
         app=app,
-        options=WorkerOptions(queues=(tagged,), stop_when_empty=True, sleep_seconds=0, prefetch=4),
+        options=WorkerOptions(
+            queues=(tagged,), stop_when_empty=True, sleep_seconds=0, memory_mb=0, prefetch=4
+        ),
     ).run()
     assert seen == [1] * 20
     assert list(failed.select(FailedJobFilter())) == []
@@ -141,7 +143,9 @@ def test_laravel_8_and_bridge_share_a_cluster_queue(
             queue=cluster_queue,
             failed=InMemoryFailedJobStore(),
             app=build_app(log),
-            options=WorkerOptions(queues=(tagged,), stop_when_empty=True, sleep_seconds=0),
+            options=WorkerOptions(
+                queues=(tagged,), stop_when_empty=True, sleep_seconds=0, memory_mb=0
+            ),
         ).run()
     finally:
         log.close()

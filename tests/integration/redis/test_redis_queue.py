@@ -165,7 +165,9 @@ def test_an_undecodable_payload_is_reserved_whole_and_failed_with_the_reason(
         queue=queue,
         failed=failed,
         app=App(),
-        options=WorkerOptions(queues=(queue_name,), stop_when_empty=True, sleep_seconds=0),
+        options=WorkerOptions(
+            queues=(queue_name,), stop_when_empty=True, sleep_seconds=0, memory_mb=0
+        ),
     )
     worker.run()
     [record] = failed.select(FailedJobFilter())
@@ -191,7 +193,9 @@ def test_the_worker_runs_redis_jobs_with_no_second_code_path(
         queue=queue,
         failed=InMemoryFailedJobStore(),
         app=app,
-        options=WorkerOptions(queues=(queue_name,), stop_when_empty=True, sleep_seconds=0),
+        options=WorkerOptions(
+            queues=(queue_name,), stop_when_empty=True, sleep_seconds=0, memory_mb=0
+        ),
     ).run()
     assert seen == [(job_id, 1), (job_id, 2)]
     assert queue.size(queue_name) == 0
