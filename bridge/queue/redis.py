@@ -427,6 +427,40 @@ class RedisQueue:
 
     # --- inspection --------------------------------------------------------------------
 
+    def queue_names(self) -> list[str]:
+        """The names of the queues that hold keys under this prefix, sorted.
+
+        A SCAN of `queues:*` (Laravel 13's `allQueueNames` reads the same keys); on Redis
+        Cluster a name given braces only by Laravel 13's rule is listed without them.
+        """
+        pattern = f"{_glob_escape(self.prefix)}queues:*"
+        names: set[str] = set()
+        with _wrapped():
+            for key in self.client.scan_iter(match=pattern, count=1000):
+                name = _text(key)[len(self.prefix) + len("queues:") :]
+                for suffix in (":delayed", ":reserved", ":notify"):
+                    if name.endswith(suffix):
+                        name = name[: -len(suffix)]
+                        break
+                if self.hash_tag_queues and name.startswith("{") and name.endswith("}"):
+                    name = name[1:-1]
+                names.add(name)
+        return sorted(names)
+
+    def oldest_pending_created_at(self, queue: str) -> int | None:
+        """`createdAt` of the job at the head of the list (Laravel 12's
+        `creationTimeOfOldestPendingJob`); None when the list is empty or the payload has
+        none (Laravel 8 payloads do not carry it)."""
+        with _wrapped():
+            head = self.client.lindex(self.keys(queue)[0], 0)
+        if head is None:
+            return None
+        try:
+            created = json.loads(_text(head)).get("createdAt")
+        except (ValueError, AttributeError):
+            return None
+        return created if isinstance(created, int) and not isinstance(created, bool) else None
+
     def recent_payloads(self, limit: int = 20) -> list[str]:
         """The newest payloads of the default queue's list (to detect the Laravel version)."""
         with _wrapped():
@@ -471,6 +505,10 @@ def _row(position: int, queue: str, payload: str, reserved: int | None, due: int
         available_at=due,
         created_at=0,
     )
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def _raw(text: str) -> bytes:

@@ -247,3 +247,24 @@ def test_cluster_names_need_a_hash_tag_before_laravel_13() -> None:
         q = RedisQueue.__new__(RedisQueue)
         q.is_cluster, q.hash_tag_queues, q.prefix, q._keys = True, False, "", {}
         q.keys("default")
+
+
+def test_queue_names_and_the_oldest_pending_job(redis_prefix: str) -> None:
+    # A prefix of its own, so only this test's queues are listed (glob characters escaped).
+    prefix = f"{redis_prefix}names[1]*:"
+    q = RedisQueue(client=connect(host=REDIS_HOST, port=REDIS_PORT), prefix=prefix)
+    try:
+        assert q.queue_names() == []
+        q.push(PAYLOAD, queue="b", now=100)
+        q.push(PAYLOAD, queue="a", now=100, delay_seconds=10)
+        q.push(PAYLOAD.replace('"data"', '"createdAt":1700000000,"data"'), queue="c", now=100)
+        assert len(q.reserve("b", now=100)) == 1  # b is now only in :reserved
+        assert q.queue_names() == ["a", "b", "c"]
+        assert q.oldest_pending_created_at("c") == 1700000000
+        assert q.oldest_pending_created_at("b") is None  # nothing pending
+        q.push(PAYLOAD, queue="b", now=100)
+        assert q.oldest_pending_created_at("b") is None  # a Laravel 8 payload: no createdAt
+    finally:
+        for name in ("a", "b", "c"):
+            q.clear(name)
+        q.close()
