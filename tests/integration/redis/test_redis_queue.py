@@ -268,3 +268,24 @@ def test_queue_names_and_the_oldest_pending_job(redis_prefix: str) -> None:
         for name in ("a", "b", "c"):
             q.clear(name)
         q.close()
+
+
+@pytest.mark.parametrize("profile", ["8", "9", "10", "11", "12", "12.11"])
+def test_the_dispatcher_writes_each_profiles_payload_plus_laravels_redis_keys(
+    queue: RedisQueue, queue_name: str, profile: str
+) -> None:
+    from bridge.dispatcher import Dispatcher
+    from bridge.laravel.classes import JobClass, Prop
+    from bridge.queue.memory import InMemoryQueue
+
+    ping = JobClass(name="App\\Jobs\\Ping", properties=(Prop("n", type="int"),))
+    fixed = {"clock": lambda: 1_700_000_000.0, "uuid_factory": lambda: "5f0c-fixed"}
+    on_redis = Dispatcher(queue=queue, profile=profile, **fixed).dispatch(
+        ping.new(n=1), queue=queue_name
+    )
+    in_table = Dispatcher(queue=InMemoryQueue(), profile=profile, **fixed).dispatch(
+        ping.new(n=1), queue=queue_name
+    )
+    # The database payload of that version, then `id` and `attempts` as RedisQueue adds them.
+    assert on_redis.payload == f'{in_table.payload[:-1]},"id":"{on_redis.id}","attempts":0}}'
+    assert queue.client.lrange(queue.keys(queue_name)[0], 0, -1) == [on_redis.payload]
