@@ -41,6 +41,9 @@ class RedisSettings:
     cluster: bool = False
     block_for_seconds: float | None = None
     app_name: str = "laravel"
+    #: `REDIS_QUEUE` and `REDIS_QUEUE_RETRY_AFTER`: the `redis` queue connection's own.
+    queue: str = "default"
+    retry_after_seconds: int = 90
 
     def key_prefix(self, laravel_major: int) -> str:
         """`REDIS_PREFIX`, else the skeleton's default: `laravel_database_` up to Laravel
@@ -81,6 +84,20 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     #: Where the settings came from, for messages: "url", ".env path" or "sqlite default".
     source: str = field(default="url", compare=False)
+
+    def for_connection(self, name: str) -> Settings:
+        """These settings with another queue connection chosen (`--connection`): its name,
+        default queue and `retry_after` (the `redis` connection's from `REDIS_*`)."""
+        if name == self.connection_name:
+            return self
+        if name == "redis":
+            return replace(
+                self,
+                connection_name="redis",
+                default_queue=self.redis.queue,
+                retry_after_seconds=self.redis.retry_after_seconds,
+            )
+        return replace(self, connection_name=name)
 
     @property
     def is_sqlite(self) -> bool:
@@ -234,6 +251,7 @@ def redis_settings_from_env(env: Mapping[str, str]) -> RedisSettings:
         return None if value is None or value.lower() in {"", "null"} else value
 
     block_for = optional("REDIS_QUEUE_BLOCK_FOR")
+    retry_after = number("REDIS_QUEUE_RETRY_AFTER", "90")
     try:
         block_seconds = float(block_for) if block_for is not None else None
     except ValueError as exc:
@@ -248,6 +266,8 @@ def redis_settings_from_env(env: Mapping[str, str]) -> RedisSettings:
         cluster=env.get("REDIS_CLUSTER_ENABLED", "").lower() in {"1", "true", "yes"},
         block_for_seconds=block_seconds,
         app_name=env.get("APP_NAME") or "laravel",
+        queue=env.get("REDIS_QUEUE") or "default",
+        retry_after_seconds=retry_after,
     )
 
 

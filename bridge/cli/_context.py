@@ -75,31 +75,39 @@ class CliContext:
     @cached_property
     def queue(self) -> DatabaseQueue | RedisQueue:
         """The queue of the chosen connection: the `jobs` table, or Redis."""
-        return self.queue_for(self.connection or self.settings.connection_name)
+        return self.queue_for(self.settings.connection_name)
+
+    def use_connection(self, name: str | None) -> None:
+        """Work on queue connection `name` (`--connection`) instead of the settings' own."""
+        if name is None:
+            return
+        self.connection = name
+        self.__dict__["settings"] = self.settings.for_connection(name)
 
     def queue_for(self, connection: str) -> DatabaseQueue | RedisQueue:
         """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
         `jobs` table (connection names are their drivers, as in Laravel's skeleton)."""
+        settings = self.settings.for_connection(connection)
         if connection == "redis":
-            return self._redis_queue()
+            return self._redis_queue(settings)
         from bridge.queue.database import DatabaseQueue
 
         return DatabaseQueue(
             engine=self.engine,
-            table=self.settings.jobs_table,
+            table=settings.jobs_table,
             connection_name=connection if connection != "sync" else "database",
-            retry_after_seconds=self.settings.retry_after_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
         )
 
-    def _redis_queue(self) -> RedisQueue:
+    def _redis_queue(self, settings: Settings) -> RedisQueue:
         try:
             from bridge.queue.redis import RedisQueue, connect
         except ImportError as exc:
             raise ConfigError(
                 "the redis connection needs redis-py: pip install 'laravel-jobs-bridge[redis]'"
             ) from exc
-        redis = self.settings.redis
-        major = int((self.settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
+        redis = settings.redis
+        major = int((settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
         return RedisQueue(
             client=connect(
                 host=redis.host,
@@ -111,10 +119,10 @@ class CliContext:
             ),
             prefix=redis.key_prefix(major),
             connection_name="redis",
-            retry_after_seconds=self.settings.retry_after_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
             block_for_seconds=redis.block_for_seconds,
             hash_tag_queues=major >= 13,
-            default_queue=self.settings.default_queue,
+            default_queue=settings.default_queue,
         )
 
     @cached_property

@@ -98,8 +98,8 @@ def work(
     registered per PHP job class (`data.commandName`). SIGTERM or SIGINT finish the current
     job and stop; exit code 12 means the memory limit was reached, as with `queue:work`.
     """
+    ctx.use_connection(connection)
     settings = ctx.settings
-    ctx.connection = connection
     if str(ctx.cwd) not in sys.path:
         # Like uvicorn and celery, find the app module relative to where the command runs.
         sys.path.insert(0, str(ctx.cwd))

@@ -28,7 +28,13 @@ def test_queue_connection_redis_reads_the_redis_variables() -> None:
     assert (settings.connection_name, settings.default_queue) == ("redis", "{emails}")
     assert settings.retry_after_seconds == 120
     assert settings.redis == RedisSettings(
-        host="10.0.0.5", port=6380, password="s3cret", db=2, prefix="shop_"
+        host="10.0.0.5",
+        port=6380,
+        password="s3cret",
+        db=2,
+        prefix="shop_",
+        queue="{emails}",
+        retry_after_seconds=120,
     )
     assert settings.database_url == "sqlite:////tmp/x.sqlite"  # failed_jobs stay there
 
@@ -58,3 +64,24 @@ def test_other_queue_connections_are_still_refused() -> None:
         settings_from_laravel_env(
             {**BASE, "QUEUE_CONNECTION": "sqs"}, base_dir=Path("/app"), source=".env"
         )
+
+
+def test_choosing_the_redis_connection_takes_its_queue_and_retry_after() -> None:
+    env = {
+        **BASE,
+        "QUEUE_CONNECTION": "database",
+        "DB_QUEUE": "db-jobs",
+        "DB_QUEUE_RETRY_AFTER": "60",
+        "REDIS_QUEUE": "{emails}",
+        "REDIS_QUEUE_RETRY_AFTER": "300",
+    }
+    settings = settings_from_laravel_env(env, base_dir=Path("/app"), source=".env")
+    assert (settings.connection_name, settings.default_queue) == ("database", "db-jobs")
+    redis = settings.for_connection("redis")
+    assert (redis.connection_name, redis.default_queue, redis.retry_after_seconds) == (
+        "redis",
+        "{emails}",
+        300,
+    )
+    assert redis.database_url == settings.database_url  # failed_jobs stay in the database
+    assert settings.for_connection("database") is settings
