@@ -54,3 +54,41 @@ def test_a_database_failed_job_retried_onto_redis_runs_in_laravels_redis_worker(
     [again] = redis_env.failed_jobs()
     assert (again["connection"], again["queue"]) == ("redis", queue_name)
     assert [row["worker"] for row in redis_env.job_log()] == ["php", "php"]
+
+
+def test_work_connection_redis_drains_the_redis_queue_named_in_env(
+    redis_env: LaravelEnv,
+    redis_side: RedisSide,
+    redis_prefix: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    # .env keeps the database queue as the default; --connection redis picks Redis, its
+    # prefix and its default queue (REDIS_QUEUE), as `queue:work redis` would.
+    [line] = redis_env.dispatch("plain_public", queue=queue_name)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+    text = dotenv.read_text().replace("QUEUE_CONNECTION=redis", "QUEUE_CONNECTION=database")
+    dotenv.write_text(f"{text}REDIS_QUEUE={queue_name}\n")
+
+    done = bridge_with_log(redis_env, dotenv, "work", "--connection", "redis", "--stop-when-empty",
+                           "--app", "tests.support.handlers:app")  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    [row] = redis_env.job_log()
+    assert (row["worker"], row["uuid"]) == ("python", json.loads(line["payload"])["uuid"])
+    assert redis_side.queue.size(queue_name) == 0
+
+
+def bridge_with_log(env: LaravelEnv, dotenv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`bridge` with the fixture handlers logging to `env`'s database."""
+    found = shutil.which("bridge", path=str(Path(sys.executable).parent))
+    assert found is not None
+    return subprocess.run(
+        [found, "--env-file", str(dotenv), *args],
+        cwd=ROOT,
+        env={**env.environ(), "FIXTURE_DATABASE_URL": env.database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
