@@ -28,7 +28,7 @@ from bridge.admin.retry import (
     retry_failed,
     retry_one,
 )
-from bridge.admin.selection import Selection, missing_identifiers, parse_range
+from bridge.admin.selection import Selection, in_given_order, missing_identifiers, parse_range
 from bridge.admin.show import (
     DecodedCommand,
     FailedJobDetails,
@@ -70,6 +70,7 @@ __all__ = [
     "from_unix",
     "import_lines",
     "inspect_failed",
+    "in_given_order",
     "missing_identifiers",
     "parse_moment",
     "parse_range",
