@@ -1,7 +1,9 @@
-"""`bridge work` settles the PHP side's Laravel version as `bridge dispatch` does.
+"""The PHP side's Laravel version in the CLI: `--laravel 13`, `BRIDGE_LARAVEL_VERSION=13`,
+detection from the tables, the fallback (13) when they tell nothing.
 
-Without `--laravel` it reads the rows in the tables: a table of Laravel 8 rows gets Laravel
-8's attempt-limit text in `failed_jobs`, and the version it settled on is logged at start.
+`bridge work` settles it as `bridge dispatch` does: without `--laravel` it reads the rows in
+the tables, so a table of Laravel 8 rows gets Laravel 8's attempt-limit text in
+`failed_jobs`, and the version it settled on is logged at start.
 """
 
 from __future__ import annotations
@@ -91,5 +93,48 @@ def test_work_words_failures_as_the_laravel_version_in_the_tables(
             "Illuminate\\Queue\\MaxAttemptsExceededException: App\\Jobs\\NotifyCustomer " + text
         )
         assert f"Laravel {settled}" in caplog.text
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "seed", "key"),
+    [
+        (["--laravel", "13"], {}, None, True),
+        ([], {"BRIDGE_LARAVEL_VERSION": "13"}, None, True),
+        ([], {}, None, True),  # nothing known: the newest major
+        ([], {}, "13.26.1", True),
+        ([], {}, "8.83.26", False),  # detected: Laravel 8 has no such key
+        (["--laravel", "12"], {}, "13.26.1", False),
+    ],
+)
+def test_dispatch_writes_for_the_version_given_detected_or_the_newest(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    environ: dict[str, str],
+    seed: str | None,
+    key: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRIDGE_LARAVEL_VERSION", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    url = f"sqlite:///{tmp_path / 'q.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--database", url, "migrate"]).exit_code == 0
+    engine = create_engine_for(url)
+    try:
+        queue = DatabaseQueue(engine=engine)
+        if seed is not None:
+            queue.bulk([NewJob(payload=_payload(seed), queue="seen", available_at=0, created_at=0)])
+        done = runner.invoke(
+            main,
+            ["--database", url, "dispatch", "App\\Jobs\\Ping", "--set", "n=1", "--json", *args],
+        )
+        assert done.exit_code == 0, done.output
+        sent = json.loads(done.stdout.strip().splitlines()[-1])
+        [row] = [r for r in queue.rows() if r.id == sent["id"]]
+        assert ("deleteWhenMissingModels" in json.loads(row.payload)) is key
     finally:
         engine.dispose()
