@@ -33,7 +33,10 @@ from bridge.laravel.classes import FromNow
 from bridge.laravel.payload import _general_payload
 from bridge.php import Visibility, dumps
 
-PROFILES = [profile_for(v) for v in ("8.0.0", "8.83", "9.4", "9.52", "10.50", "11.56", "12.67", "13.0", "13.26")]
+PROFILES = [
+    profile_for(v)
+    for v in ("8.0.0", "8.83", "9.4", "9.52", "10.50", "11.56", "12.67", "13.0", "13.26")
+]
 # Plain names, and every property a payload option is read from.
 NAMES = [
     "a",
