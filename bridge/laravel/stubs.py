@@ -182,6 +182,8 @@ def _attributes(attributes: list[dict[str, Any]]) -> str:
             else "  # not a queue option: no payload reads it"
         )
         extra = f", named={{{named}}}" if named else ""
+        if attribute.get("trait"):
+            extra += f", trait={attribute['trait']!r}"
         lines.append(f"        ClassAttribute({attribute['name']!r}, ({args}){extra}),{why}\n")
     return f"    attributes=(\n{''.join(lines)}    ),\n"
 
