@@ -84,7 +84,7 @@ def test_options_from_13_attributes_reach_the_worker_through_the_payload(env: En
     calls: list[str] = []
 
     def boom(job: Job) -> None:
-        calls.append((job.payload.raw["maxTries"] and "13") or "12")
+        calls.append("13" if job.payload.raw["maxTries"] else "12")
         raise RuntimeError("boom")
 
     env.app.register(ATTRIBUTES, boom)
