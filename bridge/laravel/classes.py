@@ -260,6 +260,9 @@ class JobClass:
         """The first `#[name]` up the lineage, with its depth (0: this class), as Laravel
         13 looks for it (the class, its traits when `traits`, then the parent); None when
         absent."""
+        return self._cached(("attribute", name, traits), self._find_attribute, name, traits)
+
+    def _find_attribute(self, name: str, traits: bool) -> tuple[int, ClassAttribute] | None:
         wanted = name.lstrip("\\").lower()
         for depth, cls in enumerate(self.lineage()):
             for attribute in cls.attributes:
