@@ -24,6 +24,9 @@ CHILD = textwrap.dedent(
     """
     import sys, threading
     from bridge.php import PhpObject, _accel, dumps, loads
+    from tests.support import sanitized
+
+    sanitized.install_from_env()
 
     stack, depths = int(sys.argv[1]), [int(d) for d in sys.argv[2:]]
     assert _accel.c_encode is not None and _accel.c_decode is not None
