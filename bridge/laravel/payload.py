@@ -251,7 +251,10 @@ class JobPayload:
         Raises:
             PayloadError: an unknown field name.
         """
-        raw = json.loads(json.dumps(self.raw))  # deep copy that keeps key order
+        try:
+            raw = json.loads(json.dumps(self.raw))  # deep copy that keeps key order
+        except RecursionError as exc:
+            raise PayloadError("the payload is nested too deep to rewrite") from exc
         for name, value in fields.items():
             if name in _TOP_KEYS:
                 raw[_TOP_KEYS[name]] = value

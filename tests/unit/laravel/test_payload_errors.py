@@ -25,7 +25,7 @@ from bridge.laravel._json import php_json_encode
 from bridge.laravel.command import decode_command, next_chained_job
 from bridge.laravel.encryption import Encrypter, php_unserialize_string
 from bridge.laravel.payload import JobPayload, delay_seconds, payload_uuid
-from bridge.laravel.versions import profile_for
+from bridge.laravel.versions import detect_profile, profile_for
 from bridge.php import PhpObject, dumps, loads
 from bridge.retry import backoff_seconds
 from tests.support.decode_path import APP_KEY, decode_like_worker
@@ -208,3 +208,14 @@ def test_a_chain_with_a_bad_head_fails_the_workers_steps_with_a_payload_error() 
     text = payload_text(data={"command": dumps(chain_command(None)).decode()})
     with pytest.raises(PayloadDecodeError):
         decode_like_worker(text, None)
+
+
+def test_a_payload_nested_too_deep_to_copy_is_a_payload_error_when_rewritten() -> None:
+    # Before: RecursionError from the deep copy that keeps key order.
+    nested: Any = 1
+    for _ in range(5_000):
+        nested = [nested]
+    payload = JobPayload.from_raw({"job": HANDLER, "hook": nested})
+    with pytest.raises(PayloadError, match="nested too deep"):
+        payload.replace(uuid="u-2")
+    assert detect_profile([payload_text(hook="HOOK").replace('"HOOK"', deep_json(100_000))]) is None
