@@ -42,6 +42,8 @@
  */
 #define NESTING_CAP 64
 #define STACK_BUDGET (16 * 1024)
+/* Levels this shallow use a few KiB at most in any build: the stack is measured deeper. */
+#define STACK_CHECK_FROM 16
 
 /* Longest float text converted here; PHP writes at most 17 digits and an exponent. */
 #define FLOAT_TEXT_MAX 64
@@ -70,12 +72,12 @@ typedef struct {
     const char *p;      /* the next byte to read */
     const char *end;
     int max_nesting;    /* containers enclosed by this many containers fall back */
-    uintptr_t stack_base; /* the address of a local of decode(): where the stack began */
     long long max_length;
     PyObject *object_type;
     Cached classes[CLASS_CACHE_SIZE];
     int n_classes;
     Cached keys[KEY_CACHE_SIZE]; /* direct-mapped by a hash of the bytes */
+    uintptr_t stack_base; /* the address of a local of decode(): where the stack began */
 } Reader;
 
 /* An array or property key as read: an int (obj NULL) or a str/bytes (obj owned). */
@@ -369,7 +371,7 @@ static int read_count(Reader *r, int nesting, Py_ssize_t *count)
     uint64_t n;
     if (!read_digits(r, &n) || !within_max_length(r, n) || !expect(r, ":{", 2)
         || nesting >= r->max_nesting || n > (uint64_t)(r->end - r->p) / MIN_ENTRY_SIZE
-        || stack_spent(r))
+        || (nesting > STACK_CHECK_FROM && stack_spent(r)))
         return 0;
     *count = (Py_ssize_t)n;
     return 1;

@@ -66,6 +66,8 @@ enum { ENC_OK = 0, ENC_FALLBACK = 1, ENC_ERROR = -1 };
  */
 #define NESTING_CAP 64
 #define STACK_BUDGET (16 * 1024)
+/* Levels this shallow use a few KiB at most in any build: the stack is measured deeper. */
+#define STACK_CHECK_FROM 16
 
 /* Room for any decimal a token holds: "-9223372036854775808" is 20 characters. */
 #define DECIMAL_MAX 20
@@ -485,7 +487,8 @@ static int stack_spent(const Encoder *e)
  * still. */
 static int too_deep(const Encoder *e, int level)
 {
-    return level > e->max_depth || level > NESTING_CAP || stack_spent(e);
+    return level > e->max_depth || level > NESTING_CAP
+           || (level > STACK_CHECK_FROM && stack_spent(e));
 }
 
 /* a:<n>:{i:0;<v0>i:1;<v1>...} */
