@@ -148,6 +148,10 @@ class ManuallyFailed(WorkerError):
     """The job was failed by its handler."""
 
 
+class ForeignPayload(WorkerError):
+    """A row another dialect wrote (a Laravel job in an SO queue, or the reverse)."""
+
+
 class AppImportError(WorkerError, ImportError):
     """The `MODULE:ATTR` app for the worker could not be imported."""
 
