@@ -53,7 +53,7 @@ TYPED: list[dict[str, Any]] = [
     {"count": -5, "ratio": 3.0, "label": "", "note": None, "flag": False, "items": {}},
     {"ratio": 1e-7, "items": {"nested": {"deep": [1, 2]}}, "hidden": "changed"},
     {"looseProtected": [1, "two"], "hidden": "h2"},
-    {"tries": 5, "retryAfter": 7, "queue": "reports", "timeout": 3},
+    {"tries": 5, "retryAfter": 7, "timeout": 3},
 ]
 CASES = [{"untyped": value} for value in UNTYPED] + TYPED
 
