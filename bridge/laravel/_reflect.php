@@ -15,6 +15,14 @@ declare(strict_types=1);
 
 const SHOULD_QUEUE = 'Illuminate\\Contracts\\Queue\\ShouldQueue';
 const DEBIAN_AUTOLOAD = '/usr/share/php/Illuminate/autoload.php';
+// The SO framework's job base class: its subclasses are jobs too (they implement nothing).
+const SO_JOB = 'Core\\Queue\\Job';
+
+function bridge_is_job(ReflectionClass $class): bool
+{
+    return (interface_exists(SHOULD_QUEUE) && $class->implementsInterface(SHOULD_QUEUE))
+        || (class_exists(SO_JOB) && $class->isSubclassOf(SO_JOB));
+}
 const OPTION_METHODS = ['displayName', 'retryUntil', 'backoff', 'tries'];
 
 function bridge_describe(mixed $value): mixed
@@ -154,7 +162,8 @@ function bridge_class(ReflectionClass $class): array
         'properties' => $properties,
         'methods' => (object) $methods,
         'abstract' => $class->isAbstract(),
-        'job' => $class->implementsInterface(SHOULD_QUEUE),
+        'job' => bridge_is_job($class),
+        'required_constructor_args' => $class->getConstructor()?->getNumberOfRequiredParameters() ?? 0,
     ];
 }
 
@@ -250,8 +259,10 @@ foreach (array_unique($names) as $name) {
         continue;
     }
     $class = new ReflectionClass($name);
-    if ($class->implementsInterface(SHOULD_QUEUE) && ! $class->isAbstract()) {
+    if (bridge_is_job($class) && ! $class->isAbstract()) {
         $out[] = bridge_class($class);
     }
 }
-echo json_encode(['classes' => $out, 'errors' => $errors], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR), "\n";
+// PRESERVE_ZERO_FRACTION: a float default such as 0.0 must stay a float (serialize() writes
+// d:0, not i:0).
+echo json_encode(['classes' => $out, 'errors' => $errors], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR), "\n";

@@ -9,17 +9,8 @@
 // SO_DB_PASSWORD; the queue config is the framework's own config/queue.php.
 
 $dir = rtrim($argv[1], '/');
-spl_autoload_register(function (string $class) use ($dir): void {
-    foreach (['Core\\' => 'core/', 'App\\' => 'app/'] as $prefix => $folder) {
-        if (str_starts_with($class, $prefix)) {
-            $file = $dir . '/' . $folder . str_replace('\\', '/', substr($class, strlen($prefix))) . '.php';
-            if (is_file($file)) {
-                require $file;
-            }
-        }
-    }
-});
-require $dir . '/core/Support/Helpers.php';
+putenv('SO_FRAMEWORK_DIR=' . $dir);
+require __DIR__ . '/autoload.php';
 require __DIR__ . '/jobs.php';
 
 function so_jobs(): array

@@ -32,4 +32,3 @@ def so_env(so_env_module: SoEnv) -> SoEnv:
     """The module's SO environment, tables and log emptied."""
     so_env_module.reset()
     return so_env_module
-

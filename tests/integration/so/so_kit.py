@@ -46,7 +46,7 @@ MIGRATIONS = {
 KINDS = so_job_class(
     "SoFixture\\Kinds",
     [
-        Prop("untyped"),
+        Prop("untyped", "public", None, None),
         Prop("count", "public", "int", 0),
         Prop("ratio", "public", "float", 0.0),
         Prop("label", "public", "string", ""),

@@ -96,7 +96,7 @@ def _failure_matches(runs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 
 def test_failure_after_the_job_tries_writes_the_framework_row(so_env: SoEnv) -> None:
     runs = _both(so_env, [(FAILS.name, {"label": "x", "tries": 2, "retryAfter": 0})])
-    php, mine = _failure_matches(runs)
+    php, _mine = _failure_matches(runs)
     assert [h["attempts"] for h in runs["so"]["handled"]] == [1, 2]
     assert [h["attempts"] for h in runs["bridge"]["handled"]] == [1, 2]
     assert php["queue"] == "default"
