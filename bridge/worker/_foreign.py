@@ -3,7 +3,8 @@
 A Laravel row in an SO queue (or the reverse) cannot be run by this worker's rules, and
 failing it would take it from the workers that can run it. By default (`leave`) the row is
 put back in place with its attempt taken back, available again after
-`unknown_job_delay_seconds` (so it does not block the rows behind it), and a warning names
+`unknown_job_delay_seconds` (at least 1: the rows behind it run first, and this worker does
+not take it straight back), and a warning names
 its dialect; with `fail` it goes to `failed_jobs` byte for byte, with the reason.
 """
 
@@ -80,7 +81,8 @@ class ForeignRows:
                 extra={"bridge": fields},
             )
             return True
-        delay = options.unknown_job_delay_seconds
+        # At least a second: a row available again at once would be this worker's next one.
+        delay = max(1, options.unknown_job_delay_seconds)
         self._queue.release_in_place(reserved, now=now, delay_seconds=delay, undo_attempt=True)
         self._logger.warning(
             "Left:       row %s on %s is a %s job, not %s; left for its workers (%s s)",

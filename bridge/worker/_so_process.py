@@ -131,7 +131,7 @@ class SoProcessor:
         if self._options.unknown_job is UnknownJobPolicy.FAIL:
             error = HandlerNotFound(f"No Python handler is registered for {payload.class_name}.")
             return self._fail(reserved, payload, job, None, error)
-        delay = self._options.unknown_job_delay_seconds
+        delay = max(1, self._options.unknown_job_delay_seconds)
         self._queue.release_in_place(
             reserved, now=int(self._clock()), delay_seconds=delay, undo_attempt=True
         )
