@@ -70,3 +70,12 @@ class Counts extends Job
         record($this, ['n' => $this->n]);
     }
 }
+
+class Noop extends Job
+{
+    public int $n = 0;
+
+    public function handle(): void
+    {
+    }
+}

@@ -5,6 +5,7 @@
 //              DatabaseQueue::push (or later() with a delay); prints {"id": ...} per job
 //   serialize  the same input; prints base64 of Job::serialize() per job (no database)
 //   work       argv[3] queue, argv[4] --tries: Worker::runNextJob until no job is left
+//   push-noop, work-timed  the same, timed, for bench/bench_so.py
 // The database comes from SO_DB_HOST, SO_DB_PORT, SO_DB_DATABASE, SO_DB_USERNAME,
 // SO_DB_PASSWORD; the queue config is the framework's own config/queue.php.
 
@@ -65,6 +66,24 @@ if ($command === 'serialize') {
     $options = ['max_tries' => (int)$argv[4]];
     while ($worker->runNextJob($argv[3], $options)) {
     }
+} elseif ($command === 'push-noop') {
+    // Benchmark: argv[3] jobs pushed one by one, as an app dispatches; prints the seconds.
+    $manager = so_manager();
+    $manager->size('default'); // connect before the clock starts
+    $started = microtime(true);
+    for ($n = 0; $n < (int)$argv[3]; $n++) {
+        $job = new SoFixture\Noop();
+        $job->n = $n;
+        $manager->push($job);
+    }
+    echo microtime(true) - $started, "\n";
+} elseif ($command === 'work-timed') {
+    // Benchmark: `work`, its lines on stdout as usual; the seconds from the first pop on stderr.
+    $worker = new Core\Queue\Worker(so_manager());
+    $started = microtime(true);
+    while ($worker->runNextJob($argv[3], ['max_tries' => 3])) {
+    }
+    fwrite(STDERR, (microtime(true) - $started) . "\n");
 } else {
     fwrite(STDERR, "unknown command $command\n");
     exit(2);

@@ -180,11 +180,13 @@ class SoEnv:
         """The framework's `Worker::runNextJob` until no job is available; its output."""
         return self._run(["work", queue, str(tries)])
 
-    def php_worker_process(self, name: str, *, queue: str = "default") -> subprocess.Popen[str]:
+    def php_worker_process(
+        self, name: str, *, queue: str = "default", stdout: Any = subprocess.DEVNULL
+    ) -> subprocess.Popen[str]:
         """A PHP worker running until the queue is empty, started and left running."""
         return subprocess.Popen(
             [self.php, str(DRIVER), str(self.framework), "work", queue, "3"],
-            stdout=subprocess.DEVNULL,
+            stdout=stdout,
             stderr=subprocess.PIPE,
             text=True,
             env=self.php_environ(name),
