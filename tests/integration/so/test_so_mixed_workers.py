@@ -46,25 +46,26 @@ def _bridge_worker(so_env: SoEnv, name: str, log: Path) -> subprocess.Popen[str]
     and stop the worker)."""
     env = so_env.php_environ(name)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-    return subprocess.Popen(
-        [
-            *bridge_command(),
-            "--database",
-            so_env.url,
-            "work",
-            "--dialect",
-            so_env.format,
-            "--app",
-            "mixed_app:app",
-            "--stop-when-empty",
-            "--sleep",
-            "0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-        text=True,
-        env=env,
-    )
+    with log.open("w") as stderr:
+        return subprocess.Popen(
+            [
+                *bridge_command(),
+                "--database",
+                so_env.url,
+                "work",
+                "--dialect",
+                so_env.format,
+                "--app",
+                "mixed_app:app",
+                "--stop-when-empty",
+                "--sleep",
+                "0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
 
 
 def test_two_so_and_two_bridge_workers_lose_and_double_nothing(
