@@ -175,7 +175,7 @@ def dialect_named(name: str, *, laravel_version: str | None = None) -> Dialect:
         version = text.partition("-")[2] or laravel_version or "8"
         try:
             return Dialect(LARAVEL, profile_for(version))
-        except Exception as exc:
+        except ConfigError as exc:
             raise ConfigError(f"unknown Laravel version in dialect {name!r}: {exc}") from exc
     raise ConfigError(
         f"unknown dialect {name!r}: use laravel, laravel-<version>, so or so-serialize"

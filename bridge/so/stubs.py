@@ -25,6 +25,7 @@ from bridge.so.payload import SO_JSON
 __all__ = ["generate_so_stubs", "render_so_stubs", "so_stub_problems"]
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
+# `_prop` (from the Laravel stubs) writes a reflected property: one way for both dialects.
 
 
 def _lineage(cls: dict[str, Any]) -> Iterable[dict[str, Any]]:
