@@ -242,14 +242,17 @@ def run(url: str, jobs: int, version: str) -> list[str]:
     )
     lines += [
         "",
-        f"Two framework workers against one: {so_work / so_two:.2f}x the rate of one. Its "
-        "`SELECT ... FOR UPDATE` without `SKIP LOCKED` makes the second worker wait on the "
-        "lock of the row the first is reserving; under that contention MariaDB also picks "
-        f"deadlock victims: {so_restarts} framework worker process(es) died of one in the "
-        "reservation (exit 255, restarted here as Supervisor would), and "
-        f"{so_left} finished job(s) were left released for 90 s because their DELETE was "
-        "the victim (the framework counts that as a job failure: the job runs again). "
-        f"bridge's two workers: {bridge_restarts} restarts, {bridge_left} rows left.",
+        f"Two framework workers drain at {so_work / so_two:.2f}x the rate of one here (the "
+        "machine is shared: single processes are held back by the load as much as by the "
+        "database). Its reservation is `SELECT ... FOR UPDATE` without `SKIP LOCKED`: a "
+        "second worker waits on the row lock of the first, and MariaDB picks deadlock "
+        f"victims among them. In this run: {so_restarts} framework worker process(es) died "
+        "of one in the reservation (exit 255, nothing reserved; restarted here as "
+        f"Supervisor would), and {so_left} finished job(s) were left released for 90 s "
+        "because their DELETE was the victim (the framework counts that as a job failure, "
+        f"so the job runs again). bridge's two workers: {bridge_restarts} restarts, "
+        f"{bridge_left} rows left. The two-worker rows include each process's start "
+        "(a Python interpreter and its imports for bridge, PHP's for the framework).",
         "",
     ]
     return lines

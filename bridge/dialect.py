@@ -97,8 +97,19 @@ class Dialect:
         return not self.is_so
 
     @property
+    def delay_sets_property(self) -> bool:
+        """Whether a dispatch delay is the job's `delay` property (Laravel's `delay()`), or
+        only the row's `available_at` (the SO framework's `later($job, $delay)`)."""
+        return not self.is_so
+
+    @property
     def has_uuid(self) -> bool:
         """Whether payloads carry a uuid (Laravel's do; SO's do not)."""
+        return not self.is_so
+
+    @property
+    def has_chains_and_batches(self) -> bool:
+        """Whether the PHP side knows chains and batches (the SO framework does not)."""
         return not self.is_so
 
     def foreign(self, text: str) -> str | None:

@@ -152,19 +152,17 @@ class Dispatcher:
         target_queue = queue
         if queue is not None and self.dialect.queue_sets_property:
             job, target_queue = job.on_queue(queue), None
-        delay_now = 0
-        if delay is not None:
-            if self.dialect.is_so:
-                delay_now = delay if isinstance(delay, int) else 0
-                if isinstance(delay, datetime):
-                    delay_now = max(0, int(delay.timestamp() - self.clock()))
-            else:
-                job = job.delay(delay)
         now = int(self.clock())
+        row_delay = 0
+        if delay is not None:
+            if self.dialect.delay_sets_property:
+                job = job.delay(delay)
+            else:
+                row_delay = max(0, delay_seconds(delay, now) or 0)
         job_uuid, payload = self._payload(job, now=now)
         target = target_queue if target_queue is not None else self._queue_of(job)
         row_id = self.queue.push(
-            payload, queue=target, now=now, delay_seconds=delay_now or self._delay_of(job, now)
+            payload, queue=target, now=now, delay_seconds=row_delay or self._delay_of(job, now)
         )
         return Dispatched(row_id, job_uuid, target, payload)
 
@@ -196,8 +194,8 @@ class Dispatcher:
 
         With `queue`, every job of the chain runs there (`allOnQueue`).
         """
-        if self.dialect.is_so:
-            raise PayloadError("the SO framework's queue has no chains")
+        if not self.dialect.has_chains_and_batches:
+            raise PayloadError(f"the {self.dialect.label} dialect has no chains")
         if not jobs:
             raise PayloadError("a chain needs at least one job")
         members = list(jobs)
@@ -219,8 +217,8 @@ class Dispatcher:
         PHP `then`/`catch`/`finally` callbacks are closures that Python cannot write; a batch
         dispatched from Python has none.
         """
-        if self.dialect.is_so:
-            raise PayloadError("the SO framework's queue has no batches")
+        if not self.dialect.has_chains_and_batches:
+            raise PayloadError(f"the {self.dialect.label} dialect has no batches")
         if self.batches is None:
             raise PayloadError("batch() needs the job_batches table: pass batches=")
         now_float = self.clock()

@@ -12,9 +12,11 @@ from bridge.dialect import (
     sniff,
     summarize,
 )
-from bridge.exceptions import ConfigError
+from bridge.dispatcher import Dispatcher
+from bridge.exceptions import ConfigError, PayloadError
 from bridge.laravel import profile_for
-from bridge.so import SO_JSON, SO_SERIALIZE, encode_so
+from bridge.queue.memory import InMemoryQueue
+from bridge.so import SO_JSON, SO_SERIALIZE, encode_so, so_job_class
 from tests.unit.worker.worker_kit import fixture_payload
 
 SO_ROW = encode_so("App\\Jobs\\Report", {"tries": 3, "id": 7}, SO_JSON)
@@ -76,3 +78,17 @@ def test_summaries_name_the_class_whichever_dialect_wrote_it() -> None:
     laravel = summarize(LARAVEL_ROW)
     assert laravel.dialect == LARAVEL and laravel.class_name and laravel.uuid
     assert summarize('{"class":"broken').class_name is None
+
+
+def test_an_so_dispatcher_has_no_chains_or_batches_and_delays_the_row_only() -> None:
+    queue = InMemoryQueue()
+    dispatcher = Dispatcher(queue=queue, dialect=dialect_named("so"), clock=lambda: 1000.0)
+    job = so_job_class("App\\Jobs\\Report").new()
+    with pytest.raises(PayloadError, match="no chains"):
+        dispatcher.chain([job, job])
+    with pytest.raises(PayloadError, match="no batches"):
+        dispatcher.batch([job])
+    sent = dispatcher.dispatch(job, delay=30)
+    (row,) = queue.rows()
+    assert row.available_at == 1030 and row.payload == sent.payload
+    assert '"delay"' not in sent.payload
