@@ -59,7 +59,8 @@ KINDS = so_job_class(
 )
 FAILS = so_job_class("SoFixture\\Fails", [Prop("label", "public", "string", "")])
 COUNTS = so_job_class("SoFixture\\Counts", [Prop("n", "public", "int", 0)])
-CLASSES = {c.name: c for c in (KINDS, FAILS, COUNTS)}
+NOOP = so_job_class("SoFixture\\Noop", [Prop("n", "public", "int", 0)])  # bench/bench_so.py's
+CLASSES = {c.name: c for c in (KINDS, FAILS, COUNTS, NOOP)}
 
 
 def so_tables_sql(version: str) -> list[str]:
