@@ -178,15 +178,16 @@ class InMemoryQueue:
         self, job: ReservedJob, *, now: int, delay_seconds: int = 0, undo_attempt: bool = False
     ) -> bool:
         """Put a job back in its own row; False when this reservation no longer holds it."""
+        row_id = _row_id(job)
         with self._lock:
-            row = self._rows.get(job.id)
+            row = self._rows.get(row_id)
             if row is None or (row.reserved_at, row.attempts) != (job.reserved_at, job.attempts):
                 return False
             attempts = row.attempts - 1 if undo_attempt else row.attempts
-            self._rows[job.id] = replace(
+            self._rows[row_id] = replace(
                 row, reserved_at=None, available_at=now + delay_seconds, attempts=attempts
             )
-            self.released_in_place.append(job.id)
+            self.released_in_place.append(row_id)
             return True
 
     def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:

@@ -105,7 +105,7 @@ class SoPayload:
         properties: dict[PhpKey, Any] = {key: value for key, value in self.data.items()}
         return PhpObject(self.class_name, properties)
 
-    def for_failed_jobs(self, *, job_id: int, attempts: int) -> str:
+    def for_failed_jobs(self, *, job_id: int | str, attempts: int) -> str:
         """The payload the SO worker writes to `failed_jobs`: `jobId` and `attempts` filled in."""
         data: dict[str, Any] = {}
         for key, default in BASE_KEYS.items():
