@@ -82,6 +82,8 @@ class Settings:
     laravel_version: str | None = None
     #: The Redis connection, used when `connection_name` is `redis`.
     redis: RedisSettings = field(default_factory=RedisSettings)
+    #: The PHP side's queue dialect (`BRIDGE_DIALECT`: laravel, so, so-serialize), if set.
+    dialect: str | None = None
     #: Where the settings came from, for messages: "url", ".env path" or "sqlite default".
     source: str = field(default="url", compare=False)
 
@@ -281,11 +283,15 @@ def resolve_settings(
     """Pick the settings by precedence: explicit URL, then `.env`, then the SQLite default.
 
     With an explicit URL, a `.env` (if any) still supplies `APP_KEY` and table names.
-    `BRIDGE_LARAVEL_VERSION` (e.g. `10`, `12.11`) names the PHP side's Laravel version.
+    `BRIDGE_LARAVEL_VERSION` (e.g. `10`, `12.11`) names the PHP side's Laravel version, and
+    `BRIDGE_DIALECT` its queue dialect (`so` for the SO framework).
     """
     settings = _resolve(database_url=database_url, cwd=cwd, environ=environ, env_file=env_file)
     version = environ.get("BRIDGE_LARAVEL_VERSION") or None
-    return replace(settings, laravel_version=version) if version else settings
+    if version:
+        settings = replace(settings, laravel_version=version)
+    dialect = environ.get("BRIDGE_DIALECT") or None
+    return replace(settings, dialect=dialect) if dialect else settings
 
 
 def _resolve(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from bridge._typing import Clock
+from bridge.dialect import LARAVEL, Dialect
 from bridge.exceptions import PayloadError, WorkerError
 from bridge.laravel.classes import UNINITIALIZED, Job
 from bridge.laravel.encryption import Encrypter
@@ -78,6 +79,9 @@ class Dispatcher:
         default_queue: The connection's default queue name (`queue` in Laravel's config).
         batches: The `job_batches` table, needed for `batch()`.
         uuid_factory: Payload uuid source (tests pin it).
+        dialect: The PHP side's dialect (default: Laravel with `profile`). With an SO one,
+            payloads are what the SO framework's `Job::serialize()` writes; they carry no
+            uuid (`Dispatched.uuid` is empty), and chains and batches do not exist there.
     """
 
     def __init__(
@@ -90,9 +94,11 @@ class Dispatcher:
         default_queue: str = "default",
         batches: BatchStore | None = None,
         uuid_factory: Callable[[], str] = new_job_uuid,
+        dialect: Dialect | None = None,
     ) -> None:
         self.queue = queue
         self.profile = profile_for(profile)
+        self.dialect = dialect if dialect is not None else Dialect(LARAVEL, self.profile)
         self.clock = clock
         self.encrypter = encrypter
         self.default_queue = default_queue
@@ -108,10 +114,23 @@ class Dispatcher:
         return value if isinstance(value, str) and value else self.default_queue
 
     def _payload(self, job: Job, *, now: int, bulk: bool = False) -> tuple[str, str]:
+        dialect = self.dialect
+        if not dialect.has_uuid:
+            return "", dialect.payload(job, uuid="", now=now)
         job_uuid = self.uuid_factory()
-        payload = build_payload(
-            job, profile=self.profile, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk
-        )
+        if dialect.profile is self.profile:
+            payload = build_payload(
+                job,
+                profile=self.profile,
+                uuid=job_uuid,
+                now=now,
+                encrypter=self.encrypter,
+                bulk=bulk,
+            )
+        else:
+            payload = dialect.payload(
+                job, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk
+            )
         if self._stamp is not None:
             payload = self._stamp(payload)
         return job_uuid, payload
@@ -125,16 +144,25 @@ class Dispatcher:
     def dispatch(
         self, job: Job, *, queue: str | None = None, delay: int | datetime | None = None
     ) -> Dispatched:
-        """Queue one job (Laravel's `dispatch($job)->onQueue(...)->delay(...)`)."""
-        if queue is not None:
-            job = job.on_queue(queue)
-        if delay is not None:
-            job = job.delay(delay)
+        """Queue one job (Laravel's `dispatch($job)->onQueue(...)->delay(...)`).
+
+        In the SO dialect, `queue` is the queue argument of `push($job, $queue)` (the job's
+        `queue` property is left as it is) and `delay` that of `later($job, $delay)`.
+        """
+        target_queue = queue
+        if queue is not None and self.dialect.queue_sets_property:
+            job, target_queue = job.on_queue(queue), None
         now = int(self.clock())
+        row_delay = 0
+        if delay is not None:
+            if self.dialect.delay_sets_property:
+                job = job.delay(delay)
+            else:
+                row_delay = max(0, delay_seconds(delay, now) or 0)
         job_uuid, payload = self._payload(job, now=now)
-        target = self._queue_of(job)
+        target = target_queue if target_queue is not None else self._queue_of(job)
         row_id = self.queue.push(
-            payload, queue=target, now=now, delay_seconds=self._delay_of(job, now)
+            payload, queue=target, now=now, delay_seconds=row_delay or self._delay_of(job, now)
         )
         return Dispatched(row_id, job_uuid, target, payload)
 
@@ -166,6 +194,8 @@ class Dispatcher:
 
         With `queue`, every job of the chain runs there (`allOnQueue`).
         """
+        if not self.dialect.has_chains_and_batches:
+            raise PayloadError(f"the {self.dialect.label} dialect has no chains")
         if not jobs:
             raise PayloadError("a chain needs at least one job")
         members = list(jobs)
@@ -187,6 +217,8 @@ class Dispatcher:
         PHP `then`/`catch`/`finally` callbacks are closures that Python cannot write; a batch
         dispatched from Python has none.
         """
+        if not self.dialect.has_chains_and_batches:
+            raise PayloadError(f"the {self.dialect.label} dialect has no batches")
         if self.batches is None:
             raise PayloadError("batch() needs the job_batches table: pass batches=")
         now_float = self.clock()

@@ -166,6 +166,10 @@ class ModelNotFound(WorkerError, LookupError):
         super().__init__(text)
 
 
+class ForeignPayload(WorkerError):
+    """A row another dialect wrote (a Laravel job in an SO queue, or the reverse)."""
+
+
 class AppImportError(WorkerError, ImportError):
     """The `MODULE:ATTR` app for the worker could not be imported."""
 

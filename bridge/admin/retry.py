@@ -38,6 +38,7 @@ from enum import StrEnum
 
 from bridge.admin._payload_text import replace_top_level, top_level_spans
 from bridge.admin._time import to_unix
+from bridge.dialect import SO_DIALECT_NAMES, sniff
 from bridge.exceptions import FailedJobNotFound, PayloadDecodeError
 from bridge.queue.base import FailedJobRecord, FailedJobStore, JobQueue, RetryMove
 
@@ -174,6 +175,17 @@ def plan_retry(record: FailedJobRecord, options: RetryOptions) -> RetryPlan:
         PayloadDecodeError: The stored payload is not a JSON object, or its deadline is not
             a timestamp.
     """
+    if sniff(record.payload) in SO_DIALECT_NAMES:
+        # The SO framework's worker ignores the payload's jobId and attempts (the row
+        # counts them) and has no deadline: the payload goes back byte for byte.
+        return RetryPlan(
+            record=record,
+            payload=record.payload,
+            queue=options.to_queue or record.queue,
+            retry_until=None,
+            expires=False,
+            rewritten=(),
+        )
     spans = top_level_spans(record.payload)
     found = {span.key: span.value for span in spans}  # the last of a repeated key wins, as in PHP
     changes: dict[str, str] = {}

@@ -14,10 +14,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bridge.exceptions import BridgeError, PayloadDecodeError
+from bridge.dialect import SO_DIALECT_NAMES, sniff, summarize
+from bridge.exceptions import BridgeError, PayloadDecodeError, PayloadError
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpCustom, PhpEnum, PhpObject, PhpReference, PhpValue, Visibility, loads
 from bridge.queue.base import FailedJobRecord
+from bridge.so import SoPayload, decode_so
 
 if TYPE_CHECKING:
     from bridge.laravel.encryption import Encrypter
@@ -37,12 +39,10 @@ _RECURSION = "*RECURSION*"
 
 
 def class_of(payload: str) -> str:
-    """The job's class for listings: `data.commandName`, else `displayName`, else `job`."""
-    try:
-        parsed = JobPayload.from_json(payload)
-    except PayloadDecodeError:
-        return "?"
-    return parsed.command_name or parsed.display_name or parsed.job
+    """The job's class for listings: `data.commandName`, else `displayName`, else `job`
+    (an SO framework payload's `class`), whichever dialect wrote the row."""
+    summary = summarize(payload)
+    return summary.class_name or summary.display_name or "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +100,20 @@ class FailedJobDetails:
     payload: JobPayload | None
     command: DecodedCommand | None
     problem: str | None = None
+    #: The payload of an SO framework row (then `payload` is None).
+    so: SoPayload | None = None
 
 
 def inspect_failed(record: FailedJobRecord, *, encrypter: Encrypter | None) -> FailedJobDetails:
     """Decode a failed job's payload and command (no I/O)."""
+    if sniff(record.payload) in SO_DIALECT_NAMES:
+        try:
+            so = decode_so(record.payload)
+        except PayloadError as exc:
+            return FailedJobDetails(record, None, None, problem=f"unreadable payload: {exc}")
+        return FailedJobDetails(
+            record, None, DecodedCommand(encrypted=False, value=so.command()), so=so
+        )
     try:
         payload = JobPayload.from_json(record.payload)
     except PayloadDecodeError as exc:
@@ -202,6 +212,14 @@ def render_details(details: FailedJobDetails) -> str:
             f"Retry until: {_or_dash(payload.retry_until)}",
             f"Payload uuid: {payload.uuid or '-'}",
         ]
+    so = details.so
+    if so is not None:
+        lines += [
+            f"Dialect:     {so.format} (SO framework)",
+            f"Class:       {so.class_name}",
+            f"Attempts:    {_or_dash(so.int_property('attempts'))}",
+            f"Max tries:   {_or_dash(so.int_property('tries'))}",
+        ]
     if details.problem is not None:
         lines.append(details.problem)
     if details.command is not None:
@@ -278,7 +296,9 @@ def details_to_json(details: FailedJobDetails) -> dict[str, Any]:
         "queue": record.queue,
         "failed_at": record.failed_at.isoformat(sep=" "),
         "class": class_of(record.payload),
-        "payload": details.payload.raw if details.payload is not None else None,
+        "payload": details.payload.raw
+        if details.payload is not None
+        else (value_to_json(details.so.raw) if details.so is not None else None),
         "problem": details.problem,
         "command": _command_to_json(details.command) if details.command is not None else None,
         "exception": record.exception,

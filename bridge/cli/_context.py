@@ -22,6 +22,7 @@ from bridge.exceptions import BridgeError, ConfigError, SchemaError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from bridge.dialect import Dialect
     from bridge.laravel.encryption import Encrypter
     from bridge.laravel.versions import Profile
     from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
@@ -188,6 +189,34 @@ class CliContext:
             return detected, "detected from the tables"
         return profile_for(DEFAULT_LARAVEL), "default"
 
+    def dialect(self, explicit: str | None = None, laravel_version: str | None = None) -> Dialect:
+        """The PHP side's queue dialect.
+
+        In order: `explicit` (`--dialect`), `BRIDGE_DIALECT`, the rows already in the tables
+        when every one of them is the SO framework's, else Laravel (`profile`).
+        """
+        from bridge.dialect import LARAVEL, Dialect, detect_dialect, dialect_named
+
+        version = laravel_version or self.settings.laravel_version
+        chosen = explicit or self.settings.dialect
+        if chosen:
+            return dialect_named(chosen, laravel_version=version)
+        detected = detect_dialect(self._samples())
+        if detected is not None and detected.is_so:
+            return detected
+        return Dialect(LARAVEL, self.profile(laravel_version))
+
+    def _samples(self) -> list[str]:
+        from bridge.queue.base import FailedJobFilter
+
+        samples: list[str] = []
+        try:
+            samples += self.queue.recent_payloads(limit=20)
+            samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
+        except SchemaError:
+            pass  # no tables yet: nothing to learn from
+        return samples
+
     def now(self) -> int:
         """The current Unix time in whole seconds, as Laravel stores queue times."""
         return int(self.clock())
@@ -207,3 +236,16 @@ class BridgeGroup(click.Group):
         if isinstance(ctx.obj, CliContext) and ctx.obj.exit_code:
             ctx.exit(ctx.obj.exit_code)
         return result
+
+
+def dialect_option(func: F) -> F:
+    """`--dialect`: the PHP side's queue dialect, for the commands that read or write rows."""
+    return click.option(
+        "--dialect",
+        "dialect_name",
+        default=None,
+        metavar="NAME",
+        help="The PHP side: laravel, laravel-<version>, so (the SO framework's JSON jobs) or "
+        "so-serialize (its first version) [env: BRIDGE_DIALECT]. Default: what the rows "
+        "in the tables say, else laravel.",
+    )(func)

@@ -9,10 +9,13 @@ from typing import Any
 
 import click
 
-from bridge.cli._context import CliContext, pass_context
+from bridge.cli._context import CliContext, dialect_option, pass_context
 from bridge.dispatcher import Dispatcher
 from bridge.exceptions import ConfigError
 from bridge.laravel.classes import JobClass, Prop
+from bridge.so import SO_JOB_BASE, so_job_class
+
+_SO_BASE_NAMES = frozenset(p.name for p in SO_JOB_BASE.properties)
 
 
 def _parse_assignment(text: str) -> tuple[str, Any]:
@@ -52,6 +55,7 @@ def find_declaration(module_path: str, class_name: str) -> JobClass | None:
     help="Module of JobClass declarations (from `bridge stubs`) that declares CLASS.",
 )
 @click.option("--laravel", "laravel_version", default=None, help="Laravel version of the PHP side.")
+@dialect_option
 @click.option("--json", "as_json", is_flag=True, help="Print the queued job as JSON.")
 @pass_context
 def dispatch(
@@ -62,6 +66,7 @@ def dispatch(
     delay: int | None,
     declarations: str | None,
     laravel_version: str | None,
+    dialect_name: str | None,
     as_json: bool,
 ) -> None:
     """Queue a job of PHP class CLASS with the given property values.
@@ -71,6 +76,7 @@ def dispatch(
     every property is written as a public, untyped property.
     """
     values = dict(_parse_assignment(a) for a in assignments)
+    dialect = ctx.dialect(dialect_name, laravel_version)
     declaration = None
     if declarations is not None:
         if str(ctx.cwd) not in sys.path:
@@ -78,6 +84,14 @@ def dispatch(
         declaration = find_declaration(declarations, class_name)
         if declaration is None:
             raise ConfigError(f"{declarations} declares no class {class_name!r}")
+    elif dialect.is_so:
+        # The base Job's own properties (queue, tries, ...) are declared already.
+        own = tuple(Prop(name) for name in values if name not in _SO_BASE_NAMES)
+        declaration = so_job_class(class_name, own)
+        click.echo(
+            "note: no --declarations given; properties are written as public and untyped",
+            err=True,
+        )
     else:
         declaration = JobClass(name=class_name, properties=tuple(Prop(name) for name in values))
         click.echo(
@@ -86,13 +100,16 @@ def dispatch(
         )
     dispatcher = Dispatcher(
         queue=ctx.queue,
-        profile=ctx.profile(laravel_version),
+        profile=dialect.profile or "12",
         clock=ctx.clock,
         encrypter=ctx.encrypter,
         default_queue=ctx.settings.default_queue,
+        dialect=dialect,
     )
     sent = dispatcher.dispatch(declaration.new(**values), queue=queue, delay=delay)
     if as_json:
         click.echo(json.dumps({"id": sent.id, "uuid": sent.uuid, "queue": sent.queue}))
-    else:
+    elif sent.uuid:
         click.echo(f"Queued {declaration.name} [{sent.uuid}] on {sent.queue} (id {sent.id})")
+    else:
+        click.echo(f"Queued {declaration.name} on {sent.queue} (id {sent.id}, {dialect.label})")

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from bridge.cli._context import CliContext, dialect_option, pass_context
+from bridge.dialect import SO_DIALECT_NAMES, dialect_named
 from bridge.laravel.stubs import generate_stubs
+from bridge.so.stubs import generate_so_stubs
 
 
 @click.command()
@@ -25,8 +28,15 @@ from bridge.laravel.stubs import generate_stubs
     default=None,
     help="Python file to write (default: standard output).",
 )
+@dialect_option
+@pass_context
 def stubs(
-    paths: tuple[Path, ...], autoload: Path | None, php_binary: str, output: Path | None
+    ctx: CliContext,
+    paths: tuple[Path, ...],
+    autoload: Path | None,
+    php_binary: str,
+    output: Path | None,
+    dialect_name: str | None,
 ) -> None:
     """Declare the queued job classes found under PATHS as Python `JobClass` objects.
 
@@ -34,9 +44,16 @@ def stubs(
     the traits and interfaces, so `bridge dispatch --declarations MODULE` and `Dispatcher`
     write commands PHP unserializes exactly.
     """
-    source = generate_stubs(list(paths), autoload=autoload, php=php_binary)
+    chosen = dialect_name or ctx.settings.dialect
+    if chosen and dialect_named(chosen).name in SO_DIALECT_NAMES:
+        # SO job classes (subclasses of Core\Queue\Job), refused where SO cannot carry them.
+        name = dialect_named(chosen).name
+        source = generate_so_stubs(list(paths), autoload=autoload, php=php_binary, fmt=name)
+    else:
+        source = generate_stubs(list(paths), autoload=autoload, php=php_binary)
     if output is None:
         click.echo(source, nl=False)
         return
     output.write_text(source, encoding="utf-8")
-    click.echo(f"Wrote {source.count('JobClass(')} declarations to {output}", err=True)
+    count = source.count("JobClass(") + source.count("so_job_class(\n")
+    click.echo(f"Wrote {count} declarations to {output}", err=True)

@@ -8,10 +8,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from bridge.cli._context import CliContext, pass_context
+from bridge.cli._context import CliContext, dialect_option, pass_context
 from bridge.exceptions import ConfigError
 from bridge.retry import message_style_for
-from bridge.worker import UnknownJobPolicy, Worker, WorkerOptions, load_app, log_handler
+from bridge.worker import (
+    ForeignRowPolicy,
+    UnknownJobPolicy,
+    Worker,
+    WorkerOptions,
+    load_app,
+    log_handler,
+)
 
 
 def _timezone(name: str) -> ZoneInfo:
@@ -33,7 +40,12 @@ def _timezone(name: str) -> ZoneInfo:
 @click.option("--stop-when-empty", is_flag=True, help="Stop when no queue has a job.")
 @click.option("--sleep", type=float, default=3.0, show_default=True, help="Idle pause, seconds.")
 @click.option("--rest", type=float, default=0.0, show_default=True, help="Pause after each job.")
-@click.option("--tries", type=int, default=1, show_default=True, help="Attempts (0: unlimited).")
+@click.option(
+    "--tries",
+    type=int,
+    default=None,
+    help="Attempts [default: 1 (0: unlimited); 3 in the SO dialect, as its queue:work].",
+)
 @click.option("--backoff", default="0", show_default=True, help="Retry delay: 10 or 10,30,60.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per job.")
 @click.option("--max-jobs", type=int, default=0, help="Stop after this many jobs.")
@@ -68,6 +80,14 @@ def _timezone(name: str) -> ZoneInfo:
     help="Laravel version of the PHP side (wording of attempt/timeout errors); "
     "default: detected from the tables.",
 )
+@dialect_option
+@click.option(
+    "--foreign",
+    type=click.Choice([p.value for p in ForeignRowPolicy]),
+    default=ForeignRowPolicy.LEAVE.value,
+    show_default=True,
+    help="Rows of another dialect: leave them for their workers, or fail them intact.",
+)
 @click.option("--json-logs", is_flag=True, help="One JSON object per log line.")
 @pass_context
 def work(
@@ -79,7 +99,7 @@ def work(
     stop_when_empty: bool,
     sleep: float,
     rest: float,
-    tries: int,
+    tries: int | None,
     backoff: str,
     timeout: float,
     max_jobs: int,
@@ -91,6 +111,8 @@ def work(
     read_ahead: bool,
     unknown: str,
     laravel_version: str | None,
+    dialect_name: str | None,
+    foreign: str,
     json_logs: bool,
 ) -> None:
     """Run jobs from the Laravel queue with the handlers of a Python app.
@@ -107,6 +129,9 @@ def work(
     app = load_app(app_path)
     # As for dispatch: given, else detected from the rows in the tables, else the newest.
     profile, how = ctx.profile_and_source(laravel_version)
+    dialect = ctx.dialect(dialect_name, laravel_version)
+    if tries is None:
+        tries = 3 if dialect.is_so else 1
     options = WorkerOptions(
         queues=tuple(q.strip() for q in (queues or settings.default_queue).split(",") if q.strip()),
         name=name,
@@ -126,6 +151,8 @@ def work(
         default_queue=settings.default_queue,
         message_style=message_style_for(profile.name),
         timezone=_timezone(settings.timezone),
+        dialect=dialect,
+        foreign_rows=ForeignRowPolicy(foreign),
     )
     logger = logging.getLogger("bridge")
     if not logger.handlers:

@@ -19,6 +19,14 @@ declare(strict_types=1);
 
 const SHOULD_QUEUE = 'Illuminate\\Contracts\\Queue\\ShouldQueue';
 const DEBIAN_AUTOLOAD = '/usr/share/php/Illuminate/autoload.php';
+// The SO framework's job base class: its subclasses are jobs too (they implement nothing).
+const SO_JOB = 'Core\\Queue\\Job';
+
+function bridge_is_job(ReflectionClass $class): bool
+{
+    return (interface_exists(SHOULD_QUEUE) && $class->implementsInterface(SHOULD_QUEUE))
+        || (class_exists(SO_JOB) && $class->isSubclassOf(SO_JOB));
+}
 const OPTION_METHODS = ['displayName', 'retryUntil', 'backoff', 'tries'];
 
 function bridge_describe(mixed $value): mixed
@@ -248,7 +256,8 @@ function bridge_class(ReflectionClass $class): array
         'methods' => (object) $methods,
         'attributes' => bridge_attributes($class),
         'abstract' => $class->isAbstract(),
-        'job' => $class->implementsInterface(SHOULD_QUEUE),
+        'job' => bridge_is_job($class),
+        'required_constructor_args' => $class->getConstructor()?->getNumberOfRequiredParameters() ?? 0,
     ];
 }
 
@@ -344,7 +353,7 @@ foreach (array_unique($names) as $name) {
         continue;
     }
     $class = new ReflectionClass($name);
-    if ($class->implementsInterface(SHOULD_QUEUE) && ! $class->isAbstract()) {
+    if (bridge_is_job($class) && ! $class->isAbstract()) {
         $out[] = bridge_class($class);
     }
 }

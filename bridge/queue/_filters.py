@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 
+from bridge.dialect import SO_DIALECT_NAMES, sniff
+from bridge.exceptions import PayloadError
 from bridge.queue.base import FailedJobFilter, FailedJobRecord
+from bridge.so import decode_so
 
 
 def command_name_of(payload: str) -> str | None:
-    """`data.commandName` of a payload, or None when the payload has none or is not JSON."""
+    """`data.commandName` of a payload (an SO framework payload's `class`), or None when the
+    payload has none or is not readable."""
+    if sniff(payload) in SO_DIALECT_NAMES:
+        try:
+            return decode_so(payload).class_name
+        except PayloadError:
+            return None
     try:
         decoded = json.loads(payload)
     except ValueError:

@@ -233,6 +233,17 @@ class JobQueue(Protocol):
         Redis: move the reservation to `:delayed`); return its new id."""
         ...
 
+    def release_in_place(
+        self, job: ReservedJob, *, now: int, delay_seconds: int = 0, undo_attempt: bool = False
+    ) -> bool:
+        """Put a job back in its own row (same id), available after `delay_seconds`.
+
+        The SO framework's release; also how a worker leaves a row it must not run (with
+        `undo_attempt`, the reservation's count is taken back). Only while the row is still
+        held by this reservation; False when it moved on.
+        """
+        ...
+
     def size(self, queue: str) -> int:
         """Number of rows on `queue`, in any state."""
         ...

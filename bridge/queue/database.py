@@ -402,6 +402,28 @@ class DatabaseQueue:
         # Repeating it is harmless: once undone, the WHERE no longer matches.
         return retrying(run, idempotent=True)
 
+    def release_in_place(
+        self, job: ReservedJob, *, now: int, delay_seconds: int = 0, undo_attempt: bool = False
+    ) -> bool:
+        """Put a job back in its own row; False when this reservation no longer holds it."""
+        t = self.table
+        values: dict[str, Any] = {"reserved_at": None, "available_at": now + delay_seconds}
+        if undo_attempt:
+            values["attempts"] = t.c.attempts - 1
+        statement = (
+            t.update()
+            .where(t.c.id == job.id, t.c.reserved_at == job.reserved_at)
+            .where(t.c.attempts == job.attempts)
+            .values(**values)
+        )
+
+        def run() -> bool:
+            with self.engine.begin() as conn:
+                return conn.execute(statement).rowcount == 1
+
+        # Repeating it is harmless: once done, the WHERE no longer matches.
+        return retrying(run, idempotent=True)
+
     def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
         """Put a job back as Laravel does: lock, delete, insert anew; returns the new id.
 

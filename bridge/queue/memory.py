@@ -61,6 +61,7 @@ class InMemoryQueue:
         self.deleted: list[int] = []
         self.released: list[Release] = []
         self.unreserved: list[int] = []
+        self.released_in_place: list[int] = []
 
     @property
     def connection_name(self) -> str:
@@ -171,6 +172,22 @@ class InMemoryQueue:
                 return False
             self._rows[row_id] = replace(row, reserved_at=None, attempts=row.attempts - 1)
             self.unreserved.append(row_id)
+            return True
+
+    def release_in_place(
+        self, job: ReservedJob, *, now: int, delay_seconds: int = 0, undo_attempt: bool = False
+    ) -> bool:
+        """Put a job back in its own row; False when this reservation no longer holds it."""
+        row_id = _row_id(job)
+        with self._lock:
+            row = self._rows.get(row_id)
+            if row is None or (row.reserved_at, row.attempts) != (job.reserved_at, job.attempts):
+                return False
+            attempts = row.attempts - 1 if undo_attempt else row.attempts
+            self._rows[row_id] = replace(
+                row, reserved_at=None, available_at=now + delay_seconds, attempts=attempts
+            )
+            self.released_in_place.append(row_id)
             return True
 
     def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:

@@ -376,6 +376,18 @@ class RedisQueue:
             )
         return job.id
 
+    def release_in_place(
+        self, job: ReservedJob, *, now: int, delay_seconds: int = 0, undo_attempt: bool = False
+    ) -> bool:
+        """`release`: a Redis job keeps its id when released, so it is already in place.
+
+        The SO framework (whose release this is) has no Redis queue; a worker leaving a row
+        of another dialect here (`undo_attempt`) releases it with its attempt still counted,
+        since the reserved text, not a column, holds the count.
+        """
+        self.release(job, now=now, delay_seconds=delay_seconds)
+        return True
+
     # --- sizes -------------------------------------------------------------------------
 
     def _counts(self, queue: str, calls: Callable[[Any, tuple[str, ...]], None]) -> list[int]:

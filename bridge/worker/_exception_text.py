@@ -15,7 +15,7 @@ from traceback import FrameSummary
 
 from bridge.exceptions import ManuallyFailed, MaxAttemptsExceeded, ModelNotFound, TimeoutExceeded
 
-__all__ = ["php_class_name", "php_exception_text"]
+__all__ = ["php_class_name", "php_exception_text", "php_outer_exception_text"]
 
 # The worker's own failure reasons carry the PHP class names a PHP worker would write, so
 # `queue:failed` and log searches read the same whichever language failed the job.
@@ -91,3 +91,11 @@ def php_exception_text(
         for item in reversed(_chain(exc))
     ]
     return "\n\nNext ".join(parts)
+
+
+def php_outer_exception_text(
+    exc: BaseException, *, fallback_stack: Sequence[FrameSummary] | None = None
+) -> str:
+    """The outer exception alone in that layout (no `Next` chain), as the SO framework
+    writes `Class: message in file:line`, `Stack trace:` and `getTraceAsString()`."""
+    return _one(exc, _frames(exc, fallback_stack))

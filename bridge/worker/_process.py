@@ -48,6 +48,7 @@ from bridge.retry import (
 )
 from bridge.worker._chain import dispatch_next_in_chain
 from bridge.worker._failure import FailureRecorder
+from bridge.worker._foreign import ForeignRows
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
@@ -119,6 +120,9 @@ class Processor:
         self._timer = JobTimer(
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
         )
+        self._foreign = ForeignRows(
+            queue=queue, failed=failed, options=options, clock=clock, logger=logger
+        )
         self._lock = threading.Lock()
         self._current: tuple[ReservedJob, JobPayload, Job, HandlerSpec] | None = None
         self._abandoned = False
@@ -168,6 +172,9 @@ class Processor:
 
     def process(self, reserved: ReservedJob) -> Outcome:
         """Process one reserved row to its end and say what became of it."""
+        other = self._foreign.dialect_of(reserved)
+        if other is not None:
+            return Outcome.FAILED if self._foreign.handle(reserved, other) else Outcome.HANDED_BACK
         try:
             payload = JobPayload.from_json(reserved.payload)
         except PayloadError as exc:

@@ -120,6 +120,10 @@ class App:
             spec = self._handlers.get(_normalize(payload.job.partition("@")[0]))
         return spec
 
+    def resolve_class(self, class_name: str) -> HandlerSpec | None:
+        """The handler registered for a PHP class name, or None."""
+        return self._handlers.get(_normalize(class_name))
+
     def __repr__(self) -> str:
         return f"App(name={self.name!r}, handlers={sorted(self._handlers)!r})"
 

@@ -14,6 +14,7 @@ from bridge.exceptions import ManuallyFailed
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpObject
 from bridge.queue.base import ReservedJob
+from bridge.so import SoPayload
 from bridge.worker._commands import friendly
 
 __all__ = ["Job"]
@@ -23,7 +24,8 @@ class Job:
     """One reserved job as a handler sees it.
 
     Attributes:
-        payload: The decoded `jobs.payload` (`JobPayload`); `payload.raw` is the whole JSON.
+        payload: The decoded `jobs.payload` (`JobPayload`, or `SoPayload` in an SO queue);
+            `payload.raw` is the whole payload as decoded.
         command: The unserialized job object (`PhpObject`) of an object job, else None.
             Properties read by bare name whatever their visibility: `job.command["label"]`.
         data: The payload's `data` (for `Class@method` string jobs, what was pushed).
@@ -47,7 +49,7 @@ class Job:
         self,
         *,
         reserved: ReservedJob,
-        payload: JobPayload,
+        payload: JobPayload | SoPayload,
         command: PhpObject | None,
         connection: str,
     ) -> None:

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from enum import StrEnum
 
+from bridge.dialect import LARAVEL, Dialect
 from bridge.exceptions import ConfigError
+from bridge.laravel import profile_for
 from bridge.retry import MessageStyle, RetryDefaults
 
 __all__ = [
     "EXIT_ERROR",
     "EXIT_MEMORY_LIMIT",
     "EXIT_SUCCESS",
+    "ForeignRowPolicy",
     "StopReason",
     "UnknownJobPolicy",
     "WorkerOptions",
@@ -54,6 +57,20 @@ class UnknownJobPolicy(StrEnum):
     RELEASE = "release"
 
 
+# Laravel 8's payload rules: the dialect a worker speaks unless told otherwise.
+_LARAVEL_DEFAULT = Dialect(LARAVEL, profile_for("8"))
+
+
+class ForeignRowPolicy(StrEnum):
+    """What to do with a row another dialect wrote (a Laravel job in an SO queue, or back)."""
+
+    #: Neither run nor destroy it: put it back (attempt not counted) after
+    #: `unknown_job_delay_seconds`, for the workers that speak its dialect, and say so.
+    LEAVE = "leave"
+    #: Move it to `failed_jobs` intact, with the reason.
+    FAIL = "fail"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerOptions:
     """How a worker runs. Times are seconds; 0 disables a limit.
@@ -84,6 +101,9 @@ class WorkerOptions:
         message_style: Laravel version style of attempt and timeout messages.
         timezone: Zone of `failed_jobs.failed_at` (Laravel's `app.timezone`).
         error_sleep_seconds: Pause after a storage error before the loop goes on.
+        dialect: The PHP side's dialect: how rows are read and how jobs are retried and
+            failed (Laravel's rules, or the SO framework's).
+        foreign_rows: Policy for rows of another dialect.
     """
 
     queues: tuple[str, ...] = ("default",)
@@ -108,6 +128,8 @@ class WorkerOptions:
     message_style: MessageStyle = MessageStyle.MODERN
     timezone: tzinfo = UTC
     error_sleep_seconds: float = 1.0
+    dialect: Dialect = _LARAVEL_DEFAULT
+    foreign_rows: ForeignRowPolicy = ForeignRowPolicy.LEAVE
 
     def __post_init__(self) -> None:
         if not self.queues or not all(self.queues):
