@@ -72,7 +72,7 @@ class Dispatcher:
 
     Args:
         queue: Where rows go (a `DatabaseQueue` in production).
-        profile: The Laravel version the PHP side runs ("8" ... "12", or exact like "12.11").
+        profile: The Laravel version the PHP side runs ("8" ... "13", or exact like "12.11").
         clock: Unix time source.
         encrypter: Needed for `ShouldBeEncrypted` classes (built from `APP_KEY`).
         default_queue: The connection's default queue name (`queue` in Laravel's config).

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Payloads are written for this release when nothing else decides: every PHP worker of
-#: Laravel 8 to 12 reads them.
-DEFAULT_LARAVEL = "12"
+#: Payloads are written for this release when nothing else decides (the newest major):
+#: Laravel 13's worker needs its `deleteWhenMissingModels` key, and the workers of 8 to 12
+#: run its payloads too (README, "Which Laravel version payloads are written for").
+DEFAULT_LARAVEL = "13"
 
 
 @dataclass
@@ -119,7 +120,7 @@ class CliContext:
         """The Laravel version to write payloads for.
 
         In order: `explicit` (`--laravel`), the settings, the payloads already in the tables,
-        else the newest release (any PHP worker of 8 to 12 reads its payloads).
+        else the newest release (any PHP worker of 8 to 13 reads its payloads).
         """
         from bridge.laravel.versions import detect_profile, profile_for
         from bridge.queue.base import FailedJobFilter

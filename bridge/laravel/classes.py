@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from bridge.exceptions import JobClassError, PhpSerializeError
 from bridge.laravel._phptype import PhpType, to_php_value
+from bridge.laravel.attributes import ClassAttribute
 from bridge.laravel.traits import (
     SHOULD_BE_ENCRYPTED,
     SHOULD_QUEUE,
@@ -38,7 +39,7 @@ from bridge.laravel.traits import (
     trait_properties,
 )
 from bridge.laravel.values import Model, ModelCollection, model_identifier
-from bridge.laravel.versions import Profile
+from bridge.laravel.versions import LATEST, NEWEST_MAJOR, Profile
 from bridge.php import PhpObject, Visibility, dumps, mangle, object_token, scalar_token
 
 __all__ = [
@@ -145,6 +146,8 @@ class JobClass:
         methods: results of methods Laravel calls when building the payload
             (`displayName`, `retryUntil`, `backoff`, `tries`): a value, or a callable
             given the job's property values by name.
+        attributes: the PHP attributes on the class and the traits it uses (e.g.
+            Laravel 13's `#[Tries(5)]`), as `ClassAttribute`s.
     """
 
     name: str
@@ -153,6 +156,7 @@ class JobClass:
     interfaces: tuple[str, ...] = (SHOULD_QUEUE,)
     parent: JobClass | None = None
     methods: Mapping[str, MethodResult] = field(default_factory=dict)
+    attributes: tuple[ClassAttribute, ...] = ()
     #: Facts derived from this declaration (slot layouts, payload parts), kept with it. A
     #: declaration never changes, so whatever is computed from it alone can be kept for every
     #: later job of the class; an entry that also depends on something else (the clock) must
@@ -166,6 +170,7 @@ class JobClass:
         object.__setattr__(self, "properties", tuple(self.properties))
         object.__setattr__(self, "traits", tuple(trait_name(t) for t in self.traits))
         object.__setattr__(self, "interfaces", tuple(interface_name(i) for i in self.interfaces))
+        object.__setattr__(self, "attributes", tuple(self.attributes))
         names = [p.name for p in self.properties]
         if len(set(names)) != len(names):
             raise JobClassError(f"{self.name} declares a property twice")
@@ -199,6 +204,26 @@ class JobClass:
         for cls in self.lineage():
             if name in cls.methods:
                 return cls.methods[name]
+        return None
+
+    def find_attribute(self, name: str) -> tuple[int, ClassAttribute] | None:
+        """The first `#[name]` up the lineage, with its depth (0: this class), as Laravel
+        13 looks for it (the class and its traits, then the parent); None when absent."""
+        wanted = name.lstrip("\\").lower()
+        for depth, cls in enumerate(self.lineage()):
+            for attribute in cls.attributes:
+                if attribute.name.lower() == wanted:
+                    return depth, attribute
+        return None
+
+    def declaring_depth(self, name: str, profile: Profile) -> int | None:
+        """How far up the lineage the public `$name` an instance reads is declared (a
+        trait's property counts as declared by the class using it); None if not public."""
+        for depth, cls in enumerate(self.lineage()):
+            body, traits = cls._own_slots(profile)
+            for slot in (*body, *traits):
+                if slot.prop.name == name:
+                    return depth if slot.prop.visibility is Visibility.PUBLIC else None
         return None
 
     def has_method(self, name: str) -> bool:
@@ -354,7 +379,7 @@ class JobClass:
         return self._cached("trait_names", self._find_trait_names)
 
     def _find_trait_names(self) -> frozenset[str]:
-        latest = Profile(version=(12, 67, 0))
+        latest = Profile(version=LATEST[NEWEST_MAJOR])
         legacy = Profile(version=(12, 27, 0))
         return frozenset(
             prop_name

@@ -8,8 +8,9 @@ build the payload to push (new uuid). With a `JobClass` declaration for the next
 class the result is byte-identical to PHP's; without one the decoded object is edited in
 place (properties `SerializesModels` left out stay out when the new value is the default,
 and new ones are appended) and the payload options come from the object's own
-`tries` / `maxExceptions` / `failOnTimeout` / `backoff` / `timeout` / `retryUntil`
-properties: any PHP worker runs it the same, only the bytes may differ.
+`tries` / `maxExceptions` / `failOnTimeout` / `backoff` / `timeout` / `retryUntil` /
+`deleteWhenMissingModels` properties (a Laravel 13 class attribute is known only to a
+declaration): any PHP worker runs it the same, only the bytes may differ.
 
 Batches: `batch_id_of` reads a command's `batchId`; `encode_batch_options` /
 `decode_batch_options` handle `job_batches.options` (PHP-serialized array, base64 on
@@ -186,6 +187,7 @@ def next_chained_job(
         "backoff": job_backoff(nxt.get("backoff"), now),
         "timeout": nxt.get("timeout"),
         "retryUntil": retry_until if until_stamp is None else until_stamp,
+        "deleteWhenMissingModels": nxt.get("deleteWhenMissingModels"),
     }
     batch_id = nxt.get("batchId")
     payload = object_payload(

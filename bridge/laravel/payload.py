@@ -1,6 +1,6 @@
 """The `jobs.payload` JSON: the only module that knows Laravel's camelCase payload keys.
 
-`JobPayload.from_json` reads any payload Laravel 8 to 12 writes (object jobs, closures,
+`JobPayload.from_json` reads any payload Laravel 8 to 13 writes (object jobs, closures,
 listeners, mail, notifications, `Class@method` string jobs) and keeps every key, known or
 not, in `raw` in its original order, so nothing a payload hook added is ever dropped.
 `to_json()` gives back the original text; `replace(...)` rewrites fields in place, keeps
@@ -22,7 +22,8 @@ from typing import Any
 
 from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
-from bridge.laravel.classes import UNINITIALIZED, Job, serialize_command
+from bridge.laravel.attributes import QUEUE_OPTION_ATTRIBUTES
+from bridge.laravel.classes import UNINITIALIZED, Job, php_identical, serialize_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import date_from_php, is_php_date, php_truthy
 from bridge.laravel.versions import Profile
@@ -170,6 +171,12 @@ class JobPayload:
         return self.command is not None and not self.command.startswith("O:")
 
     @property
+    def delete_when_missing_models(self) -> bool:
+        """`deleteWhenMissingModels` (13.0+ payloads), in PHP's sense of true; false when
+        absent, as Laravel 13's worker reads it."""
+        return php_truthy(self.raw.get("deleteWhenMissingModels", False))
+
+    @property
     def batch_id(self) -> str | None:
         """`data.batchId` (Laravel 12.51+ payloads), else None."""
         data = self.raw.get("data")
@@ -304,9 +311,36 @@ def job_backoff(value: Any, now: int) -> str | None:
     return ",".join(parts)
 
 
+def _queue_option(job: Job, name: str, profile: Profile) -> Any:
+    """A payload option as `createObjectPayload` reads it: `$job->name ?? null` up to 12;
+    from 13 also the option's class attribute (`ReadsClassAttributes::getAttributeValue`).
+
+    On 13 a set property whose value differs from its declared default wins; else the
+    attribute (found on the class, its traits or a parent) gives the value, unless a public
+    property declared below the attribute's class holds one (null included); else the
+    property's value.
+    """
+    value = _option(job, name, profile)
+    if not profile.queue_attributes:
+        return value
+    found = job.job_class.find_attribute(QUEUE_OPTION_ATTRIBUTES[name])
+    if found is None:
+        return value
+    slot = job.job_class.slot_named(name, profile)
+    default = slot.prop.default_value if slot is not None and slot.prop.has_default else None
+    if value is not None and not php_identical(value, default):
+        return value
+    depth, attribute = found
+    declared = job.job_class.declaring_depth(name, profile)
+    if declared is not None and declared < depth and job.value(name, profile) is not UNINITIALIZED:
+        return value
+    return attribute.option_value()
+
+
 def _backoff(job: Job, profile: Profile, now: int) -> str | None:
-    value = _option(job, "backoff", profile)
-    if value is None and job.job_class.has_method("backoff"):
+    value = _queue_option(job, "backoff", profile)
+    has_method = job.job_class.has_method("backoff")
+    if has_method and (profile.queue_attributes or value is None):
         value = _method_result(job, "backoff", profile)
     return job_backoff(value, now)
 
@@ -320,9 +354,10 @@ def _retry_until(job: Job, profile: Profile) -> Any:
 
 
 def _max_tries(job: Job, profile: Profile) -> Any:
-    value = _option(job, "tries", profile)
-    if value is None and profile.tries_method and job.job_class.has_method("tries"):
-        value = _method_result(job, "tries", profile)
+    value = _queue_option(job, "tries", profile)
+    has_method = profile.tries_method and job.job_class.has_method("tries")
+    if has_method and (profile.queue_attributes or value is None):
+        value = _method_result(job, "tries", profile)  # 13: the method wins over the property
     return value
 
 
@@ -407,11 +442,12 @@ def _object_payload_of(
     display = _method_result(job, "displayName", profile) if cls.has_method("displayName") else None
     options = {
         "maxTries": _max_tries(job, profile),
-        "maxExceptions": _option(job, "maxExceptions", profile),
-        "failOnTimeout": _option(job, "failOnTimeout", profile),
+        "maxExceptions": _queue_option(job, "maxExceptions", profile),
+        "failOnTimeout": _queue_option(job, "failOnTimeout", profile),
         "backoff": _backoff(job, profile, now),
-        "timeout": _option(job, "timeout", profile),
+        "timeout": _queue_option(job, "timeout", profile),
         "retryUntil": _retry_until(job, profile),
+        "deleteWhenMissingModels": _queue_option(job, "deleteWhenMissingModels", profile),
     }
     return object_payload(
         class_name=cls.name,
@@ -442,6 +478,7 @@ _ENVELOPE_PROPERTIES = frozenset(
         "batchId",
         "delay",
         "shouldBeEncrypted",
+        "deleteWhenMissingModels",
     }
 )
 _PAYLOAD_METHODS = ("displayName", "backoff", "retryUntil", "tries")
@@ -524,7 +561,8 @@ def object_payload(
     """Assemble an object-job payload from already computed parts (see `build_payload`).
 
     `options` holds the payload keys `maxTries`, `maxExceptions`, `failOnTimeout`,
-    `backoff` (already a string), `timeout` and `retryUntil` (a timestamp); absent = null.
+    `backoff` (already a string), `timeout`, `retryUntil` (a timestamp) and, for 13+,
+    `deleteWhenMissingModels`; absent = null (`false` for the two flags).
     """
     fail_on_timeout = options.get("failOnTimeout")
     payload: dict[str, Any] = {
@@ -539,6 +577,9 @@ def object_payload(
     payload["backoff"] = options.get("backoff")
     payload["timeout"] = options.get("timeout")
     payload["retryUntil"] = options.get("retryUntil")
+    if profile.payload_delete_when_missing_models:
+        delete = options.get("deleteWhenMissingModels")
+        payload["deleteWhenMissingModels"] = False if delete is None else delete
     data: dict[str, Any] = {"commandName": class_name, "command": command}
     if profile.payload_batch_id:
         data["batchId"] = batch_id

@@ -4,7 +4,8 @@
 `Batchable` (`batchId`, and a private `fakeBatch` from 9.31, owned by the class that uses
 the trait); `Dispatchable` and `SerializesModels` add none (`SerializesModels` changes how
 the object is serialized). Every one of these properties is untyped with default null,
-except `middleware` and `chained`, which default to `[]`.
+except `middleware` and `chained`, which default to `[]`, and 13's `debounceOwner` and
+`uniqueLockOwner`, which default to `""`.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ _INTERFACES = {"ShouldQueue": SHOULD_QUEUE, "ShouldBeEncrypted": SHOULD_BE_ENCRY
 TRAIT_PROPERTY_NAMES = frozenset(
     {"job", "connection", "queue", "group", "messageGroup", "deduplicator", "delay",
      "afterCommit", "middleware", "chained", "chainConnection", "chainQueue",
-     "chainCatchCallbacks", "batchId", "fakeBatch"}
+     "chainCatchCallbacks", "batchId", "fakeBatch", "debounceOwner", "uniqueLockOwner"}
 )  # fmt: skip
 _ARRAY_DEFAULTS = frozenset({"middleware", "chained"})
+_STRING_DEFAULTS = frozenset({"debounceOwner", "uniqueLockOwner"})
 
 
 def trait_name(name: str) -> str:
@@ -71,13 +73,16 @@ def trait_properties(trait: str, profile: Profile) -> list[tuple[str, Visibility
     if short == "InteractsWithQueue":
         return [("job", Visibility.PUBLIC, None)]
     if short == "Queueable":
-        return [
-            (name, Visibility.PUBLIC, [] if name in _ARRAY_DEFAULTS else None)
-            for name in profile.queueable_properties
-        ]
+        return [(name, Visibility.PUBLIC, _default(name)) for name in profile.queueable_properties]
     if short == "Batchable":
         props: list[tuple[str, Visibility, object]] = [("batchId", Visibility.PUBLIC, None)]
         if profile.batchable_fake_batch:
             props.append(("fakeBatch", Visibility.PRIVATE, None))
         return props
     return []
+
+
+def _default(name: str) -> object:
+    if name in _ARRAY_DEFAULTS:
+        return []
+    return "" if name in _STRING_DEFAULTS else None

@@ -10,8 +10,11 @@ payload text can tell apart (and nothing finer):
 * `createdAt`/`delay` keys: 12.11+; `data.batchId`: 12.51+; `failOnTimeout`: 8.43+;
 * raw UTF-8 in the JSON: 8.82+ (escaped non-ASCII alone proves nothing: ASCII text looks
   the same either way, and `queue:retry` re-encodes without flags on every version);
+* `deleteWhenMissingModels` after `retryUntil`: 13.0+ (its absence from an object payload:
+  before 13);
 * in a native-serialized command: `Queueable`'s property order (11.2+ puts `chained*`
-  last), `messageGroup` (12.28.1+), `deduplicator` (12.32+);
+  last), `messageGroup` (12.28.1+), `deduplicator` (12.32+), `debounceOwner` (13.6+),
+  `uniqueLockOwner` (13.24+), and the absence of each from a list that has the others;
 * a `SerializesModels` command without the `null` `Queueable` properties: 9.4+;
 * a 5-property `ModelIdentifier`: 9.26+; a private `fakeBatch`: 9.31+.
 
@@ -30,7 +33,7 @@ from typing import Any
 
 from bridge.exceptions import ConfigError
 
-__all__ = ["LATEST", "Profile", "detect_profile", "profile_for"]
+__all__ = ["LATEST", "NEWEST_MAJOR", "Profile", "detect_profile", "profile_for"]
 
 #: What a bare major version means: the last release of that major we know.
 LATEST: dict[int, tuple[int, int, int]] = {
@@ -39,7 +42,11 @@ LATEST: dict[int, tuple[int, int, int]] = {
     10: (10, 50, 3),
     11: (11, 56, 0),
     12: (12, 67, 0),
+    13: (13, 26, 1),
 }
+
+#: The newest major: what a bare "latest" and the fallback without evidence mean.
+NEWEST_MAJOR = max(LATEST)
 
 
 @total_ordering
@@ -90,17 +97,33 @@ class Profile:
         return self.at_least(12, 51)
 
     @property
+    def payload_delete_when_missing_models(self) -> bool:
+        """The payload has a `deleteWhenMissingModels` bool after `retryUntil` (13.0+)."""
+        return self.at_least(13)
+
+    @property
     def tries_method(self) -> bool:
         """A `tries()` method fills `maxTries` when there is no `tries` property (10.39+)."""
         return self.at_least(10, 39)
+
+    @property
+    def queue_attributes(self) -> bool:
+        """Job options also come from `Illuminate\\Queue\\Attributes\\*` class attributes,
+        and a `tries()` / `backoff()` method wins over the property (13.0+)."""
+        return self.at_least(13)
 
     # --- job objects -------------------------------------------------------------------
 
     @property
     def queueable_properties(self) -> tuple[str, ...]:
         """`Queueable`'s properties in declaration order."""
+        owners: tuple[str, ...] = ()
+        if self.at_least(13, 6):
+            owners = ("debounceOwner",)
+        if self.at_least(13, 24):
+            owners = ("debounceOwner", "uniqueLockOwner")
         if self.at_least(12, 32):
-            head: tuple[str, ...] = ("connection", "queue", "messageGroup", "deduplicator")
+            head: tuple[str, ...] = ("connection", "queue", "messageGroup", "deduplicator", *owners)
         elif self.at_least(12, 28, 1):
             head = ("connection", "queue", "messageGroup")
         elif self.at_least(12, 27):
@@ -175,7 +198,7 @@ def profile_for(version: str | int | Profile) -> Profile:
     A bare major means that major's last release (see `LATEST`); a missing patch is 0.
 
     Raises:
-        ConfigError: for text that is not a version, or a major outside 8-12.
+        ConfigError: for text that is not a version, or a major outside 8-13.
     """
     if isinstance(version, Profile):
         return version
@@ -184,7 +207,8 @@ def profile_for(version: str | int | Profile) -> Profile:
         raise ConfigError(f"not a Laravel version: {version!r}")
     major = int(match.group(1))
     if major not in LATEST:
-        raise ConfigError(f"Laravel {major} is not supported (8 to 12 are)")
+        known = f"{min(LATEST)} to {max(LATEST)}"
+        raise ConfigError(f"Laravel {major} is not supported ({known} are)")
     if match.group(2) is None:
         return Profile(version=LATEST[major])
     return Profile(version=(major, int(match.group(2)), int(match.group(3) or 0)))
@@ -192,7 +216,7 @@ def profile_for(version: str | int | Profile) -> Profile:
 
 # Ranges are (lowest, highest) version tuples the evidence allows.
 _FLOOR = (8, 0, 0)
-_CEILING = LATEST[12]
+_CEILING = LATEST[NEWEST_MAJOR]
 
 
 def _command_hints(command: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -207,6 +231,19 @@ def _command_hints(command: str) -> tuple[tuple[int, int, int], tuple[int, int, 
         low = max(low, (12, 28, 1))
     if 's:12:"deduplicator";' in command:
         low = max(low, (12, 32, 0))
+    if 's:15:"chainConnection";' in command:  # Queueable's whole list is there
+        if 's:12:"messageGroup";' not in command and 's:5:"group";' not in command:
+            high = min(high, (12, 26, 99))
+        elif 's:12:"deduplicator";' not in command:
+            high = min(high, (12, 31, 99))
+    if 's:13:"debounceOwner";' in command:
+        low = max(low, (13, 6, 0))
+    elif 's:12:"deduplicator";' in command:
+        high = min(high, (13, 5, 99))  # a native command with 12.32+'s list, without 13.6's
+    if 's:15:"uniqueLockOwner";' in command:
+        low = max(low, (13, 24, 0))
+    elif 's:13:"debounceOwner";' in command:
+        high = min(high, (13, 23, 99))
     chained = command.find('s:7:"chained";')
     chain_conn = command.find('s:15:"chainConnection";')
     if chained >= 0 and chain_conn >= 0:
@@ -235,6 +272,10 @@ def _payload_hints(text: str) -> tuple[tuple[int, int, int], tuple[int, int, int
         high = min(high, (12, 10, 99))
     data = raw.get("data")
     if isinstance(data, dict) and "command" in data:
+        if "deleteWhenMissingModels" in raw:
+            low = max(low, (13, 0, 0))
+        elif "retryUntil" in raw:
+            high = min(high, LATEST[12])  # an object payload from before 13
         if "batchId" in data:
             low = max(low, (12, 51, 0))
         elif high >= (12, 11, 0) and low >= (12, 11, 0):

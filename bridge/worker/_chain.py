@@ -23,7 +23,7 @@ from bridge.laravel.command import next_chained_job
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.laravel.values import php_truthy
-from bridge.laravel.versions import detect_profile, profile_for
+from bridge.laravel.versions import NEWEST_MAJOR, detect_profile, profile_for
 from bridge.php import PhpObject
 from bridge.queue.base import JobQueue
 
@@ -62,7 +62,7 @@ def dispatch_next_in_chain(
     """
     if not command.get("chained"):
         return None
-    profile = detect_profile([current_text]) or profile_for(12)
+    profile = detect_profile([current_text]) or profile_for(NEWEST_MAJOR)
     step = next_chained_job(command, profile=profile, uuid=str(uuid_module.uuid4()), now=now)
     if step is None:
         return None

@@ -69,10 +69,10 @@ class BridgeSide:
         """The fixture handlers, logging to this database."""
         return build_app(self.log, observe=observe)
 
-    def dispatcher(self) -> Dispatcher:
-        """A dispatcher writing Laravel 8 payloads into this queue."""
+    def dispatcher(self, profile: str = "8") -> Dispatcher:
+        """A dispatcher writing payloads for `profile` (Laravel 8's) into this queue."""
         return Dispatcher(
-            queue=self.queue, profile="8", encrypter=self.encrypter, batches=self.batches
+            queue=self.queue, profile=profile, encrypter=self.encrypter, batches=self.batches
         )
 
     def work(self, *, app: App | None = None, **options: Any) -> StopReason:

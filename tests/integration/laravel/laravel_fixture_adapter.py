@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bridge.laravel.attributes import ClassAttribute
 from bridge.laravel.classes import NO_DEFAULT, Job, JobClass, Prop
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import Model, ModelCollection, PhpDateTime
@@ -107,12 +108,20 @@ def declaration(desc: dict[str, Any]) -> JobClass:
         else:
             props.append(Prop(name, vis, "mixed", NO_DEFAULT))
     methods = {k: _Values().convert(v, f"/method/{k}") for k, v in desc.get("methods", {}).items()}
+    attributes = tuple(
+        ClassAttribute(
+            item["attribute"],
+            tuple(_Values().convert(v, "/attribute") for v in item["arguments"]),
+        )
+        for item in desc.get("class_attributes", ())
+    )
     return JobClass(
         name=desc["class"],
         properties=tuple(props),
         traits=tuple(desc.get("traits", ())),
         interfaces=tuple(desc.get("interfaces", ())),
         methods=methods,
+        attributes=attributes,
     )
 
 

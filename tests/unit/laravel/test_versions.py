@@ -22,6 +22,8 @@ FIXTURES = Path(__file__).resolve().parents[2] / "vectors" / "laravel-fixtures"
         ("11", (11, 56, 0)),
         ("12", (12, 67, 0)),
         (12, (12, 67, 0)),
+        ("13", (13, 26, 1)),
+        ("13.0", (13, 0, 0)),
         ("12.11", (12, 11, 0)),
         ("8.83.26", (8, 83, 26)),
         ("v9.4.0", (9, 4, 0)),
@@ -31,7 +33,7 @@ def test_profile_for_parses_versions(text: str | int, version: tuple[int, int, i
     assert profile_for(text).version == version
 
 
-@pytest.mark.parametrize("text", ["7", "13.0", "latest", ""])
+@pytest.mark.parametrize("text", ["7", "14.0", "latest", ""])
 def test_profile_for_rejects_unknown(text: str) -> None:
     with pytest.raises(ConfigError):
         profile_for(text)
@@ -71,6 +73,20 @@ def test_queueable_order_per_version() -> None:
     assert profile_for("12.27").queueable_properties[2] == "group"
     assert profile_for("12.28.1").queueable_properties[2] == "messageGroup"
     assert profile_for("12.32").queueable_properties[2:4] == ("messageGroup", "deduplicator")
+    assert profile_for("13.5").queueable_properties[3:5] == ("deduplicator", "delay")
+    assert profile_for("13.6").queueable_properties[4:6] == ("debounceOwner", "delay")
+    assert profile_for("13.24").queueable_properties[4:7] == (
+        "debounceOwner", "uniqueLockOwner", "delay",
+    )  # fmt: skip
+
+
+def test_laravel_13_rules() -> None:
+    assert not profile_for("12").payload_delete_when_missing_models
+    assert profile_for("13.0").payload_delete_when_missing_models
+    assert not profile_for("12").queue_attributes and profile_for("13.0").queue_attributes
+    # 13 kept 12's exception texts (MaxAttemptsExceededException, TimeoutExceededException).
+    assert profile_for("13").max_attempts_message("J") == "J has been attempted too many times."
+    assert profile_for("13").timeout_message("J") == "J has timed out."
 
 
 def _payloads(name: str) -> list[str]:
@@ -88,6 +104,9 @@ def _payloads(name: str) -> list[str]:
         ("12.11.0", 12, (12, 11, 0)),
         ("12.51.0", 12, (12, 51, 0)),
         ("12.67.0", 12, (12, 51, 0)),
+        ("13.26.1", 13, (13, 24, 0)),
+        ("13.26.1-attributes", 13, (13, 0, 0)),
+        ("12.67.0-attributes", 12, (12, 51, 0)),
     ],
 )
 def test_detect_profile_from_recorded_tables(
@@ -95,13 +114,18 @@ def test_detect_profile_from_recorded_tables(
 ) -> None:
     detected = detect_profile(_payloads(file))
     assert detected is not None
-    actual = Profile(version=tuple(int(p) for p in file.split(".")))  # type: ignore[arg-type]
+    version = file.split("-")[0]
+    actual = Profile(version=tuple(int(p) for p in version.split(".")))  # type: ignore[arg-type]
     # Detection returns a release that writes the same bytes: within the evidence range.
     assert detected.version >= floor
     assert detected.json_unescaped_unicode == actual.json_unescaped_unicode
     assert detected.payload_created_at_and_delay == actual.payload_created_at_and_delay
     assert detected.payload_batch_id == actual.payload_batch_id
     assert detected.model_identifier_collection_class == actual.model_identifier_collection_class
+    assert detected.payload_delete_when_missing_models == actual.payload_delete_when_missing_models
+    assert detected.queueable_properties == actual.queueable_properties or (
+        "-" in file  # SerializesModels commands only: no Queueable list to read
+    )
     if major not in (9, 10):  # 9.26+ and 10.x write identical payloads
         assert detected.version[0] == major
 

@@ -250,6 +250,7 @@ def test_timeout(keys: dict[str, Any], worker: int, expected: int) -> None:
         ("10.10.0", MessageStyle.MODERN),
         ("11", MessageStyle.MODERN),
         ("12.67.0", MessageStyle.MODERN),
+        ("13", MessageStyle.MODERN),
     ],
 )
 def test_message_style_for(version: str, style: MessageStyle) -> None:

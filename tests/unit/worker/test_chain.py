@@ -16,7 +16,9 @@ RESIZE, PUBLISH = "App\\Jobs\\ResizeImage", "App\\Jobs\\PublishImage"
 UUID_V4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-@pytest.mark.parametrize("version", ["8.83.26", "9.52.22", "11.56.0", "12.11.0", "12.67.0"])
+@pytest.mark.parametrize(
+    "version", ["8.83.26", "9.52.22", "11.56.0", "12.11.0", "12.67.0", "13.26.1"]
+)
 def test_success_dispatches_next_before_deleting(env: Env, version: str) -> None:
     line = fixture_line("chain", version)
     order: list[str] = []
