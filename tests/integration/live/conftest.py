@@ -67,8 +67,12 @@ def live_env(live_session: LiveLaravelEnv) -> LiveLaravelEnv:
 
 @pytest.fixture
 def bridge_side(live_env: LiveLaravelEnv) -> Iterator[BridgeSide]:
-    """bridge's stores, dispatcher and worker on `live_env`'s tables."""
-    side = BridgeSide.open(live_env)
+    """bridge's stores, dispatcher and worker on `live_env`'s tables.
+
+    A SQLite file stays in the rollback-journal mode Laravel uses: the WebAssembly PHP has no
+    memory shared with other processes, so it cannot read what another process wrote to a WAL.
+    """
+    side = BridgeSide.open(live_env, sqlite_wal=False)
     try:
         yield side
     finally:
