@@ -14,6 +14,7 @@ use Illuminate\Bus\BatchFactory;
 use Illuminate\Bus\BatchRepository;
 use Illuminate\Bus\DatabaseBatchRepository;
 use Illuminate\Bus\Dispatcher as BusDispatcher;
+use Illuminate\Cache\ArrayStore;
 use Illuminate\Cache\CacheManager;
 use Illuminate\Cache\FileStore;
 use Illuminate\Cache\Repository as CacheRepository;
@@ -81,8 +82,11 @@ final class Harness
             'database' => $settings->database(),
             'queue' => $settings->queue(),
             'cache' => [
-                'default' => 'file',
-                'stores' => ['file' => ['driver' => 'file', 'path' => $settings->cacheDirectory()]],
+                'default' => $settings->cacheStore(),
+                'stores' => [
+                    'file' => ['driver' => 'file', 'path' => $settings->cacheDirectory()],
+                    'array' => ['driver' => 'array', 'serialize' => true],
+                ],
             ],
         ]));
         $app->instance('files', new Filesystem());
@@ -123,11 +127,13 @@ final class Harness
 
     private static function bootCache(HarnessContainer $app, Settings $settings): void
     {
-        $store = new FileStore($app['files'], $settings->cacheDirectory());
-        $app->instance('cache.store', new CacheRepository($store));
-        $app->alias('cache.store', CacheContract::class);
         // Laravel 11+'s queue manager asks the cache manager whether a queue is paused.
         $app->singleton('cache', static fn ($app) => new CacheManager($app));
+        $store = $settings->cacheStore() === 'array'
+            ? new ArrayStore(true)
+            : new FileStore($app['files'], $settings->cacheDirectory());
+        $app->instance('cache.store', new CacheRepository($store));
+        $app->alias('cache.store', CacheContract::class);
     }
 
     private static function bootQueue(HarnessContainer $app, Settings $settings): void

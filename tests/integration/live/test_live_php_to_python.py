@@ -67,7 +67,8 @@ def test_python_handlers_see_what_laravel_dispatched(
         if (row["worker"], row["job_class"], row["attempts"]) != ("python", job_class, 1):
             problems.append(f"{line['kind']}: logged as {row['worker']} {row['job_class']}")
         problems += [
-            f"{line['kind']}: {text}" for text in mismatches(
+            f"{line['kind']}: {text}"
+            for text in mismatches(
                 expected_values(line), completed_with_defaults(line, row["values"])
             )
         ]
