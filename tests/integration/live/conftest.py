@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.integration.interop.interop_kit import BridgeSide
 
 from tests.conftest import MYSQL_URL, _server_database, unavailable
+from tests.integration.interop.interop_kit import BridgeSide
 from tests.support.laravel_live import LIVE_DIR, LIVE_FRAMEWORKS, LiveLaravelEnv, php83_missing
 
 
