@@ -148,6 +148,24 @@ class ManuallyFailed(WorkerError):
     """The job was failed by its handler."""
 
 
+class ModelNotFound(WorkerError, LookupError):
+    """A model the job names no longer exists (Laravel's `ModelNotFoundException`).
+
+    A handler raises it when it cannot find a model the payload refers to. The worker then
+    deletes the job without a failure when the payload's `deleteWhenMissingModels` is true
+    (Laravel 13 writes it from the job's property or `#[DeleteWhenMissingModels]`), and
+    otherwise fails it at once, whatever attempts are left, as Laravel's worker does.
+    """
+
+    def __init__(self, model: str, ids: tuple[object, ...] | list[object] = ()) -> None:
+        self.model = model
+        self.ids = tuple(ids)
+        # Laravel's wording: the ids after a space, else a full stop.
+        text = f"No query results for model [{model}]"
+        text += " " + ", ".join(map(str, self.ids)) if self.ids else "."
+        super().__init__(text)
+
+
 class AppImportError(WorkerError, ImportError):
     """The `MODULE:ATTR` app for the worker could not be imported."""
 

@@ -28,7 +28,7 @@ from bridge.admin.retry import (
     retry_failed,
     retry_one,
 )
-from bridge.admin.selection import Selection, missing_identifiers, parse_range
+from bridge.admin.selection import Selection, in_given_order, missing_identifiers, parse_range
 from bridge.admin.show import (
     DecodedCommand,
     FailedJobDetails,
@@ -69,6 +69,7 @@ __all__ = [
     "format_table",
     "from_unix",
     "import_lines",
+    "in_given_order",
     "inspect_failed",
     "missing_identifiers",
     "parse_moment",

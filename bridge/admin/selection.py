@@ -8,13 +8,13 @@ identifiers chose; `limit` caps the count, newest first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bridge.admin._time import parse_moment
 from bridge.queue.base import FailedJobFilter, FailedJobRecord
 
-__all__ = ["Selection", "missing_identifiers", "parse_range"]
+__all__ = ["Selection", "in_given_order", "missing_identifiers", "parse_range"]
 
 ALL = "all"
 
@@ -122,3 +122,29 @@ def missing_identifiers(
     missing: list[str] = [str(i) for i in selection.ids if i not in seen_ids]
     missing += [u for u in selection.uuids if u not in seen_uuids]
     return tuple(missing)
+
+
+def in_given_order(
+    identifiers: Sequence[str],
+    records: Iterable[FailedJobRecord],
+    id_range: tuple[int, int] | None = None,
+) -> list[FailedJobRecord]:
+    """`records` in `queue:retry`'s order: the ones named by id or uuid first, as they were
+    named (`queue:retry 5 3` pushes 5, then 3), then those of `id_range` by ascending id,
+    then the rest (`all`, filters) as they came (newest first)."""
+    position: dict[str, int] = {}
+    for index, identifier in enumerate(identifiers):
+        position.setdefault(identifier.strip(), index)
+    unnamed = len(position)
+
+    def rank(record: FailedJobRecord) -> tuple[int, int]:
+        by_id = position.get(str(record.id), unnamed)
+        by_uuid = position.get(record.uuid, unnamed) if record.uuid is not None else unnamed
+        named = min(by_id, by_uuid)
+        if named < unnamed:
+            return named, 0
+        if id_range is not None and id_range[0] <= record.id <= id_range[1]:
+            return unnamed, record.id
+        return unnamed + 1, 0
+
+    return sorted(records, key=rank)  # stable: the rest keep their order

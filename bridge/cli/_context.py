@@ -117,25 +117,32 @@ class CliContext:
         return encrypter
 
     def profile(self, explicit: str | None = None) -> Profile:
-        """The Laravel version to write payloads for.
+        """The Laravel version to write payloads for (see `profile_and_source`)."""
+        return self.profile_and_source(explicit)[0]
+
+    def profile_and_source(self, explicit: str | None = None) -> tuple[Profile, str]:
+        """The Laravel version of the PHP side, and how it was settled.
 
         In order: `explicit` (`--laravel`), the settings, the payloads already in the tables,
-        else the newest release (any PHP worker of 8 to 13 reads its payloads).
+        else the newest release (any PHP worker of 8 to 13 reads its payloads). The second
+        item says which: `"given"`, `"detected from the tables"` or `"default"`.
         """
         from bridge.laravel.versions import detect_profile, profile_for
         from bridge.queue.base import FailedJobFilter
 
         chosen = explicit or self.settings.laravel_version
         if chosen:
-            return profile_for(chosen)
+            return profile_for(chosen), "given"
         samples: list[str] = []
         try:
             samples += self.queue.recent_payloads(limit=20)
             samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
         except SchemaError:
             pass  # no failed_jobs table yet: nothing to learn from
-
-        return detect_profile(samples) or profile_for(DEFAULT_LARAVEL)
+        detected = detect_profile(samples)
+        if detected is not None:
+            return detected, "detected from the tables"
+        return profile_for(DEFAULT_LARAVEL), "default"
 
     def now(self) -> int:
         """The current Unix time in whole seconds, as Laravel stores queue times."""

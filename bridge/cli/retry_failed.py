@@ -16,6 +16,7 @@ from bridge.admin import (
     RetryOptions,
     RetryStatus,
     RetryUntilPolicy,
+    in_given_order,
     missing_identifiers,
     plan_retry,
     retry_failed,
@@ -143,7 +144,7 @@ def retry_failed_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--retry-until") from exc
     wanted = _to_filter(ctx, selection)
-    records = list(ctx.failed.select(wanted))
+    records = in_given_order(selection.identifiers, ctx.failed.select(wanted), wanted.id_range)
     missing = missing_identifiers(wanted, records)
     queue = _target_queue(ctx, to_database)
     retry_options = RetryOptions(

@@ -60,7 +60,8 @@ def _timezone(name: str) -> ZoneInfo:
     "--laravel",
     "laravel_version",
     default=None,
-    help="Laravel version of the PHP side (wording of attempt/timeout errors).",
+    help="Laravel version of the PHP side (wording of attempt/timeout errors); "
+    "default: detected from the tables.",
 )
 @click.option("--json-logs", is_flag=True, help="One JSON object per log line.")
 @pass_context
@@ -97,7 +98,8 @@ def work(
         # Like uvicorn and celery, find the app module relative to where the command runs.
         sys.path.insert(0, str(ctx.cwd))
     app = load_app(app_path)
-    version = laravel_version or settings.laravel_version
+    # As for dispatch: given, else detected from the rows in the tables, else the newest.
+    profile, how = ctx.profile_and_source(laravel_version)
     options = WorkerOptions(
         queues=tuple(q.strip() for q in (queues or settings.default_queue).split(",") if q.strip()),
         name=name,
@@ -115,13 +117,19 @@ def work(
         read_ahead=read_ahead,
         unknown_job=UnknownJobPolicy(unknown),
         default_queue=settings.default_queue,
-        message_style=message_style_for(version or "12"),
+        message_style=message_style_for(profile.name),
         timezone=_timezone(settings.timezone),
     )
     logger = logging.getLogger("bridge")
     if not logger.handlers:
         logger.addHandler(log_handler(json_lines=json_logs))
         logger.setLevel(logging.INFO)
+    logger.info(
+        "Laravel %s (%s): attempt and timeout errors are worded as that worker's",
+        profile.name,
+        how,
+        extra={"bridge": {"event": "laravel_version", "laravel": profile.name}},
+    )
     if concurrency < 1:
         raise click.BadParameter("must be at least 1", param_hint="--concurrency")
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from bridge.laravel._json import php_json_encode
 from bridge.laravel._phptype import Kind, PhpType
+from bridge.laravel.attributes import ClassAttribute
 from bridge.laravel.classes import (
     NO_DEFAULT,
     UNINITIALIZED,
+    FromNow,
     Job,
     JobClass,
     Prop,
@@ -56,6 +58,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as the design asks)
     # job classes
     "NO_DEFAULT",
     "SHOULD_BE_ENCRYPTED",
+    "ClassAttribute",
+    "FromNow",
     "SHOULD_QUEUE",
     "STANDARD_TRAITS",
     "UNINITIALIZED",

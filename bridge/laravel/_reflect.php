@@ -4,8 +4,12 @@
  *
  *   php _reflect.php [--autoload FILE] PATH...
  *
- * Output: {"classes": [{name, parent, traits, interfaces, properties, methods, abstract,
- * job}], "errors": [...]}. Values (defaults, method results) use the value description of
+ * Output: {"classes": [{name, parent, traits, interfaces, properties, methods, attributes,
+ * abstract, job}], "values": [the plain classes the jobs' typed properties hold, same
+ * shape], "errors": [...]}. Attributes are read by name and arguments, never instantiated
+ * (their classes need not exist: Laravel 13's queue attributes on a Laravel 8 install).
+ * A `retryUntil()` result also carries `from_now`: its timestamp minus the time it was
+ * called, since such deadlines are relative to the dispatch. Values (defaults, method results) use the value description of
  * bridge's fixture format: plain JSON, {"array": [[k, v], ...]} for non-list arrays,
  * {"float": "INF"}, {"enum": C, "case": N}, {"object": C, "properties": {...},
  * "visibility": {...}} (dates included, as PHP serializes them).
@@ -87,6 +91,83 @@ function bridge_type_kinds(?ReflectionType $type): array
     return $kinds;
 }
 
+function bridge_attributes(ReflectionClass $class): array
+{
+    // The class's own attributes, then those of its traits (Laravel 13 looks in both).
+    $found = [];
+    foreach ([$class, ...array_values($class->getTraits())] as $owner) {
+        foreach ($owner->getAttributes() as $attribute) {
+            $positional = [];
+            $named = [];
+            foreach ($attribute->getArguments() as $key => $value) {
+                if (is_int($key)) {
+                    $positional[] = bridge_describe($value);
+                } else {
+                    $named[$key] = bridge_describe($value);
+                }
+            }
+            $found[] = ['name' => $attribute->getName(), 'arguments' => $positional, 'named' => (object) $named];
+        }
+    }
+    return $found;
+}
+
+function bridge_value_classes(array $classes, array $seen = []): array
+{
+    // Plain classes named by the properties' types (not enums, dates, models), recursively.
+    $found = [];
+    foreach ($classes as $class) {
+        $all = [];
+        for ($c = $class; $c; $c = $c['parent']) {
+            array_push($all, ...$c['properties']);
+        }
+        foreach ($all as $p) {
+            foreach ((array) $p['kinds'] as $name => $kind) {
+                if ($kind !== 'class' || isset($seen[$name]) || ! class_exists($name)) {
+                    continue;
+                }
+                $reflected = new ReflectionClass($name);
+                if ($reflected->isInterface() || $reflected->isAbstract() || $reflected->isInternal()) {
+                    continue;
+                }
+                $seen[$name] = true;
+                $described = bridge_class($reflected);
+                $found[] = $described;
+                foreach (bridge_value_classes([$described], $seen) as $more) {
+                    $seen[$more['name']] = true;
+                    $found[] = $more;
+                }
+            }
+        }
+    }
+    return $found;
+}
+
+function bridge_stamp(mixed $value): ?int
+{
+    return $value instanceof DateTimeInterface ? $value->getTimestamp() : (is_int($value) ? $value : null);
+}
+
+/*
+ * Whether retryUntil() counts from the clock (now()->addMinutes(10), time() + 600): call it,
+ * wait for the next second, call it again. A deadline that moved with the clock is returned
+ * as seconds from the call; a fixed one (or no timestamp at all) as null.
+ */
+function bridge_from_now(object $instance): ?int
+{
+    $start = time();
+    $first = bridge_stamp($instance->retryUntil());
+    while (time() === $start) {
+        usleep(20000);
+    }
+    $at = time();
+    $second = bridge_stamp($instance->retryUntil());
+    if ($first === null || $second === null || $second === $first) {
+        return null;
+    }
+    return $second - $at;
+}
+
 function bridge_trait_properties(ReflectionClass $class): array
 {
     $names = [];
@@ -136,7 +217,14 @@ function bridge_class(ReflectionClass $class): array
         try {
             if (! $class->isAbstract() && $class->getMethod($method)->getNumberOfRequiredParameters() === 0) {
                 $instance = $class->newInstanceWithoutConstructor();
-                $entry = ['known' => true, 'value' => bridge_describe($instance->{$method}())];
+                $value = $instance->{$method}();
+                $entry = ['known' => true, 'value' => bridge_describe($value)];
+                if ($method === 'retryUntil') {
+                    $from = bridge_from_now($instance);
+                    if ($from !== null) {
+                        $entry['from_now'] = $from;
+                    }
+                }
             }
         } catch (Throwable $e) {
             $entry = ['known' => false, 'value' => null, 'error' => $e->getMessage()];
@@ -153,6 +241,7 @@ function bridge_class(ReflectionClass $class): array
         )),
         'properties' => $properties,
         'methods' => (object) $methods,
+        'attributes' => bridge_attributes($class),
         'abstract' => $class->isAbstract(),
         'job' => $class->implementsInterface(SHOULD_QUEUE),
     ];
@@ -254,4 +343,8 @@ foreach (array_unique($names) as $name) {
         $out[] = bridge_class($class);
     }
 }
-echo json_encode(['classes' => $out, 'errors' => $errors], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR), "\n";
+// PRESERVE_ZERO_FRACTION: a float 1.0 must stay a float (json_encode writes 1 otherwise).
+echo json_encode(
+    ['classes' => $out, 'values' => bridge_value_classes($out), 'errors' => $errors],
+    JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR
+), "\n";

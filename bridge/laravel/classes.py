@@ -40,11 +40,20 @@ from bridge.laravel.traits import (
 )
 from bridge.laravel.values import Model, ModelCollection, model_identifier
 from bridge.laravel.versions import LATEST, NEWEST_MAJOR, Profile
-from bridge.php import PhpObject, Visibility, dumps, mangle, object_token, scalar_token
+from bridge.php import (
+    PhpObject,
+    PhpReference,
+    Visibility,
+    dumps,
+    mangle,
+    object_token,
+    scalar_token,
+)
 
 __all__ = [
     "NO_DEFAULT",
     "UNINITIALIZED",
+    "FromNow",
     "Job",
     "JobClass",
     "Prop",
@@ -63,6 +72,24 @@ class _Marker(enum.Enum):
 NO_DEFAULT = _Marker.NO_DEFAULT
 #: A value that leaves a typed property uninitialized (it is then never serialized).
 UNINITIALIZED = _Marker.UNINITIALIZED
+
+
+@dataclass(frozen=True, slots=True)
+class FromNow:
+    """A method result relative to the dispatch time, such as `retryUntil()` returning
+    `now()->addMinutes(10)`: Unix seconds `now + seconds` when the payload is built.
+
+    `bridge stubs` writes one for `retryUntil()` (the deadline it measured, less the time it
+    was called); replace it with a fixed value or a callable when the method is not relative
+    to the clock.
+    """
+
+    seconds: int
+
+    def at(self, now: int) -> int:
+        """The timestamp for a dispatch at `now`."""
+        return now + self.seconds
+
 
 MethodResult = Any | Callable[[Mapping[str, Any]], Any]
 T = TypeVar("T")
@@ -95,7 +122,7 @@ class Prop:
         if isinstance(self.type, str):
             object.__setattr__(self, "type", PhpType.parse(self.type))
         if self.default is not NO_DEFAULT:
-            object.__setattr__(self, "default_value", to_php_value(self.default))
+            object.__setattr__(self, "default_value", self._default_value())
         has_default = self.default is not NO_DEFAULT or self.type is None
         object.__setattr__(self, "has_default", has_default)
 
@@ -105,17 +132,37 @@ class Prop:
         assert not isinstance(self.type, str)
         return self.type
 
+    def _default_value(self) -> Any:
+        # PHP coerces a typed default at compile time (`float $x = 1` holds 1.0): so must we.
+        php_type = self.php_type
+        if php_type is None:
+            return to_php_value(self.default)
+        try:
+            return php_type.coerce(self.default)
+        except JobClassError as exc:
+            raise JobClassError(f"${self.name}: default {exc}") from exc
+
     def check(self, value: Any, owner: str) -> Any:
-        """Return the PHP value to store, or raise `JobClassError` naming the property."""
+        """Return the PHP value to store, or raise `JobClassError` naming the property.
+
+        A `PhpReference` (properties bound by `&`, written `R:` by PHP) is checked by what it
+        holds and kept as that same box, so every property sharing it serializes as PHP's.
+        """
         if value is UNINITIALIZED:
             if self.type is None:
                 raise JobClassError(f"{owner}::${self.name} is untyped and cannot be uninitialized")
             return value
         try:
-            php_type = self.php_type
-            return to_php_value(value) if php_type is None else php_type.coerce(value)
+            if isinstance(value, PhpReference):
+                value.value = self._coerce(value.value)
+                return value
+            return self._coerce(value)
         except JobClassError as exc:
             raise JobClassError(f"{owner}::${self.name}: {exc}") from exc
+
+    def _coerce(self, value: Any) -> Any:
+        php_type = self.php_type
+        return to_php_value(value) if php_type is None else php_type.coerce(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +192,8 @@ class JobClass:
         parent: the parent class, declared the same way (its traits count too).
         methods: results of methods Laravel calls when building the payload
             (`displayName`, `retryUntil`, `backoff`, `tries`): a value, or a callable
-            given the job's property values by name.
+            given the job's property values by name, or `FromNow(seconds)` for a result
+            relative to the dispatch time.
         attributes: the PHP attributes on the class and the traits it uses (e.g.
             Laravel 13's `#[Tries(5)]`), as `ClassAttribute`s.
     """
@@ -334,6 +382,12 @@ class JobClass:
         return found
 
     # --- instances ---------------------------------------------------------------------
+
+    def php_object(self, **values: Any) -> PhpObject:
+        """An instance of a plain (value) class as the `PhpObject` PHP serializes: properties
+        in PHP's order, defaults filled in, names mangled. For a job property typed with
+        this class (`bridge stubs` declares such classes in `VALUE_CLASSES`)."""
+        return command_object(self.instance(values), Profile(version=LATEST[NEWEST_MAJOR]))
 
     def new(self, **values: Any) -> Job:
         """Instantiate with property values by bare name (see `instance`)."""
@@ -555,6 +609,11 @@ def command_object(job: Job, profile: Profile) -> PhpObject:
             continue  # uninitialized typed property: PHP writes nothing
         if value is UNINITIALIZED:
             continue
+        if models and isinstance(value, PhpReference):
+            # SerializesModels::__serialize() copies each property's value into an array:
+            # PHP writes what the reference holds there, not an `R:` (references nested in
+            # the value stay references).
+            value = value.value
         if omit_defaults and prop.has_default and php_identical(value, prop.default_value):
             continue
         if name == "chained":

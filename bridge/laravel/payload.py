@@ -23,7 +23,13 @@ from typing import Any
 from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
 from bridge.laravel.attributes import QUEUE_OPTION_ATTRIBUTES
-from bridge.laravel.classes import UNINITIALIZED, Job, php_identical, serialize_command
+from bridge.laravel.classes import (
+    UNINITIALIZED,
+    FromNow,
+    Job,
+    php_identical,
+    serialize_command,
+)
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import date_from_php, is_php_date, php_truthy
 from bridge.laravel.versions import Profile
@@ -345,10 +351,12 @@ def _backoff(job: Job, profile: Profile, now: int) -> str | None:
     return job_backoff(value, now)
 
 
-def _retry_until(job: Job, profile: Profile) -> Any:
+def _retry_until(job: Job, profile: Profile, now: int) -> Any:
     value = _option(job, "retryUntil", profile)
     if value is None and job.job_class.has_method("retryUntil"):
         value = _method_result(job, "retryUntil", profile)
+        if isinstance(value, FromNow):
+            return value.at(now)
     stamp = timestamp_of(value)
     return stamp if stamp is not None else value
 
@@ -446,7 +454,7 @@ def _object_payload_of(
         "failOnTimeout": _queue_option(job, "failOnTimeout", profile),
         "backoff": _backoff(job, profile, now),
         "timeout": _queue_option(job, "timeout", profile),
-        "retryUntil": _retry_until(job, profile),
+        "retryUntil": _retry_until(job, profile, now),
         "deleteWhenMissingModels": _queue_option(job, "deleteWhenMissingModels", profile),
     }
     return object_payload(

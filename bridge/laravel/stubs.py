@@ -5,12 +5,17 @@ the given files and directories (with `--autoload` or, when present, Debian's La
 autoloader), reflects every non-abstract class implementing `ShouldQueue` and prints JSON:
 properties in declaration order with visibility, type (and whether each class in it is an
 enum, a date, a model or an Eloquent collection), default, parent classes, traits,
-interfaces and the results of `displayName` / `retryUntil` / `backoff` / `tries` when
-they can be called on an instance made without its constructor. The JSON becomes a Python
-module of `JobClass` declarations plus a `DECLARATIONS` mapping by PHP class name.
+interfaces, the class's PHP attributes (name and arguments, read without instantiating
+them: Laravel 13's `#[Tries(5)]` and the rest, which only 13.0+ writes into the payload)
+and the results of `displayName` / `retryUntil` / `backoff` / `tries` when they can be
+called on an instance made without its constructor. It also reflects the plain classes the
+jobs' typed properties hold (value objects). The JSON becomes a Python module of
+`JobClass` declarations plus `DECLARATIONS` (jobs) and `VALUE_CLASSES` (value objects,
+instantiated with `JobClass.php_object(...)`) mappings by PHP class name.
 
-Method results are recorded at generation time; a method whose result depends on the
-clock or on the job's state must be replaced by a callable in the generated module.
+Method results are recorded at generation time, except `retryUntil()`, kept as
+`FromNow(seconds)` (its deadline relative to the dispatch); a method whose result depends
+on the job's state must be replaced by a callable in the generated module.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.exceptions import StubGenerationError
+from bridge.laravel.attributes import HONOURED_SINCE
 from bridge.laravel.traits import trait_name
 
 __all__ = ["generate_stubs", "reflect", "render_stubs"]
@@ -118,22 +124,28 @@ class _Writer:
             short = _IDENT.sub("_", class_name)
         return short
 
-    def add(self, cls: dict[str, Any]) -> str:
+    def add(self, cls: dict[str, Any], *, job: bool = True) -> str:
         if cls["name"] in self.names:
             return self.names[cls["name"]]
-        parent = self.add(cls["parent"]) if cls.get("parent") else "None"
+        parent = self.add(cls["parent"], job=job) if cls.get("parent") else "None"
         var = self.variable(cls["name"])
         self.names[cls["name"]] = var
         props = "".join(f"\n        {_prop(p)}," for p in cls["properties"])
         traits = ", ".join(repr(trait_name(t)) for t in cls["traits"])
         interfaces = ", ".join(repr(i) for i in cls["interfaces"])
+        entries = cls.get("methods", {})
         methods = ", ".join(
-            f"{name!r}: {_literal(entry['value'])}"
-            for name, entry in cls.get("methods", {}).items()
+            f"{name!r}: {_method(name, entry)}"
+            for name, entry in entries.items()
             if entry.get("known")
         )
-        unknown = [n for n, e in cls.get("methods", {}).items() if not e.get("known")]
-        note = f"  # not callable at generation time: {', '.join(unknown)}" if unknown else ""
+        unknown = [n for n, e in entries.items() if not e.get("known")]
+        notes = []
+        if unknown:
+            notes.append(f"not callable at generation time: {', '.join(unknown)}")
+        if "from_now" in entries.get("retryUntil", {}):
+            notes.append("retryUntil() counted from the dispatch: replace if it is not")
+        note = f"  # {'; '.join(notes)}" if notes else ""
         self.blocks.append(
             f"{var} = JobClass(\n"
             f"    name={cls['name']!r},\n"
@@ -142,28 +154,65 @@ class _Writer:
             f"    interfaces=({interfaces}{',' if len(cls['interfaces']) == 1 else ''}),\n"
             f"    parent={parent},\n"
             f"    methods={{{methods}}},{note}\n"
+            f"{_attributes(cls.get('attributes', []))}"
             ")\n"
         )
         return var
+
+
+def _method(name: str, entry: dict[str, Any]) -> str:
+    if name == "retryUntil" and "from_now" in entry:
+        # A deadline frozen at generation time would be long past at dispatch.
+        return f"FromNow({int(entry['from_now'])})"
+    return _literal(entry["value"])
+
+
+def _attributes(attributes: list[dict[str, Any]]) -> str:
+    if not attributes:
+        return ""
+    lines = []
+    for attribute in attributes:
+        args = ", ".join(_literal(v) for v in attribute["arguments"])
+        args += "," if len(attribute["arguments"]) == 1 else ""
+        named = ", ".join(f"{k!r}: {_literal(v)}" for k, v in attribute.get("named", {}).items())
+        since = HONOURED_SINCE.get(attribute["name"].lstrip("\\"))
+        why = (
+            f"  # read into the payload by Laravel {since[0]}.{since[1]}+ only"
+            if since is not None
+            else "  # not a queue option: no payload reads it"
+        )
+        extra = f", named={{{named}}}" if named else ""
+        lines.append(f"        ClassAttribute({attribute['name']!r}, ({args}){extra}),{why}\n")
+    return f"    attributes=(\n{''.join(lines)}    ),\n"
 
 
 def render_stubs(reflected: dict[str, Any], *, source: Iterable[str] = ()) -> str:
     """Python module text for reflected classes (the JSON `reflect` returns)."""
     writer = _Writer()
     jobs = [writer.add(cls) for cls in reflected.get("classes", [])]
+    values = [writer.add(cls, job=False) for cls in reflected.get("values", [])]
     origin = ", ".join(source) or "PHP sources"
     header = (
         f'"""PHP job classes reflected from {origin} by `bridge stubs`.\n\n'
         "Regenerate instead of editing, except to turn a method result that depends on the\n"
-        'clock or on the job into a callable.\n"""\n\n'
+        "job into a callable, or a `FromNow` that is not relative to the dispatch into a value.\n"
+        "`VALUE_CLASSES` are the plain classes job properties hold: build their instances with\n"
+        '`Money.php_object(amount=5)`.\n"""\n\n'
         "from __future__ import annotations\n\n"
         "import math\n\n"
-        "from bridge.laravel import NO_DEFAULT, JobClass, PhpType, Prop\n"
+        "from bridge.laravel import NO_DEFAULT, ClassAttribute, FromNow, JobClass, PhpType, Prop\n"
         "from bridge.php import PhpEnum, PhpObject, Visibility\n\n"
-        "_ = (math, NO_DEFAULT, PhpEnum, PhpObject, PhpType)  # not every module uses all\n\n"
+        "# Not every module uses all of these.\n"
+        "_ = (math, NO_DEFAULT, ClassAttribute, FromNow, PhpEnum, PhpObject, PhpType)\n\n"
     )
     mapping = "".join(f"\n    {v}.name: {v}," for v in jobs)
-    return header + "\n\n".join(writer.blocks) + f"\n\nDECLARATIONS = {{{mapping}\n}}\n"
+    value_mapping = "".join(f"\n    {v}.name: {v}," for v in values)
+    return (
+        header
+        + "\n\n".join(writer.blocks)
+        + f"\n\nDECLARATIONS = {{{mapping}\n}}\n"
+        + f"\nVALUE_CLASSES = {{{value_mapping}\n}}\n"
+    )
 
 
 def generate_stubs(

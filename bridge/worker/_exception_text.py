@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from traceback import FrameSummary
 
-from bridge.exceptions import ManuallyFailed, MaxAttemptsExceeded, TimeoutExceeded
+from bridge.exceptions import ManuallyFailed, MaxAttemptsExceeded, ModelNotFound, TimeoutExceeded
 
 __all__ = ["php_class_name", "php_exception_text"]
 
@@ -23,6 +23,7 @@ _PHP_CLASSES: dict[type[BaseException], str] = {
     TimeoutExceeded: "Illuminate\\Queue\\TimeoutExceededException",
     MaxAttemptsExceeded: "Illuminate\\Queue\\MaxAttemptsExceededException",
     ManuallyFailed: "Illuminate\\Queue\\ManuallyFailedException",
+    ModelNotFound: "Illuminate\\Database\\Eloquent\\ModelNotFoundException",
 }
 
 

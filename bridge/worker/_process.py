@@ -27,6 +27,7 @@ from bridge.exceptions import (
     HandlerNotFound,
     JobTimeoutInterrupt,
     MaxAttemptsExceeded,
+    ModelNotFound,
     PayloadError,
     PhpSerializeError,
     TimeoutExceeded,
@@ -277,6 +278,8 @@ class Processor:
             return self.fail(reserved, payload, job, spec, failure, stack=job.failure_stack)
         if requested == "release":
             return self._release(reserved, payload, job.requested_delay_seconds, raised)
+        if isinstance(raised, ModelNotFound) and requested is None:
+            return self._model_missing(reserved, payload, job, spec, raised)
         if raised is not None and requested is None:
             return self._after_exception(reserved, payload, job, spec, raised)
         if raised is not None:
@@ -319,6 +322,31 @@ class Processor:
         batch_id = job.batch_id
         if batch_id:
             self._batches.record_success(batch_id, payload.uuid, now=now)
+
+    def _model_missing(
+        self,
+        reserved: ReservedJob,
+        payload: JobPayload,
+        job: Job,
+        spec: HandlerSpec,
+        exc: ModelNotFound,
+    ) -> Outcome:
+        """Laravel's `CallQueuedHandler::handleModelNotFound`: delete the job quietly when
+        the payload asks for it (a batch counts it as a success; no chain continues), else
+        fail it at once."""
+        if not payload.delete_when_missing_models:
+            return self.fail(reserved, payload, job, spec, exc)
+        batch_id = payload.batch_id or job.batch_id
+        if self._batches is not None and batch_id and payload.uuid:
+            self._batches.record_success(batch_id, payload.uuid, now=int(self._clock()))
+        self._log(
+            logging.INFO,
+            f"Deleted:    {payload.name} (missing model: {exc})",
+            reserved,
+            payload,
+            "deleted_missing_model",
+        )
+        return Outcome.SUCCEEDED
 
     def _count_exception(self, payload: JobPayload) -> int | None:
         if self._counter is None or payload.uuid is None or payload.max_exceptions is None:

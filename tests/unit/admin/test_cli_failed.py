@@ -125,6 +125,29 @@ def test_yes_moves_and_reports_missing_ids(
     assert len(queue.rows()) == 2
 
 
+def test_named_jobs_go_back_in_the_order_given(
+    store: InMemoryFailedJobStore, queue: InMemoryQueue
+) -> None:
+    """As `queue:retry 5 3` pushes 5 then 3 (ids, uuids, then a range's jobs)."""
+    ids = fill(store, count=8)
+    by_id = {r.id: r for r in store.select(FailedJobFilter())}
+    uuid_of_first = by_id[ids[0]].uuid
+    assert uuid_of_first is not None
+    named = [str(ids[5]), str(ids[3]), uuid_of_first]
+    result = run(
+        context(store, queue),
+        retry_failed_command,
+        *named,
+        "--range",
+        f"{ids[6]}-{ids[7]}",
+        "--yes",
+    )
+    assert result.exit_code == 0, result.output
+    queued = [json.loads(row.payload)["uuid"] for row in queue.rows()]
+    expected = [by_id[i].uuid for i in (ids[5], ids[3], ids[0], ids[6], ids[7])]
+    assert queued == expected
+
+
 def test_prompt_accepted_warns_about_expired_deadlines_first(
     store: InMemoryFailedJobStore, queue: InMemoryQueue
 ) -> None:

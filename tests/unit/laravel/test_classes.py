@@ -25,7 +25,7 @@ from bridge.laravel import (
     profile_for,
     serialize_command,
 )
-from bridge.php import PhpEnum, PhpObject, Visibility
+from bridge.php import PhpEnum, PhpObject, PhpReference, Visibility
 
 P8, P12 = profile_for("8"), profile_for("12")
 STATUS = "App\\Enums\\Status"
@@ -190,3 +190,43 @@ def test_no_default_marker_and_unknown_profile_property() -> None:
     job = JobClass(name="J").new(messageGroup="g")
     with pytest.raises(JobClassError, match="does not exist in Laravel 11"):
         serialize_command(job, profile_for("11"))
+
+
+def test_a_typed_default_is_coerced_as_php_does_at_compile_time() -> None:
+    """`public float $ratio = 1;` holds 1.0: PHP writes `d:1;`, never `i:1;`."""
+    floats = JobClass(
+        "App\\Jobs\\Ratios",
+        properties=(
+            Prop("ratio", Visibility.PUBLIC, "float", 1),
+            Prop("scale", Visibility.PUBLIC, "?float", -0.0),
+            Prop("weights", Visibility.PUBLIC, "array", [1.0, -0.0, 2.0]),
+        ),
+        traits=(),
+    )
+    assert type(floats.properties[0].default_value) is float
+    assert serialize_command(floats.new(), profile_for("12")) == (
+        b'O:15:"App\\Jobs\\Ratios":3:{s:5:"ratio";d:1;s:5:"scale";d:-0;'
+        b's:7:"weights";a:3:{i:0;d:1;i:1;d:-0;i:2;d:2;}}'
+    )
+    with pytest.raises(JobClassError, match=r"\$ratio: default"):
+        Prop("ratio", Visibility.PUBLIC, "float", "1")
+
+
+def test_a_php_reference_fits_a_typed_property_and_stays_one_box() -> None:
+    """Properties bound with `&` (PHP writes `R:`): checked by what the box holds."""
+    linked = JobClass(
+        "App\\Jobs\\Linked",
+        properties=(
+            Prop("total", Visibility.PUBLIC, "float"),
+            Prop("mirror", Visibility.PROTECTED, "float"),
+        ),
+        traits=(),
+    )
+    box = PhpReference(3)
+    job = linked.new(total=box, mirror=box)
+    assert box.value == 3.0 and type(box.value) is float
+    assert serialize_command(job, profile_for("8")) == (
+        b'O:15:"App\\Jobs\\Linked":2:{s:5:"total";d:3;s:9:"\0*\0mirror";R:2;}'
+    )
+    with pytest.raises(JobClassError, match="does not fit"):
+        linked.new(total=PhpReference("x"), mirror=1.0)
