@@ -68,6 +68,7 @@ final class Kinds
             'releases' => 'dispatch',
             'fails_manually' => 'dispatch',
             'records' => 'dispatch',
+            'attribute_options' => 'dispatch',
         ];
     }
 
@@ -148,6 +149,7 @@ final class Kinds
             'releases' => [$make(Jobs\ReleasesItself::class, [])],
             'fails_manually' => [$make(Jobs\FailsManually::class, [])],
             'records' => [$make(Jobs\RecordsOnly::class, ['n' => $index])],
+            'attribute_options' => [$make(\Fixtures\Jobs13\RetriedByAttribute::class, [])],
             default => throw new RuntimeException("kind [{$kind}] has no job object"),
         };
     }
