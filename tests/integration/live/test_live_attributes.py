@@ -103,7 +103,7 @@ def test_bridge_writes_the_payload_laravel_writes(
 ) -> None:
     """bridge's payload for the profile equals Laravel's own, but for the uuid; Laravel's
     worker then runs it as it runs its own."""
-    [line] = live_env.dispatch("attribute_options")
+    assert len(live_env.dispatch("attribute_options")) == 1
     ours = side.dispatcher(laravel_version).dispatch(
         attributed.new(label="configured by attributes")
     )
