@@ -32,6 +32,9 @@ final class Kinds
 {
     public const STRING_JOB = 'Fixtures\\Jobs\\ArchiveHandler@archive';
 
+    /** Kinds about Laravel 13 features (app/Jobs13): not part of the Laravel 8 vectors. */
+    public const LARAVEL13_KINDS = ['attribute_options'];
+
     /**
      * How each kind is sent: `dispatch` (one job through the dispatch() helper),
      * `chain`, `batch` or `string`.

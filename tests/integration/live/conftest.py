@@ -17,14 +17,14 @@ from tests.integration.interop.interop_kit import BridgeSide
 from tests.support.laravel_live import LIVE_DIR, LIVE_FRAMEWORKS, LiveLaravelEnv, php83_missing
 
 
-@pytest.fixture(scope="module", params=sorted(LIVE_FRAMEWORKS, reverse=True))
+@pytest.fixture(scope="package", params=sorted(LIVE_FRAMEWORKS, reverse=True))
 def laravel_version(request: pytest.FixtureRequest) -> str:
     """The Laravel major the module runs against (`13`, `12`), as bridge's profiles name it."""
     version: str = request.param
     return version
 
 
-@pytest.fixture(scope="module", params=["sqlite", "mysql"])
+@pytest.fixture(scope="package", params=["sqlite", "mysql"])
 def live_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
@@ -35,7 +35,7 @@ def live_database_url(
         yield from _server_database(MYSQL_URL, "mysql")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live_session(
     laravel_version: str, live_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveLaravelEnv]:
