@@ -106,7 +106,12 @@ function bridge_attributes(ReflectionClass $class): array
                     $named[$key] = bridge_describe($value);
                 }
             }
-            $found[] = ['name' => $attribute->getName(), 'arguments' => $positional, 'named' => (object) $named];
+            $found[] = [
+                'name' => $attribute->getName(),
+                'arguments' => $positional,
+                'named' => (object) $named,
+                'trait' => $owner === $class ? null : $owner->getName(),
+            ];
         }
     }
     return $found;

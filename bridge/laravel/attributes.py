@@ -59,11 +59,14 @@ class ClassAttribute:
         name: the attribute's fully qualified class name (no leading backslash).
         arguments: positional arguments, as PHP values.
         named: named arguments (`#[Tries(tries: 5)]`), in source order.
+        trait: the trait that carries it, when it sits on a trait the class uses (Laravel
+            reads those from 13.16), else None.
     """
 
     name: str
     arguments: tuple[Any, ...] = ()
-    named: Mapping[str, Any] = field(default_factory=dict)
+    named: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    trait: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.lstrip("\\"))

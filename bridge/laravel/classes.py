@@ -254,12 +254,20 @@ class JobClass:
                 return cls.methods[name]
         return None
 
-    def find_attribute(self, name: str) -> tuple[int, ClassAttribute] | None:
+    def find_attribute(
+        self, name: str, *, traits: bool = True
+    ) -> tuple[int, ClassAttribute] | None:
         """The first `#[name]` up the lineage, with its depth (0: this class), as Laravel
-        13 looks for it (the class and its traits, then the parent); None when absent."""
+        13 looks for it (the class, its traits when `traits`, then the parent); None when
+        absent."""
+        return self._cached(("attribute", name, traits), self._find_attribute, name, traits)
+
+    def _find_attribute(self, name: str, traits: bool) -> tuple[int, ClassAttribute] | None:
         wanted = name.lstrip("\\").lower()
         for depth, cls in enumerate(self.lineage()):
             for attribute in cls.attributes:
+                if attribute.trait is not None and not traits:
+                    continue
                 if attribute.name.lower() == wanted:
                     return depth, attribute
         return None

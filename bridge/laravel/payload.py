@@ -321,25 +321,32 @@ def _queue_option(job: Job, name: str, profile: Profile) -> Any:
     """A payload option as `createObjectPayload` reads it: `$job->name ?? null` up to 12;
     from 13 also the option's class attribute (`ReadsClassAttributes::getAttributeValue`).
 
-    On 13 a set property whose value differs from its declared default wins; else the
-    attribute (found on the class, its traits or a parent) gives the value, unless a public
-    property declared below the attribute's class holds one (null included); else the
-    property's value.
+    On 13.26 a set property whose value differs from its declared default wins (13.4+); else
+    the attribute (found on the class, its traits (13.16+) or a parent) gives the value,
+    unless a public property declared below the attribute's class holds one, null included
+    (13.14+); else the property's value. On 13.0-13.3 the attribute always wins.
     """
     value = _option(job, name, profile)
     if not profile.queue_attributes:
         return value
-    found = job.job_class.find_attribute(QUEUE_OPTION_ATTRIBUTES[name])
+    cls = job.job_class
+    found = cls.find_attribute(QUEUE_OPTION_ATTRIBUTES[name], traits=profile.attributes_on_traits)
     if found is None:
         return value
-    slot = job.job_class.slot_named(name, profile)
-    default = slot.prop.default_value if slot is not None and slot.prop.has_default else None
-    if value is not None and not php_identical(value, default):
-        return value
+    if profile.attribute_loses_to_set_property:
+        slot = cls.slot_named(name, profile)
+        default = slot.prop.default_value if slot is not None and slot.prop.has_default else None
+        if value is not None and not php_identical(value, default):
+            return value
     depth, attribute = found
-    declared = job.job_class.declaring_depth(name, profile)
-    if declared is not None and declared < depth and job.value(name, profile) is not UNINITIALIZED:
-        return value
+    if profile.attribute_loses_to_child_property:
+        declared = cls.declaring_depth(name, profile)
+        if (
+            declared is not None
+            and declared < depth
+            and job.value(name, profile) is not UNINITIALIZED
+        ):
+            return value
     return attribute.option_value()
 
 

@@ -35,6 +35,11 @@ from bridge.laravel.traits import trait_name
 __all__ = ["generate_stubs", "reflect", "render_stubs"]
 
 REFLECT_SCRIPT = Path(__file__).with_name("_reflect.php")
+# Laravel 13's attributes that pick where and when a job goes (the row, not the payload
+# options); bridge's dispatcher takes those as arguments.
+_ROUTING = frozenset(
+    "Illuminate\\Queue\\Attributes\\" + name for name in ("Queue", "Connection", "Delay")
+)
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 
 
@@ -176,12 +181,15 @@ def _attributes(attributes: list[dict[str, Any]]) -> str:
         args += "," if len(attribute["arguments"]) == 1 else ""
         named = ", ".join(f"{k!r}: {_literal(v)}" for k, v in attribute.get("named", {}).items())
         since = HONOURED_SINCE.get(attribute["name"].lstrip("\\"))
-        why = (
-            f"  # read into the payload by Laravel {since[0]}.{since[1]}+ only"
-            if since is not None
-            else "  # not a queue option: no payload reads it"
-        )
+        if since is not None:
+            why = f"  # read into the payload by Laravel {since[0]}.{since[1]}+ only"
+        elif attribute["name"].lstrip("\\") in _ROUTING:
+            why = "  # Laravel 13 routes by it: give dispatch() the queue/delay/connection"
+        else:
+            why = "  # no payload reads it"
         extra = f", named={{{named}}}" if named else ""
+        if attribute.get("trait"):
+            extra += f", trait={attribute['trait']!r}"
         lines.append(f"        ClassAttribute({attribute['name']!r}, ({args}){extra}),{why}\n")
     return f"    attributes=(\n{''.join(lines)}    ),\n"
 

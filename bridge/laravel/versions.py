@@ -107,6 +107,22 @@ class Profile:
         return self.at_least(10, 39)
 
     @property
+    def attribute_loses_to_set_property(self) -> bool:
+        """A property set away from its declared default wins over the class attribute
+        (13.4+; on 13.0-13.3 the attribute always wins)."""
+        return self.at_least(13, 4)
+
+    @property
+    def attribute_loses_to_child_property(self) -> bool:
+        """A public property declared below the attribute's class wins over it (13.14+)."""
+        return self.at_least(13, 14)
+
+    @property
+    def attributes_on_traits(self) -> bool:
+        """Queue attributes on a trait the class uses count too (13.16+)."""
+        return self.at_least(13, 16)
+
+    @property
     def queue_attributes(self) -> bool:
         """Job options also come from `Illuminate\\Queue\\Attributes\\*` class attributes,
         and a `tries()` / `backoff()` method wins over the property (13.0+)."""

@@ -133,4 +133,9 @@ def test_retry_until_counted_from_the_dispatch_stays_relative(
             build_payload(job_class.new(), profile=profile_for("13"), uuid="u", now=now)
         )
         assert payload["retryUntil"] == now + deadline.seconds
-        assert (payload["maxTries"], payload["backoff"]) == (5, "1,5")
+        assert (payload["maxTries"], payload["backoff"], payload["timeout"]) == (5, "1,5", 45)
+    # The trait's #[Timeout] is known as the trait's: Laravel reads it from 13.16 only.
+    [timeout] = [a for a in job_class.attributes if a.name.endswith("Timeout")]
+    assert timeout.trait == "App\\Exact\\Slow"
+    before = build_payload(job_class.new(), profile=profile_for("13.15"), uuid="u", now=1)
+    assert json.loads(before)["timeout"] is None

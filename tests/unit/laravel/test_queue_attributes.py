@@ -73,6 +73,8 @@ def test_a_property_set_away_from_its_default_wins_over_the_attribute() -> None:
     assert _payload(cls, "13")["maxTries"] == 5  # 3 is the declared default: the attribute
     assert _payload(cls, "13", tries=7, timeout=9)["maxTries"] == 7
     assert _payload(cls, "13", tries=7, timeout=9)["timeout"] == 9
+    assert _payload(cls, "13.4", tries=7)["maxTries"] == 7
+    assert _payload(cls, "13.3", tries=7)["maxTries"] == 5  # before 13.4 the attribute won
     assert _payload(cls, "12")["maxTries"] == 3
 
 
@@ -80,6 +82,8 @@ def test_a_public_property_declared_below_the_attributes_class_overrides_it() ->
     parent = JobClass("App\\Jobs\\Base", attributes=(ClassAttribute(NS + "Tries", (5,)),))
     child = JobClass("App\\Jobs\\Child", properties=(Prop("tries", default=2),), parent=parent)
     assert _payload(child, "13")["maxTries"] == 2
+    assert _payload(child, "13.14")["maxTries"] == 2
+    assert _payload(child, "13.13")["maxTries"] == 5  # before 13.14 the parent's attribute won
     # Declared in the attribute's own class: the attribute wins over the default.
     same = JobClass(
         "App\\Jobs\\Same",
@@ -105,3 +109,10 @@ def test_delete_when_missing_models_from_the_property() -> None:
     assert _payload(cls, "13")["deleteWhenMissingModels"] is True
     assert _payload(JobClass("App\\Jobs\\H"), "13")["deleteWhenMissingModels"] is False
     assert _payload(cls, "13.0")["deleteWhenMissingModels"] is True
+
+
+def test_attributes_on_a_trait_count_from_13_16() -> None:
+    on_trait = ClassAttribute(NS + "Timeout", (45,), trait="App\\Concerns\\Slow")
+    cls = JobClass("App\\Jobs\\I", attributes=(on_trait,))
+    assert _payload(cls, "13.16")["timeout"] == 45
+    assert _payload(cls, "13.15")["timeout"] is None

@@ -28,10 +28,15 @@ from bridge.laravel import (
     profile_for,
     serialize_command,
 )
+from bridge.laravel.attributes import ClassAttribute
+from bridge.laravel.classes import FromNow
 from bridge.laravel.payload import _general_payload
 from bridge.php import Visibility, dumps
 
-PROFILES = [profile_for(v) for v in ("8.0.0", "8.83", "9.4", "9.52", "10.50", "11.56", "12.67")]
+PROFILES = [
+    profile_for(v)
+    for v in ("8.0.0", "8.83", "9.4", "9.52", "10.50", "11.56", "12.67", "13.0", "13.26")
+]
 # Plain names, and every property a payload option is read from.
 NAMES = [
     "a",
@@ -62,6 +67,15 @@ scalars = st.one_of(
 values = st.one_of(scalars, st.lists(scalars, max_size=3), st.just(UNINITIALIZED))
 visibilities = st.sampled_from(list(Visibility))
 MODEL = Model("App\\Models\\User", 7)
+_NS = "Illuminate\\Queue\\Attributes\\"
+#: Laravel 13's queue attributes (each profile from 13.0 writes them into the payload).
+QUEUE_ATTRIBUTES = [
+    ClassAttribute(_NS + "Tries", (4,)),
+    ClassAttribute(_NS + "Backoff", (2, 9)),
+    ClassAttribute(_NS + "Timeout", (20,)),
+    ClassAttribute(_NS + "FailOnTimeout"),
+    ClassAttribute(_NS + "DeleteWhenMissingModels"),
+]
 
 
 @st.composite
@@ -96,12 +110,18 @@ def job_classes(draw: st.DrawFn) -> JobClass:
         methods["displayName"] = draw(st.sampled_from(["Nice name", lambda v: repr(v)[:40]]))
     if draw(st.booleans()):
         methods["backoff"] = draw(st.sampled_from([[1, 5], 7, lambda v: [len(repr(v))]]))
+    if draw(st.booleans()):
+        methods["retryUntil"] = FromNow(draw(st.integers(0, 900)))
+    attributes = draw(
+        st.lists(st.sampled_from(QUEUE_ATTRIBUTES), unique_by=lambda a: a.name, max_size=3)
+    )
     return JobClass(
         name="App\\Jobs\\Démo",
         properties=draw(props(NAMES)),
         traits=traits,
         parent=parent,
         methods=methods,
+        attributes=tuple(attributes),
     )
 
 
@@ -184,7 +204,7 @@ def test_should_be_encrypted_is_read_as_php_reads_it(flag: Any, encrypted: bool)
      ("timeout", 9), ("retryUntil", 2_000_000_000), ("batchId", "b-1"), ("delay", 30),
      ("shouldBeEncrypted", True)],
 )  # fmt: skip
-@pytest.mark.parametrize("version", ["8.0.0", "12.67"])
+@pytest.mark.parametrize("version", ["8.0.0", "12.67", "13.26"])
 def test_a_job_setting_a_payload_option_never_gets_its_class_envelope(
     name: str, value: Any, version: str
 ) -> None:

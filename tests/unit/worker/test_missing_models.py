@@ -75,3 +75,26 @@ def test_a_batched_job_deleted_for_a_missing_model_counts_as_done(env: Env) -> N
 def test_the_message_is_laravels() -> None:
     assert str(ModelNotFound("App\\M", [1, 2])) == "No query results for model [App\\M] 1, 2"
     assert str(ModelNotFound("App\\M")) == "No query results for model [App\\M]."
+
+
+def test_options_from_13_attributes_reach_the_worker_through_the_payload(env: Env) -> None:
+    """#[Tries(5)], #[Backoff([1, 5, 10])], #[MaxExceptions(2)]: the 13.26.1 payload carries
+    them, so the worker releases after 1 s, then fails at the second exception; the same
+    class sent through 12.67 has none, and the worker's --tries 1 fails it at once."""
+    calls: list[str] = []
+
+    def boom(job: Job) -> None:
+        calls.append("13" if job.payload.raw["maxTries"] else "12")
+        raise RuntimeError("boom")
+
+    env.app.register(ATTRIBUTES, boom)
+    env.push(fixture_payload("queue_attributes", "13.26.1-attributes"))
+    env.push(fixture_payload("queue_attributes", "12.67.0-attributes"))
+    worker = env.worker()  # one process: its exception count spans the attempts
+    for _ in range(3):
+        worker.run()
+        env.clock.now += 60
+    assert calls == ["13", "12", "13"]
+    assert [r.delay_seconds for r in env.queue.released] == [1]
+    assert len(env.failed_rows()) == 2
+    assert env.queue.rows() == []

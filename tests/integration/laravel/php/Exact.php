@@ -6,6 +6,7 @@ use Illuminate\Bus\Queueable;
 use Illuminate\Contracts\Queue\ShouldQueue;
 use Illuminate\Foundation\Bus\Dispatchable;
 use Illuminate\Queue\Attributes\Backoff;
+use Illuminate\Queue\Attributes\Timeout;
 use Illuminate\Queue\Attributes\Tries;
 use Illuminate\Queue\InteractsWithQueue;
 use Illuminate\Queue\SerializesModels;
@@ -69,11 +70,16 @@ class LinkedModelsJob implements ShouldQueue
     }
 }
 
+#[Timeout(45)]
+trait Slow
+{
+}
+
 #[Tries(5)]
 #[Backoff(1, 5)]
 class DeadlineJob implements ShouldQueue
 {
-    use Dispatchable, InteractsWithQueue, Queueable;
+    use Dispatchable, InteractsWithQueue, Queueable, Slow;
 
     public function retryUntil()
     {
