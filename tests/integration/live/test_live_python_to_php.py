@@ -3,7 +3,8 @@
 As `tests/integration/interop/test_python_to_php.py` does for Laravel 8: every value kind is
 built in Python from the declarations `bridge stubs` writes for `php_fixtures/app/Jobs`, queued
 by `bridge.dispatcher.Dispatcher` with the profile of the Laravel on the other side (`dispatch`,
-`chain`, `batch`; the string job with `build_string_payload`), and Laravel's own
+`chain`, `batch`; the string job with `build_string_payload`), and again with the other one
+(13's payloads are the fallback when nothing tells bridge the version), and Laravel's own
 `Illuminate\\Queue\\Worker` runs them under PHP 8.3. Each PHP job's `fixture_job_log` row must
 equal the description of every value the job was built with: properties the payload leaves out
 because they equal their declared defaults come back from the class in PHP.
@@ -67,13 +68,21 @@ def seed_fixture_models(env: LaravelEnv) -> None:
         )
 
 
+#: The other profile each worker is given: 13's (the fallback when nothing tells the version)
+#: on 12's worker, and 12's (an application still pinned to 12) on 13's.
+OTHER_PROFILE = {"12": "13", "13": "12"}
+
+
+@pytest.mark.parametrize("payloads", ["own", "other"], ids=lambda p: f"payloads-{p}")
 def test_laravel_jobs_see_what_python_dispatched(
     live_env: LiveLaravelEnv,
     bridge_side: BridgeSide,
     classes: dict[str, JobClass],
     laravel_version: str,
+    payloads: str,
 ) -> None:
-    profile = profile_for(laravel_version)
+    """Laravel's worker runs its own version's payloads, and those of the other profile."""
+    profile = profile_for(laravel_version if payloads == "own" else OTHER_PROFILE[laravel_version])
     seed_fixture_models(live_env)
     kinds = python_kinds(classes, connection=live_env.db_connection, now=time.time)
     assert {*kinds, "string_job"} == set(VALUE_KINDS)  # every kind PHP has, Python sends too
