@@ -180,6 +180,9 @@ class LiveLaravelEnv(LaravelEnv):
             return super().work(process_timeout=process_timeout, **options)
         options.setdefault("stop_when_empty", True)
         options.setdefault("sleep", 0)
+        # The session's one process serves the whole run: queue:work's 128 MB limit is meant
+        # for a worker process of its own (the runner allows PHP 1024 MB).
+        options.setdefault("memory", 1024)
         request = {key.replace("_", "-"): value for key, value in options.items()}
         done = self.session.request("work", options=request)
         return subprocess.CompletedProcess(
