@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,6 @@ class LiveSession:
         self._timeout = timeout
         self._log: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
         listener = socket.create_server(("127.0.0.1", 0))
-        listener.settimeout(timeout)
         port = listener.getsockname()[1]
         # stdout/stderr go to a file: a pipe nobody reads would fill up and block PHP.
         self._process = subprocess.Popen(
@@ -74,15 +74,32 @@ class LiveSession:
             env=dict(env),
         )
         try:
-            connection, _ = listener.accept()
-        except OSError as exc:
-            self.close()
-            raise HarnessError(f"session.php did not connect: {exc}\n{self.output()}") from exc
+            connection = self._accept(listener, timeout)
+        except HarnessError:
+            self._process.kill()
+            self._process.wait()
+            raise
         finally:
             listener.close()
         connection.settimeout(timeout)
         self._socket = connection
         self._stream = connection.makefile("rw", encoding="utf-8", newline="\n")
+
+    def _accept(self, listener: socket.socket, timeout: float) -> socket.socket:
+        """PHP's connection; a PHP that exits first (a boot error) is reported at once."""
+        listener.settimeout(0.5)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                if self._process.poll() is not None:
+                    raise HarnessError(
+                        f"session.php exited {self._process.returncode}\n{self.output()}"
+                    ) from None
+                continue
+            return connection
+        raise HarnessError(f"session.php did not connect in {timeout} s\n{self.output()}")
 
     def request(self, op: str, **fields: Any) -> Any:
         """Send one request and return its result; a PHP error raises `HarnessError`."""
