@@ -384,8 +384,9 @@ def peer_main(args: argparse.Namespace, peer: Peer) -> None:
         " (`bench/php/time_dispatch.php`, boot excluded). WebAssembly PHP is far slower than"
         " native PHP (a MariaDB statement takes ~45 ms from it against ~0.5 ms natively), so"
         f" this says nothing about Laravel {peer.laravel} itself: the goals compare bridge with"
-        " native Laravel 8 (`## Dispatch`) Compare the rows with each other: the load"
-        " average at start says how busy the shared machine was.",
+        " native Laravel 8 (`## Dispatch`)."
+        " Compare the rows with each other: the load average at start says how busy the"
+        " shared machine was.",
         f"- `Fixtures\\Jobs\\RecordsOnly` jobs, Laravel {peer.laravel} payloads of about"
         f" {sizes} bytes, built and inserted by each side; best of {args.rounds} round(s).",
         "",

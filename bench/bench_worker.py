@@ -354,8 +354,9 @@ def peer_main(args: argparse.Namespace, peer: Peer) -> None:
         " (`daemon`, stop when empty) booted by `php_fixtures/work.php` without the `queue:work`"
         " command. WebAssembly PHP is far slower than native PHP (a MariaDB statement takes"
         " ~45 ms from it against ~0.5 ms natively), so this row says nothing about Laravel"
-        " 13 itself: the goals compare bridge with native Laravel 8 (`## Worker`) Compare the rows with each other: the load"
-        " average at start says how busy the shared machine was.",
+        " 13 itself: the goals compare bridge with native Laravel 8 (`## Worker`)."
+        " Compare the rows with each other: the load average at start says how busy the"
+        " shared machine was.",
         f"- {n:,} trivial jobs (`Bench\\NoopJob`, empty handler, Laravel {peer.laravel} payload"
         " written by bridge's `Dispatcher`) per drain, one process each, same table.",
         "",
