@@ -3,7 +3,8 @@
 Every function here is a pure function of the job's payload, the row's `attempts` (already
 incremented by the reservation, so the first run sees 1), the worker defaults and `now` (Unix
 seconds, passed in). They return frozen decision values; the worker applies them. The rules
-are those of Laravel's `Illuminate\\Queue\\Worker`, unchanged from 8.0 to 12.67:
+are those of Laravel's `Illuminate\\Queue\\Worker`, unchanged from 8.0 to 13.26 (13 adds an
+application hook, the exception handler's `shouldStopRetries`, which PHP code alone can answer):
 
 * before running: a set `retryUntil` wins over `maxTries` (`now <= retryUntil` runs); without it
   the job runs while `maxTries == 0` or `attempts <= maxTries`;

@@ -181,7 +181,9 @@ def _attributes(attributes: list[dict[str, Any]]) -> str:
         args += "," if len(attribute["arguments"]) == 1 else ""
         named = ", ".join(f"{k!r}: {_literal(v)}" for k, v in attribute.get("named", {}).items())
         since = HONOURED_SINCE.get(attribute["name"].lstrip("\\"))
-        if since is not None:
+        if since is not None and attribute.get("trait"):
+            why = "  # on a trait: read into the payload by Laravel 13.16+ only"
+        elif since is not None:
             why = f"  # read into the payload by Laravel {since[0]}.{since[1]}+ only"
         elif attribute["name"].lstrip("\\") in _ROUTING:
             why = "  # Laravel 13 routes by it: give dispatch() the queue/delay/connection"

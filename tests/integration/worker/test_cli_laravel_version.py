@@ -85,6 +85,9 @@ def test_work_words_failures_as_the_laravel_version_in_the_tables(
                     "--stop-when-empty",
                     "--sleep",
                     "0",
+                    # The test process's own size is not a worker's: no memory limit.
+                    "--memory",
+                    "0",
                 ],
             )
         assert done.exit_code == 0, done.output
