@@ -27,6 +27,41 @@ _DRIVERS = {
 
 
 @dataclass(frozen=True, kw_only=True)
+class RedisSettings:
+    """Laravel's `default` Redis connection and its `redis` queue connection, from `.env`."""
+
+    host: str = "127.0.0.1"
+    port: int = 6379
+    username: str | None = None
+    password: str | None = None
+    db: int = 0
+    #: `REDIS_PREFIX`; None: the skeleton's default for the app's Laravel version.
+    prefix: str | None = None
+    #: `REDIS_CLUSTER=redis` in a `clusters` config: the host is one seed of a Redis Cluster.
+    cluster: bool = False
+    block_for_seconds: float | None = None
+    app_name: str = "laravel"
+    #: `REDIS_QUEUE` and `REDIS_QUEUE_RETRY_AFTER`: the `redis` queue connection's own.
+    queue: str = "default"
+    retry_after_seconds: int = 90
+
+    def key_prefix(self, laravel_major: int) -> str:
+        """`REDIS_PREFIX`, else the skeleton's default: `laravel_database_` up to Laravel
+        12, `laravel-database-` from 13 (the app name slugged with `_`, then with `-`)."""
+        if self.prefix is not None:
+            return self.prefix
+        if laravel_major >= 13:
+            return f"{_slug(self.app_name, '-')}-database-"
+        return f"{_slug(self.app_name, '_')}_database_"
+
+
+def _slug(text: str, separator: str) -> str:
+    """`Str::slug` for ASCII names: lowercase, runs of other characters become `separator`."""
+    words = re.split(r"[^a-z0-9]+", text.lower())
+    return separator.join(word for word in words if word)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything bridge needs to find and name the queue."""
 
@@ -45,8 +80,24 @@ class Settings:
     cipher: str = "AES-256-CBC"
     timezone: str = "UTC"
     laravel_version: str | None = None
+    #: The Redis connection, used when `connection_name` is `redis`.
+    redis: RedisSettings = field(default_factory=RedisSettings)
     #: Where the settings came from, for messages: "url", ".env path" or "sqlite default".
     source: str = field(default="url", compare=False)
+
+    def for_connection(self, name: str) -> Settings:
+        """These settings with another queue connection chosen (`--connection`): its name,
+        default queue and `retry_after` (the `redis` connection's from `REDIS_*`)."""
+        if name == self.connection_name:
+            return self
+        if name == "redis":
+            return replace(
+                self,
+                connection_name="redis",
+                default_queue=self.redis.queue,
+                retry_after_seconds=self.redis.retry_after_seconds,
+            )
+        return replace(self, connection_name=name)
 
     @property
     def is_sqlite(self) -> bool:
@@ -153,21 +204,24 @@ def database_url_from_laravel(env: Mapping[str, str], *, base_dir: Path) -> str:
 def settings_from_laravel_env(env: Mapping[str, str], *, base_dir: Path, source: str) -> Settings:
     """Settings as a Laravel app with this `.env` would use them for its database queue."""
     queue_connection = env.get("QUEUE_CONNECTION", "database")
-    if queue_connection not in {"database", "sync"}:
+    if queue_connection not in {"database", "sync", "redis"}:
         raise ConfigError(
-            f"QUEUE_CONNECTION={queue_connection!r}: bridge works with Laravel's database queue; "
-            "pass --database to point it at the queue database explicitly"
+            f"QUEUE_CONNECTION={queue_connection!r}: bridge works with Laravel's database and "
+            "redis queues; pass --database to point it at the queue database explicitly"
         )
+    on_redis = queue_connection == "redis"
+    retry_name = "REDIS_QUEUE_RETRY_AFTER" if on_redis else "DB_QUEUE_RETRY_AFTER"
     try:
-        retry_after = int(env.get("DB_QUEUE_RETRY_AFTER", "90"))
+        retry_after = int(env.get(retry_name, "90"))
     except ValueError as exc:
-        raise ConfigError("DB_QUEUE_RETRY_AFTER must be a number of seconds") from exc
+        raise ConfigError(f"{retry_name} must be a number of seconds") from exc
     previous = tuple(k.strip() for k in env.get("APP_PREVIOUS_KEYS", "").split(",") if k.strip())
     return Settings(
         database_url=database_url_from_laravel(env, base_dir=base_dir),
-        connection_name="database",
+        connection_name="redis" if on_redis else "database",
         jobs_table=env.get("DB_QUEUE_TABLE", "jobs"),
-        default_queue=env.get("DB_QUEUE", "default"),
+        default_queue=env.get("REDIS_QUEUE" if on_redis else "DB_QUEUE", "default"),
+        redis=redis_settings_from_env(env),
         retry_after_seconds=retry_after,
         failed_driver=env.get("QUEUE_FAILED_DRIVER", "database-uuids"),
         app_key=env.get("APP_KEY") or None,
@@ -175,6 +229,45 @@ def settings_from_laravel_env(env: Mapping[str, str], *, base_dir: Path, source:
         cipher=env.get("APP_CIPHER", "AES-256-CBC"),
         timezone=env.get("APP_TIMEZONE", "UTC"),
         source=source,
+    )
+
+
+def redis_settings_from_env(env: Mapping[str, str]) -> RedisSettings:
+    """The Redis connection as the skeleton's `config/database.php` reads `.env`.
+
+    `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`, `REDIS_PASSWORD` (`null` is none, as
+    phpdotenv reads it), `REDIS_DB`, `REDIS_PREFIX`, `APP_NAME` (for the default prefix),
+    `REDIS_QUEUE_BLOCK_FOR`, and `REDIS_CLUSTER_ENABLED=true` for a Redis Cluster.
+    """
+
+    def number(name: str, default: str) -> int:
+        try:
+            return int(env.get(name) or default)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a whole number") from exc
+
+    def optional(name: str) -> str | None:
+        value = env.get(name)
+        return None if value is None or value.lower() in {"", "null"} else value
+
+    block_for = optional("REDIS_QUEUE_BLOCK_FOR")
+    retry_after = number("REDIS_QUEUE_RETRY_AFTER", "90")
+    try:
+        block_seconds = float(block_for) if block_for is not None else None
+    except ValueError as exc:
+        raise ConfigError("REDIS_QUEUE_BLOCK_FOR must be a number of seconds") from exc
+    return RedisSettings(
+        host=env.get("REDIS_HOST") or "127.0.0.1",
+        port=number("REDIS_PORT", "6379"),
+        username=optional("REDIS_USERNAME"),
+        password=optional("REDIS_PASSWORD"),
+        db=number("REDIS_DB", "0"),
+        prefix=env.get("REDIS_PREFIX"),
+        cluster=env.get("REDIS_CLUSTER_ENABLED", "").lower() in {"1", "true", "yes"},
+        block_for_seconds=block_seconds,
+        app_name=env.get("APP_NAME") or "laravel",
+        queue=env.get("REDIS_QUEUE") or "default",
+        retry_after_seconds=retry_after,
     )
 
 

@@ -61,7 +61,7 @@ class Dispatched(NamedTuple):
     """A job as it was queued (a named tuple: one is made per dispatch, and a frozen
     dataclass takes several times as long to build)."""
 
-    id: int | None
+    id: int | str | None
     uuid: str
     queue: str
     payload: str
@@ -98,6 +98,10 @@ class Dispatcher:
         self.default_queue = default_queue
         self.batches = batches
         self.uuid_factory = uuid_factory
+        # A queue that adds keys of its own to every payload it creates (Redis: `id` and
+        # `attempts`, as Laravel's RedisQueue does) stamps them here, so `Dispatched` shows
+        # the payload as stored; the queue would add them on push otherwise.
+        self._stamp: Callable[[str], str] | None = getattr(queue, "stamp", None)
 
     def _queue_of(self, job: Job) -> str:
         value = job.value("queue", self.profile)
@@ -108,6 +112,8 @@ class Dispatcher:
         payload = build_payload(
             job, profile=self.profile, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk
         )
+        if self._stamp is not None:
+            payload = self._stamp(payload)
         return job_uuid, payload
 
     def _delay_of(self, job: Job, now: int) -> int:

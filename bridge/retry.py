@@ -242,13 +242,24 @@ def decide_on_timeout(
     return Fail(reason, timeout_message(payload.name, defaults.message_style), timed_out=True)
 
 
-_PHP_INT = re.compile(r"[ \t\n\r\v\f]*([+-]?\d+)")
+_PHP_INT = re.compile(r"[ \t\n\r\v\f]*([+-]?)0*([0-9]+)")
+_INT64_MAX = 2**63 - 1
 
 
 def _php_int(text: str) -> int:
-    # PHP's (int) cast: leading whitespace, optional sign, leading digits; anything else is 0.
+    """PHP's (int) cast: leading whitespace, optional sign, leading digits; anything else is 0.
+
+    A number past PHP's int range saturates there, as the cast does (and int() is never
+    handed thousands of digits, which it refuses).
+    """
     match = _PHP_INT.match(text)
-    return int(match.group(1)) if match else 0
+    if match is None:
+        return 0
+    sign, digits = match.groups()
+    magnitude = int(digits) if len(digits) <= 19 else _INT64_MAX + 1
+    if sign == "-":
+        return -min(magnitude, _INT64_MAX + 1)
+    return min(magnitude, _INT64_MAX)
 
 
 def backoff_seconds(payload: JobPayload, *, attempts: int, worker_backoff: str) -> int:

@@ -18,6 +18,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from bridge.php import _accel
+from tests.support import sanitized
+
+# Under the sanitizer run (tests/unit/php_accelerators/test_sanitizers.py), the codec's C
+# accelerators are the build with AddressSanitizer and UBSan.
+SANITIZED = sanitized.install_from_env()
 
 ROOT = Path(__file__).resolve().parent.parent
 PHP_FIXTURES = ROOT / "php_fixtures"
@@ -38,6 +43,10 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci" if IN_CI else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_report_header() -> str | None:
+    return f"codec accelerators: sanitized build in {SANITIZED}" if SANITIZED else None
 
 
 def unavailable(reason: str) -> None:

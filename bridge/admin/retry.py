@@ -221,7 +221,7 @@ class RetryOutcome:
 
     record: FailedJobRecord
     status: RetryStatus
-    job_id: int | None = None
+    job_id: int | str | None = None
     queue: str | None = None
     reason: str | None = None
     expires: bool = False

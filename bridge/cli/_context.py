@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bridge.laravel.encryption import Encrypter
     from bridge.laravel.versions import Profile
     from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
+    from bridge.queue.redis import RedisQueue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +46,8 @@ class CliContext:
     clock: Callable[[], float] = time.time
     #: The process exit status a command asks for (click exits 0 otherwise).
     exit_code: int = 0
+    #: The queue connection a command named (`--connection`); None: the settings' own.
+    connection: str | None = None
 
     @cached_property
     def settings(self) -> Settings:
@@ -71,15 +74,56 @@ class CliContext:
             self.engine.dispose()
 
     @cached_property
-    def queue(self) -> DatabaseQueue:
-        """The `jobs` table."""
+    def queue(self) -> DatabaseQueue | RedisQueue:
+        """The queue of the chosen connection: the `jobs` table, or Redis."""
+        return self.queue_for(self.settings.connection_name)
+
+    def use_connection(self, name: str | None) -> None:
+        """Work on queue connection `name` (`--connection`) instead of the settings' own."""
+        if name is None:
+            return
+        self.connection = name
+        self.__dict__["settings"] = self.settings.for_connection(name)
+
+    def queue_for(self, connection: str) -> DatabaseQueue | RedisQueue:
+        """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
+        `jobs` table (connection names are their drivers, as in Laravel's skeleton)."""
+        settings = self.settings.for_connection(connection)
+        if connection == "redis":
+            return self._redis_queue(settings)
         from bridge.queue.database import DatabaseQueue
 
         return DatabaseQueue(
             engine=self.engine,
-            table=self.settings.jobs_table,
-            connection_name=self.settings.connection_name,
-            retry_after_seconds=self.settings.retry_after_seconds,
+            table=settings.jobs_table,
+            connection_name=connection if connection != "sync" else "database",
+            retry_after_seconds=settings.retry_after_seconds,
+        )
+
+    def _redis_queue(self, settings: Settings) -> RedisQueue:
+        try:
+            from bridge.queue.redis import RedisQueue, connect
+        except ImportError as exc:
+            raise ConfigError(
+                "the redis connection needs redis-py: pip install 'laravel-jobs-bridge[redis]'"
+            ) from exc
+        redis = settings.redis
+        major = int((settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
+        return RedisQueue(
+            client=connect(
+                host=redis.host,
+                port=redis.port,
+                username=redis.username,
+                password=redis.password,
+                db=redis.db,
+                cluster=redis.cluster,
+            ),
+            prefix=redis.key_prefix(major),
+            connection_name="redis",
+            retry_after_seconds=settings.retry_after_seconds,
+            block_for_seconds=redis.block_for_seconds,
+            hash_tag_queues=major >= 13,
+            default_queue=settings.default_queue,
         )
 
     @cached_property

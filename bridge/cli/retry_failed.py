@@ -73,7 +73,7 @@ text and turns {} into []):
 
 \b
 Jobs recorded for another queue connection than this one are skipped unless
---any-connection or --to-database is given.
+--any-connection, --to-database or --to-connection is given.
 
 \b
 Exit codes: 0 all selected jobs moved (or none matched); 1 error or prompt
@@ -81,7 +81,11 @@ declined; 2 usage; 3 some jobs skipped or named ids not found.
 """
 
 
-def _target_queue(ctx: CliContext, to_database: str | None) -> JobQueue:
+def _target_queue(ctx: CliContext, to_database: str | None, to_connection: str | None) -> JobQueue:
+    if to_connection is not None:
+        if to_database is not None:
+            raise click.UsageError("give --to-connection or --to-database, not both")
+        return ctx.queue_for(to_connection)
     if to_database is None:
         return ctx.queue
     from bridge.queue.database import DatabaseQueue, create_engine_for
@@ -111,6 +115,11 @@ def _warn_expiring(count: int) -> None:
 @click.option("--to-queue", metavar="QUEUE", help="Push onto this queue instead.")
 @click.option("--to-database", metavar="URL", help="Push into the jobs table of this database.")
 @click.option(
+    "--to-connection",
+    metavar="NAME",
+    help="Push onto this queue connection (redis: Laravel's Redis queue).",
+)
+@click.option(
     "--retry-until",
     "retry_until",
     default="keep",
@@ -129,6 +138,7 @@ def retry_failed_command(
     identifiers: tuple[str, ...],
     to_queue: str | None,
     to_database: str | None,
+    to_connection: str | None,
     retry_until: str,
     any_connection: bool,
     dry_run: bool,
@@ -146,12 +156,14 @@ def retry_failed_command(
     wanted = _to_filter(ctx, selection)
     records = in_given_order(selection.identifiers, ctx.failed.select(wanted), wanted.id_range)
     missing = missing_identifiers(wanted, records)
-    queue = _target_queue(ctx, to_database)
+    queue = _target_queue(ctx, to_database, to_connection)
     retry_options = RetryOptions(
         now=ctx.now(),
         retry_until=policy,
         to_queue=to_queue,
-        connection=None if (any_connection or to_database) else queue.connection_name,
+        connection=None
+        if (any_connection or to_database or to_connection)
+        else queue.connection_name,
         timezone=ctx.settings.timezone,
     )
     if dry_run:

@@ -23,6 +23,11 @@ def _timezone(name: str) -> ZoneInfo:
 
 @click.command()
 @click.option("--app", "app_path", required=True, metavar="MODULE:ATTR", help="The bridge App.")
+@click.option(
+    "--connection",
+    default=None,
+    help="Queue connection: database or redis (default: QUEUE_CONNECTION of .env).",
+)
 @click.option("--queue", "queues", default=None, help="Queues in priority order: high,default.")
 @click.option("--once", is_flag=True, help="Process a single job, then stop.")
 @click.option("--stop-when-empty", is_flag=True, help="Stop when no queue has a job.")
@@ -68,6 +73,7 @@ def _timezone(name: str) -> ZoneInfo:
 def work(
     ctx: CliContext,
     app_path: str,
+    connection: str | None,
     queues: str | None,
     once: bool,
     stop_when_empty: bool,
@@ -93,6 +99,7 @@ def work(
     registered per PHP job class (`data.commandName`). SIGTERM or SIGINT finish the current
     job and stop; exit code 12 means the memory limit was reached, as with `queue:work`.
     """
+    ctx.use_connection(connection)
     settings = ctx.settings
     if str(ctx.cwd) not in sys.path:
         # Like uvicorn and celery, find the app module relative to where the command runs.

@@ -93,7 +93,8 @@ def _php_key(key: object) -> int | str:
 
 
 def _is_int_key(key: str) -> bool:
-    return bool(_INT_KEY.fullmatch(key)) and _INT64_MIN <= int(key) <= _INT64_MAX
+    # Past 20 characters no decimal fits int64 (and int() refuses thousands of digits).
+    return len(key) <= 20 and bool(_INT_KEY.fullmatch(key)) and _INT64_MIN <= int(key) <= _INT64_MAX
 
 
 def _text(value: str | bytes) -> str:
@@ -192,10 +193,13 @@ def php_json_encode(value: Any, *, unescaped_unicode: bool) -> str:
             # Both flag sets write ASCII alike: DEL raw, controls, `"` and `\\` escaped.
             return _escape_utf8(value).replace("/", "\\/")
     out: list[str] = []
-    if unescaped_unicode:
-        _encode(value, out, _escape_utf8)
-    else:
-        _encode(value, out, _checked_ascii)
+    try:
+        _encode(value, out, _escape_utf8 if unescaped_unicode else _checked_ascii)
+    except RecursionError:
+        # PHP's json_encode stops at depth 512 with "Maximum stack depth exceeded".
+        raise PayloadError(
+            "Unable to JSON encode payload. Error (1): Maximum stack depth exceeded"
+        ) from None
     text = "".join(out)
     # `/` and U+2028/U+2029 occur only inside strings, so plain replaces are safe.
     text = text.replace("/", "\\/")

@@ -157,6 +157,10 @@ def next_chained_job(
     if not isinstance(chained, list) or not chained:
         return None
     head, rest = chained[0], list(chained[1:])
+    if not isinstance(head, str | bytes):
+        raise PayloadDecodeError(
+            f"chained[0] is a {type(head).__name__}, not a serialized job object"
+        )
     try:
         nxt = loads(head)
     except PhpSerializeError as exc:

@@ -39,7 +39,8 @@ CIPHERS: dict[str, int] = {
     "aes-256-gcm": 32,
 }
 
-_SERIALIZED_STRING = re.compile(rb"s:(\d+):\"")
+# At most 19 digits: any length fits int64, and int() never meets thousands of digits.
+_SERIALIZED_STRING = re.compile(rb"s:([0-9]{1,19}):\"")
 
 
 def parse_key(key: bytes | str) -> bytes:
@@ -213,7 +214,7 @@ class Encrypter:
         try:
             text = base64.b64decode(payload, validate=True)
             envelope = json.loads(text)
-        except (binascii.Error, ValueError) as exc:
+        except (binascii.Error, ValueError, RecursionError) as exc:
             raise DecryptionError("The payload is invalid: not a base64 JSON envelope.") from exc
         if not isinstance(envelope, dict) or not all(
             isinstance(envelope.get(k), str) for k in ("iv", "value", "mac")
@@ -225,7 +226,9 @@ class Encrypter:
         self, key: bytes, iv: bytes, value: bytes, envelope: dict[str, Any]
     ) -> bytes | None:
         expected = self._mac(key, envelope["iv"], envelope["value"])
-        if not hmac.compare_digest(expected.encode("ascii"), envelope["mac"].encode("utf-8")):
+        mac = envelope["mac"]
+        # A MAC is hex; other text (a lone surrogate has no UTF-8 at all) cannot match.
+        if not mac.isascii() or not hmac.compare_digest(expected, mac):
             return None
         if not value or len(value) % 16:
             raise DecryptionError("Could not decrypt the data: bad ciphertext length.")

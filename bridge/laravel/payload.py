@@ -71,22 +71,39 @@ def payload_uuid(text: str) -> str | None:
     """
     try:
         decoded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     uuid = decoded.get("uuid") if isinstance(decoded, dict) else None
     return uuid if isinstance(uuid, str) and uuid else None
 
 
+#: PHP's int range: a payload number outside it is no count, second or timestamp PHP has.
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
 def _opt_int(raw: dict[str, Any], key: str) -> int | None:
     value = raw.get(key)
-    if value is None or type(value) is int:
-        return value  # the common cases first: every worker reads six of these per job
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+        return value  # the common case first: every worker reads six of these per job
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PayloadDecodeError(f"payload key {key!r} must be an integer, not {value!r}")
+        raise _not_an_int(key, value)
     try:
-        return int(value)
-    except ValueError as exc:
-        raise PayloadDecodeError(f"payload key {key!r} must be an integer, not {value!r}") from exc
+        number = int(value)  # ValueError: NaN, text; OverflowError: Infinity, 1e400
+    except (ValueError, OverflowError) as exc:
+        raise _not_an_int(key, value) from exc
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise _not_an_int(key, value)
+    return number
+
+
+def _not_an_int(key: str, value: Any) -> PayloadDecodeError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = f"{shown[:60]}... ({len(shown)} characters)"
+    return PayloadDecodeError(f"payload key {key!r} must be a 64-bit integer, not {shown}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +128,24 @@ class JobPayload:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> JobPayload:
-        """Parse a payload; raise `PayloadDecodeError` when it is not a usable job payload."""
+        """Parse a payload; raise `PayloadDecodeError` when it is not a usable job payload.
+
+        Bytes must be UTF-8, as the `jobs.payload` column holds it (no BOM, no UTF-16).
+        """
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PayloadDecodeError(f"payload is not UTF-8: {exc}") from exc
         try:
             raw = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except ValueError as exc:
             raise PayloadDecodeError(f"payload is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise PayloadDecodeError("payload is not valid JSON: nested too deep") from exc
         if not isinstance(raw, dict):
             raise PayloadDecodeError("payload is not a JSON object")
-        return cls.from_raw(raw, text=text.decode("utf-8") if isinstance(text, bytes) else text)
+        return cls.from_raw(raw, text=text)
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], *, text: str | None = None) -> JobPayload:
@@ -224,7 +251,10 @@ class JobPayload:
         Raises:
             PayloadError: an unknown field name.
         """
-        raw = json.loads(json.dumps(self.raw))  # deep copy that keeps key order
+        try:
+            raw = json.loads(json.dumps(self.raw))  # deep copy that keeps key order
+        except RecursionError as exc:
+            raise PayloadError("the payload is nested too deep to rewrite") from exc
         for name, value in fields.items():
             if name in _TOP_KEYS:
                 raw[_TOP_KEYS[name]] = value
@@ -262,7 +292,12 @@ def delay_seconds(delay: Any, now: int) -> int | None:
     stamp = timestamp_of(delay)
     if stamp is not None:
         return max(0, stamp - now)
-    if isinstance(delay, bool) or not isinstance(delay, int | float):
+    if (
+        isinstance(delay, bool)
+        or not isinstance(delay, int | float)
+        or not math.isfinite(delay)
+        or not _INT64_MIN <= delay <= _INT64_MAX
+    ):
         raise PayloadError(f"delay must be seconds or a date, not {delay!r}")
     return int(delay)
 

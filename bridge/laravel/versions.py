@@ -273,7 +273,7 @@ def _command_hints(command: str) -> tuple[tuple[int, int, int], tuple[int, int, 
 def _payload_hints(text: str) -> tuple[tuple[int, int, int], tuple[int, int, int]] | None:
     try:
         raw: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(raw, dict) or "job" not in raw:
         return None

@@ -29,10 +29,21 @@
  * The Python decoder recurses once per array level and twice per object level, and
  * answers a RecursionError with an error: nesting it cannot read, this file must not
  * read either. So containers nest here at most a quarter of the recursion limit deep
- * (half of it left to the caller's frames), and never past NESTING_CAP, which keeps this
- * file's own recursion small on any thread's stack. Real payloads nest a dozen deep.
+ * (half of it left to the caller's frames).
+ *
+ * This file's own recursion runs on the C stack of the calling thread, which may be as
+ * small as 32 KiB (the least threading.stack_size() accepts), and it must never run off
+ * it: a crash takes the whole worker down. Two bounds, each a fallback to the Python
+ * decoder (whose frames live on the heap), not an error:
+ * - NESTING_CAP containers: a few hundred bytes of stack per level in an optimized build
+ *   keep 64 levels under 20 KiB. Real payloads nest a dozen deep at most.
+ * - STACK_BUDGET bytes of C stack used since the call began, measured by the address of
+ *   a local: it holds for builds whose frames are larger (no optimization, sanitizers).
  */
-#define NESTING_CAP 128
+#define NESTING_CAP 64
+#define STACK_BUDGET (16 * 1024)
+/* Levels this shallow use a few KiB at most in any build: the stack is measured deeper. */
+#define STACK_CHECK_FROM 16
 
 /* Longest float text converted here; PHP writes at most 17 digits and an exponent. */
 #define FLOAT_TEXT_MAX 64
@@ -66,6 +77,7 @@ typedef struct {
     Cached classes[CLASS_CACHE_SIZE];
     int n_classes;
     Cached keys[KEY_CACHE_SIZE]; /* direct-mapped by a hash of the bytes */
+    uintptr_t stack_base; /* the address of a local of decode(): where the stack began */
 } Reader;
 
 /* An array or property key as read: an int (obj NULL) or a str/bytes (obj owned). */
@@ -343,13 +355,23 @@ static int read_into_dict(Reader *r, PyObject *dict, Key *key, int nesting)
 
 /* -- containers -------------------------------------------------------------------- */
 
+/* Whether this call has used more than STACK_BUDGET bytes of C stack (either way of
+ * growth), judged by the address of a local here. */
+static int stack_spent(const Reader *r)
+{
+    char here;
+    uintptr_t at = (uintptr_t)&here;
+    return (at < r->stack_base ? r->stack_base - at : at - r->stack_base) > STACK_BUDGET;
+}
+
 /* "<count>:{" after a container's tag: a count max_length allows and the remaining
  * bytes can hold, nested no deeper than allowed. */
 static int read_count(Reader *r, int nesting, Py_ssize_t *count)
 {
     uint64_t n;
     if (!read_digits(r, &n) || !within_max_length(r, n) || !expect(r, ":{", 2)
-        || nesting >= r->max_nesting || n > (uint64_t)(r->end - r->p) / MIN_ENTRY_SIZE)
+        || nesting >= r->max_nesting || n > (uint64_t)(r->end - r->p) / MIN_ENTRY_SIZE
+        || (nesting > STACK_CHECK_FROM && stack_spent(r)))
         return 0;
     *count = (Py_ssize_t)n;
     return 1;
@@ -550,6 +572,7 @@ PyDoc_STRVAR(decode_doc,
 static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Reader r = {0};
+    char stack_mark = 0;
     long long max_depth;
     int allow_trailing, cap;
     PyObject *value = NULL;
@@ -578,6 +601,7 @@ static PyObject *decode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (cap > NESTING_CAP)
         cap = NESTING_CAP;
     r.max_nesting = max_depth < cap ? (int)(max_depth < 0 ? 0 : max_depth) : cap;
+    r.stack_base = (uintptr_t)&stack_mark;
     r.p = PyBytes_AS_STRING(args[0]);
     r.end = r.p + PyBytes_GET_SIZE(args[0]);
     r.object_type = args[4];

@@ -53,9 +53,21 @@ enum { ENC_OK = 0, ENC_FALLBACK = 1, ENC_ERROR = -1 };
 #define ARRAY_FRAMES 1
 #define OBJECT_FRAMES 2
 
-/* Containers deeper than this are left to the Python encoder even where max_depth and
- * a raised recursion limit would allow more, to keep this file's C stack small. */
-#define NESTING_CAP 1000
+/*
+ * This file's own recursion runs on the C stack of the calling thread, which may be as
+ * small as 32 KiB (the least threading.stack_size() accepts); frames are not what bounds
+ * it. Two bounds, each a fallback to the Python encoder (whose frames live on the heap),
+ * not an error:
+ * - NESTING_CAP containers, even where max_depth and a raised recursion limit allow more:
+ *   a few hundred bytes of stack per level in an optimized build keep 64 levels under
+ *   20 KiB. Real payloads nest a dozen deep at most.
+ * - STACK_BUDGET bytes of C stack used since the call began, measured by the address of
+ *   a local: it holds for builds whose frames are larger (no optimization, sanitizers).
+ */
+#define NESTING_CAP 64
+#define STACK_BUDGET (16 * 1024)
+/* Levels this shallow use a few KiB at most in any build: the stack is measured deeper. */
+#define STACK_CHECK_FROM 16
 
 /* Room for any decimal a token holds: "-9223372036854775808" is 20 characters. */
 #define DECIMAL_MAX 20
@@ -82,6 +94,7 @@ typedef struct {
     PyTypeObject *object_type;
     long max_depth;   /* a container at this nesting level or shallower is written */
     int frames_left;  /* Python frames the Python encoder would still have here */
+    uintptr_t stack_base; /* the address of a local of encode(): where the stack began */
 } Encoder;
 
 /* Attribute names of PhpObject, interned once. */
@@ -460,11 +473,22 @@ static int python_frames_left(void)
     return Py_GetRecursionLimit() / 2;
 }
 
+/* Whether this call has used more than STACK_BUDGET bytes of C stack (either way of
+ * growth), judged by the address of a local here. */
+static int stack_spent(const Encoder *e)
+{
+    char here;
+    uintptr_t at = (uintptr_t)&here;
+    return (at < e->stack_base ? e->stack_base - at : at - e->stack_base) > STACK_BUDGET;
+}
+
 /* The Python encoder raises "nesting deeper than max_depth" for a container at `level`
- * (the outermost is level 1) past max_depth; NESTING_CAP stops earlier still. */
+ * (the outermost is level 1) past max_depth; NESTING_CAP and STACK_BUDGET stop earlier
+ * still. */
 static int too_deep(const Encoder *e, int level)
 {
-    return level > e->max_depth || level > NESTING_CAP;
+    return level > e->max_depth || level > NESTING_CAP
+           || (level > STACK_CHECK_FROM && stack_spent(e));
 }
 
 /* a:<n>:{i:0;<v0>i:1;<v1>...} */
@@ -673,7 +697,9 @@ static PyObject *encode(PyObject *module, PyObject *const *args, Py_ssize_t narg
     else if (limit == -1 && PyErr_Occurred())
         return NULL;
 
+    char stack_mark = 0;
     Encoder e = {
+        .stack_base = (uintptr_t)&stack_mark,
         .object_type = (PyTypeObject *)args[2],
         .max_depth = limit,
         .frames_left = python_frames_left() - FRAME_MARGIN,

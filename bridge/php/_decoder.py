@@ -486,7 +486,20 @@ def loads(
 
 
 def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
-    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    if isinstance(data, str):
+        try:
+            return data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:
+            # A lone surrogate outside surrogateescape's range (JSON's "\ud800") stands
+            # for no byte at all: such text cannot be PHP data.
+            raise PhpDecodeError(
+                f"at character {exc.start}: text with a lone surrogate has no UTF-8 bytes",
+                offset=exc.start,
+                expected="text that encodes to UTF-8",
+                found=data[exc.start : exc.start + 16],
+            ) from None
+    # Through memoryview, so that an int is refused rather than read as a size to allocate.
+    return data if type(data) is bytes else bytes(memoryview(data))
 
 
 def _decode_in_c(raw: bytes, max_depth: int, max_length: int, allow_trailing: bool) -> PhpValue:

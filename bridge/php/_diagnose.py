@@ -21,7 +21,11 @@ _SHAPES = {
     b"N": re.compile(rb"N;"),
     b"b": re.compile(rb"b:[01];"),
     b"i": re.compile(rb"i:[+-]?[0-9]+;"),
-    b"d": re.compile(rb"d:(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|NAN|-?INF);"),
+    # Each digit run can be split one way only: `[0-9]+\.?[0-9]*` had n ways to split a
+    # run of n digits, and a failed match tried them all from every split (quadratic).
+    b"d": re.compile(
+        rb"d:(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|NAN|-?INF);"
+    ),
     b"s": re.compile(rb's:([0-9]+):"'),
     b"S": re.compile(rb'S:([0-9]+):"'),
     b"a": re.compile(rb"a:[0-9]+:\{"),

@@ -248,7 +248,7 @@ class DatabaseFailedJobStore:
         payload: str,
         target_queue: str,
         now: int,
-    ) -> int:
+    ) -> int | str:
         """Move a failed job onto `queue` as a fresh row and delete the failed row.
 
         Same database: one transaction (INSERT, then DELETE of the failed row); if another
@@ -272,7 +272,7 @@ class DatabaseFailedJobStore:
 
     def retry_many(
         self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | None]:
+    ) -> dict[int, int | str | None]:
         """Move failed jobs back; within one database, a chunk of them per transaction.
 
         A chunk locks its failed rows, deletes those still there and inserts their jobs in
@@ -284,7 +284,7 @@ class DatabaseFailedJobStore:
 
         if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
             return retry_one_by_one(self, moves, queue=queue, now=now)
-        result: dict[int, int | None] = {}
+        result: dict[int, int | str | None] = {}
         for start in range(0, len(moves), _RETRY_CHUNK):
             result.update(self._move_chunk(moves[start : start + _RETRY_CHUNK], queue, now))
         return result

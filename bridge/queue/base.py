@@ -2,7 +2,9 @@
 
 Times are Unix seconds (ints), passed in by the caller: storage never reads a clock of its
 own, exactly as Laravel computes every queue time in PHP rather than on the server.
-Payloads are the exact `jobs.payload` text; storage never re-encodes them.
+Payloads are the exact `jobs.payload` text; storage never re-encodes them. (The Redis queue
+appends Laravel's `id` and `attempts` to a payload that lacks them, as Laravel's RedisQueue
+does, and Redis itself re-encodes a payload when it reserves it: `bridge.queue.redis`.)
 """
 
 from __future__ import annotations
@@ -17,15 +19,21 @@ from bridge.exceptions import FailedJobNotFound
 
 @dataclass(frozen=True, slots=True)
 class ReservedJob:
-    """A `jobs` row reserved by this worker; `attempts` already counts this attempt."""
+    """A `jobs` row reserved by this worker; `attempts` already counts this attempt.
 
-    id: int
+    On Redis (`bridge.queue.redis`) `id` is the payload's `id`, `payload` the text as popped
+    and `reserved_payload` the re-encoded text the reservation holds, which delete and
+    release name; database rows have no `reserved_payload`.
+    """
+
+    id: int | str
     queue: str
     payload: str
     attempts: int
     reserved_at: int
     available_at: int
     created_at: int
+    reserved_payload: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +167,7 @@ class ReadyReservation:
 
 
 class JobQueue(Protocol):
-    """Laravel's database queue protocol on one `jobs` table."""
+    """Laravel's queue protocol: one `jobs` table, or one Redis connection's queues."""
 
     @property
     def connection_name(self) -> str:
@@ -171,8 +179,8 @@ class JobQueue(Protocol):
         """Seconds after which a reserved job is handed out again."""
         ...
 
-    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int:
-        """Insert one job and return its id."""
+    def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int | str:
+        """Insert one job and return its id (on Redis, the payload's `id`)."""
         ...
 
     def bulk(self, jobs: Sequence[NewJob]) -> None:
@@ -220,8 +228,9 @@ class JobQueue(Protocol):
         """
         ...
 
-    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
-        """Put a job back as Laravel does: delete and re-insert with the same attempts."""
+    def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int | str:
+        """Put a job back as Laravel does: delete and re-insert with the same attempts (on
+        Redis: move the reservation to `:delayed`); return its new id."""
         ...
 
     def size(self, queue: str) -> int:
@@ -294,7 +303,7 @@ class FailedJobStore(Protocol):
         payload: str,
         target_queue: str,
         now: int,
-    ) -> int:
+    ) -> int | str:
         """Move a failed job back onto `queue` as a new row and delete the failed row.
 
         The new row has attempts 0 and `available_at = created_at = now`; its id is returned.
@@ -305,7 +314,7 @@ class FailedJobStore(Protocol):
 
     def retry_many(
         self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | None]:
+    ) -> dict[int, int | str | None]:
         """Move several failed jobs as `retry_into` does, as many per transaction as it can.
 
         Each job is still moved whole or not at all. Returns failed id -> new `jobs` id, or
@@ -345,9 +354,9 @@ class BatchStore(Protocol):
 
 def retry_one_by_one(
     store: FailedJobStore, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-) -> dict[int, int | None]:
+) -> dict[int, int | str | None]:
     """`retry_many` done as one `retry_into` per move; a row already gone maps to None."""
-    moved: dict[int, int | None] = {}
+    moved: dict[int, int | str | None] = {}
     for move in moves:
         try:
             moved[move.record.id] = store.retry_into(

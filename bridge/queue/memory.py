@@ -158,23 +158,26 @@ class InMemoryQueue:
 
     def _forget(self, jobs: Sequence[ReservedJob]) -> None:
         for job in jobs:
-            if self._rows.pop(job.id, None) is not None:
-                self.deleted.append(job.id)
+            row_id = _row_id(job)
+            if self._rows.pop(row_id, None) is not None:
+                self.deleted.append(row_id)
 
     def unreserve(self, job: ReservedJob) -> bool:
         """Undo a reservation still held by `job`; False when the row moved on."""
+        row_id = _row_id(job)
         with self._lock:
-            row = self._rows.get(job.id)
+            row = self._rows.get(row_id)
             if row is None or (row.reserved_at, row.attempts) != (job.reserved_at, job.attempts):
                 return False
-            self._rows[job.id] = replace(row, reserved_at=None, attempts=row.attempts - 1)
-            self.unreserved.append(job.id)
+            self._rows[row_id] = replace(row, reserved_at=None, attempts=row.attempts - 1)
+            self.unreserved.append(row_id)
             return True
 
     def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
         """Delete the row and insert it again with the same payload and attempts; new id."""
+        row_id = _row_id(job)
         with self._lock:
-            self._rows.pop(job.id, None)
+            self._rows.pop(row_id, None)
             new_id = self._insert(
                 NewJob(
                     payload=job.payload,
@@ -184,7 +187,7 @@ class InMemoryQueue:
                     attempts=job.attempts,
                 )
             )
-            self.released.append(Release(job.id, new_id, now, delay_seconds))
+            self.released.append(Release(row_id, new_id, now, delay_seconds))
             return new_id
 
     def size(self, queue: str) -> int:
@@ -210,6 +213,12 @@ class InMemoryQueue:
     def reserved_size(self, queue: str) -> int:
         """Reserved rows of `queue`."""
         return sum(r.reserved_at is not None for r in self.rows(queue))
+
+
+def _row_id(job: ReservedJob) -> int:
+    if not isinstance(job.id, int):
+        raise QueueError(f"job {job.id!r} was not reserved from an in-memory queue")
+    return job.id
 
 
 class InMemoryFailedJobStore:
@@ -314,7 +323,7 @@ class InMemoryFailedJobStore:
         payload: str,
         target_queue: str,
         now: int,
-    ) -> int:
+    ) -> int | str:
         """Push `payload` onto `queue` (attempts 0, no delay), then forget the failed row.
 
         Raises:
@@ -328,7 +337,7 @@ class InMemoryFailedJobStore:
 
     def retry_many(
         self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | None]:
+    ) -> dict[int, int | str | None]:
         """`retry_into` for each move; a row already gone maps to None."""
         return retry_one_by_one(self, moves, queue=queue, now=now)
 

@@ -48,7 +48,7 @@ def dispatch_next_in_chain(
     encrypter: Encrypter | None,
     now: int,
     logger: logging.Logger,
-) -> int | None:
+) -> int | str | None:
     """Push the next job of `command`'s chain; return its row id, or None without a chain.
 
     Args:

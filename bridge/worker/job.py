@@ -66,8 +66,9 @@ class Job:
     # --- identity -------------------------------------------------------------------------
 
     @property
-    def id(self) -> int:
-        """The `jobs.id` of this attempt (it changes on every release)."""
+    def id(self) -> int | str:
+        """The `jobs.id` of this attempt (it changes on every release); on Redis the payload's
+        `id` (kept across releases)."""
         return self.reserved.id
 
     @property

@@ -41,12 +41,14 @@ use Illuminate\Encryption\Encrypter;
 use Illuminate\Events\Dispatcher as EventDispatcher;
 use Illuminate\Filesystem\Filesystem;
 use Illuminate\Queue\Connectors\DatabaseConnector;
+use Illuminate\Queue\Connectors\RedisConnector;
 use Illuminate\Queue\Connectors\SyncConnector;
 use Illuminate\Queue\Failed\DatabaseFailedJobProvider;
 use Illuminate\Queue\Failed\DatabaseUuidFailedJobProvider;
 use Illuminate\Queue\Failed\FailedJobProviderInterface;
 use Illuminate\Queue\QueueManager;
 use Illuminate\Queue\Worker;
+use Illuminate\Redis\RedisManager;
 use Illuminate\Support\DateFactory;
 use Illuminate\Support\Facades\Facade;
 use Laravel\SerializableClosure\SerializableClosure;
@@ -79,7 +81,7 @@ final class Harness
 
         $app->instance('config', new ConfigRepository([
             'app' => ['key' => $settings->appKey(), 'cipher' => self::CIPHER, 'timezone' => 'UTC'],
-            'database' => $settings->database(),
+            'database' => $settings->database() + ['redis' => $settings->redis()],
             'queue' => $settings->queue(),
             'cache' => [
                 'default' => $settings->cacheStore(),
@@ -142,8 +144,15 @@ final class Harness
             $manager = new QueueManager($app);
             $manager->addConnector('sync', static fn () => new SyncConnector());
             $manager->addConnector('database', static fn () => new DatabaseConnector($app['db']));
+            $manager->addConnector('redis', static fn () => new RedisConnector($app['redis']));
 
             return $manager;
+        });
+        // As RedisServiceProvider binds it: the phpredis client of Debian's php-redis.
+        $app->singleton('redis', static function ($app) {
+            $config = $app['config']['database.redis'];
+
+            return new RedisManager($app, $config['client'], $config);
         });
         $app->alias('queue', QueueFactory::class);
         $app->alias('queue', QueueMonitor::class);

@@ -36,6 +36,8 @@ final class Sender
         $delay = $options['delay'] ?? Kinds::ownDelay($kind);
         $table = $this->harness->connection()->table($this->harness->settings->queueTable());
         $before = (int) $table->max('id');
+        $onRedis = ($this->harness->app['config']["queue.connections.{$connection}.driver"] ?? null) === 'redis';
+        $redisBefore = $onRedis ? $this->redisPayloads($connection, $queue) : [];
 
         $sent = [];
         $bulk = [];
@@ -73,13 +75,45 @@ final class Sender
             $this->harness->queue()->connection($connection)->bulk($bulk, '', $queue);
         }
 
-        $rows = $table->where('id', '>', $before)->orderBy('id')->get()->all();
+        $rows = $onRedis
+            ? $this->redisRows($connection, $queue, $redisBefore)
+            : $table->where('id', '>', $before)->orderBy('id')->get()->all();
         $lines = [];
         foreach ($sent as $position => $entry) {
             $lines[] = $this->line($kind, $connection, $entry, $rows[$position] ?? null);
         }
 
         return $lines;
+    }
+
+    /** @return list<string> every payload of the queue's list and delayed set */
+    private function redisPayloads(string $connection, ?string $queue): array
+    {
+        $name = $queue ?? $this->harness->app['config']["queue.connections.{$connection}.queue"];
+        $redis = $this->harness->app['redis']->connection();
+
+        return array_merge($redis->lrange("queues:{$name}", 0, -1), $redis->zrange("queues:{$name}:delayed", 0, -1));
+    }
+
+    /**
+     * The payloads this dispatch added, as row-like objects (Redis keeps no row: queue,
+     * attempts from the payload, available_at = created_at = 0 and no id).
+     *
+     * @param list<string> $before
+     * @return list<object>
+     */
+    private function redisRows(string $connection, ?string $queue, array $before): array
+    {
+        $name = $queue ?? $this->harness->app['config']["queue.connections.{$connection}.queue"];
+        $rows = [];
+        foreach (array_values(array_diff($this->redisPayloads($connection, $queue), $before)) as $payload) {
+            $rows[] = (object) [
+                'id' => 0, 'queue' => $name, 'attempts' => json_decode($payload, true)['attempts'] ?? 0,
+                'reserved_at' => null, 'available_at' => 0, 'created_at' => 0, 'payload' => $payload,
+            ];
+        }
+
+        return $rows;
     }
 
     private function route(object $pending, ?string $connection, ?string $queue, mixed $delay): object

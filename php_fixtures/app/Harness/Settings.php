@@ -90,17 +90,30 @@ final class Settings
     public function queue(): array
     {
         $name = $this->queueConnectionName();
+        $database = [
+            'driver' => 'database',
+            'connection' => $this->dbConnection(),
+            'table' => $this->queueTable(),
+            'queue' => 'default',
+            'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
+            'after_commit' => false,
+        ];
 
         return [
             'default' => $name,
             'connections' => [
                 'sync' => ['driver' => 'sync'],
-                $name => [
-                    'driver' => 'database',
-                    'connection' => $this->dbConnection(),
-                    'table' => $this->queueTable(),
-                    'queue' => 'default',
+                // The database queue under its own name too, when the default is `redis`.
+                'database' => $database,
+                $name => $database,
+                // Laravel's skeleton `redis` queue connection, on the `default` Redis connection
+                // (QUEUE_CONNECTION_NAME=redis makes it the default).
+                'redis' => [
+                    'driver' => 'redis',
+                    'connection' => 'default',
+                    'queue' => $this->get('REDIS_QUEUE', 'default'),
                     'retry_after' => (int) $this->get('QUEUE_RETRY_AFTER', '90'),
+                    'block_for' => $this->get('REDIS_BLOCK_FOR', '') === '' ? null : (int) $this->get('REDIS_BLOCK_FOR', ''),
                     'after_commit' => false,
                 ],
             ],
@@ -111,6 +124,25 @@ final class Settings
                 'table' => $this->failedTable(),
             ],
         ];
+    }
+
+    /** @return array<string, mixed> the `database.redis` config of the skeleton, phpredis client */
+    public function redis(): array
+    {
+        $server = [
+            'host' => $this->get('REDIS_HOST', '127.0.0.1'),
+            'password' => $this->get('REDIS_PASSWORD', '') === '' ? null : $this->get('REDIS_PASSWORD', ''),
+            'port' => $this->get('REDIS_PORT', '6379'),
+            'database' => $this->get('REDIS_DB', '0'),
+        ];
+        $options = ['cluster' => 'redis', 'prefix' => $this->get('REDIS_PREFIX', 'laravel_database_')];
+        // REDIS_CLUSTER=1: the `default` connection is a Redis Cluster seeded by that server,
+        // as a `clusters` entry of config/database.php makes it.
+        if ($this->get('REDIS_CLUSTER', '') !== '') {
+            return ['client' => 'phpredis', 'options' => $options, 'clusters' => ['default' => [$server]]];
+        }
+
+        return ['client' => 'phpredis', 'options' => $options, 'default' => $server];
     }
 
     public function queueTable(): string

@@ -74,8 +74,8 @@ def test_sqlite_relative_path_is_relative_to_the_app(tmp_path: Path) -> None:
 
 
 def test_unsupported_queue_connection_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("QUEUE_CONNECTION=redis\n")
-    with pytest.raises(ConfigError, match="database queue"):
+    (tmp_path / ".env").write_text("QUEUE_CONNECTION=sqs\n")
+    with pytest.raises(ConfigError, match="database and redis queues"):
         resolve_settings(database_url=None, cwd=tmp_path, environ={})
 
 

@@ -1,0 +1,291 @@
+"""The Redis queue: bridge's worker and dispatch against Laravel 8's, and against raw redis-py.
+
+    python bench/bench_redis.py [--jobs 5000] [--dispatch-jobs 2000] [--rounds 1] [--no-write]
+
+One run against the Redis at 127.0.0.1:6379, under a key prefix of its own (deleted after);
+`failed_jobs` on a throwaway SQLite file, as an app keeps it in its database:
+
+* worker: the same N no-op jobs (`Bench\\NoopJob`, queued by bridge's `Dispatcher.bulk`,
+  Laravel 8 profile) drained by Laravel's `queue:work redis` (phpredis, `--sleep=0`), then
+  by bridge's `Worker` with prefetch 1, 16 and 64, then by a raw redis-py loop making the same
+  script calls as bridge's reservations (one RESERVE script per batch, which also deletes the
+  previous batch) and doing nothing per job: the limit of this design on this machine;
+* dispatch: Laravel's `dispatch()` and `Queue::bulk` of `Fixtures\\Jobs\\RecordsOnly` (timed
+  inside one booted PHP process, as bench_dispatch does), bridge's `Dispatcher.dispatch` and
+  `Dispatcher.bulk` of the same class, and raw redis-py: one PUSH script call per prebuilt
+  payload, and one per 500.
+
+Prints the table with ratios and rewrites the `## Redis queue` section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from results import section_head, write_section
+
+from bridge.dispatcher import Dispatcher
+from bridge.laravel.classes import JobClass, Prop
+from bridge.queue import _redis_scripts as scripts
+from bridge.queue.database import DatabaseFailedJobStore, create_engine_for
+from bridge.queue.redis import RedisQueue, connect
+from bridge.queue.schema import migrate
+from bridge.worker import App, Worker, WorkerOptions, log_handler
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+SECTION = "## Redis queue"
+NOOP_PHP = BENCH / "php" / "noop_job.php"
+WORK_PHP = ROOT / "php_fixtures" / "work.php"
+TIME_DISPATCH = BENCH / "php" / "time_dispatch.php"
+QUEUE = "bench"
+CHUNK = 500
+
+NOOP = JobClass(name="Bench\\NoopJob", properties=(Prop("n", type="int", default=0),))
+RECORDS = JobClass(
+    name="Fixtures\\Jobs\\RecordsOnly",
+    properties=(Prop("n", type="int"), Prop("tag", type="string")),
+)
+
+
+def harness_environ(sqlite: Path, prefix: str) -> dict[str, str]:
+    """The environment of php_fixtures: redis queue connection, SQLite for failed_jobs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "QUEUE_", "REDIS_"))}
+    env.update(
+        DB_CONNECTION="sqlite",
+        DB_DATABASE=str(sqlite),
+        QUEUE_CONNECTION_NAME="redis",
+        QUEUE_RETRY_AFTER="90",
+        REDIS_PREFIX=prefix,
+    )
+    return env
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def fill(dispatcher: Dispatcher, count: int) -> None:
+    for start in range(0, count, CHUNK):
+        dispatcher.bulk(
+            [NOOP.new(n=i) for i in range(start, min(start + CHUNK, count))], queue=QUEUE
+        )
+
+
+def laravel_drain(environ: dict[str, str]) -> None:
+    argv = ["php", "-d", f"auto_prepend_file={NOOP_PHP}", str(WORK_PHP), "redis"]
+    argv += [f"--queue={QUEUE}", "--stop-when-empty", "--sleep=0", "--tries=1"]
+    done = subprocess.run(
+        argv, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"queue:work exited {done.returncode}: {done.stderr[-2000:]!r}")
+
+
+def raw_drain(queue: RedisQueue, batch: int) -> int:
+    """The reservation scripts alone: RESERVE `batch` jobs, deleting the previous batch."""
+    reserve = queue.client.register_script(scripts.RESERVE)
+    keys = list(queue.keys(QUEUE))
+    finished: list[Any] = []
+    done = 0
+    while True:
+        now = int(time.time())
+        flat = reserve(keys=keys, args=[now, now + 90, batch, -1, len(finished), *finished])
+        if not flat:
+            return done
+        finished = flat[1::4]
+        done += len(finished)
+
+
+def check_empty(queue: RedisQueue, engine: Any) -> None:
+    left = queue.size(QUEUE)
+    with engine.connect() as conn:
+        failures = conn.exec_driver_sql("SELECT COUNT(*) FROM failed_jobs").scalar()
+    if left or failures:
+        raise RuntimeError(f"drain incomplete: {left} jobs left, {failures} failed")
+
+
+def paired_dispatch(
+    environ: dict[str, str], queue: RedisQueue, dispatcher: Dispatcher, mode: str, total: int
+) -> dict[str, float]:
+    """Median rates of Laravel, bridge and the raw PUSH loop taking turns in blocks.
+
+    Laravel dispatches inside one booted PHP process (`time_dispatch.php serve`, boot
+    excluded); each turn is one block of each contender, so a burst of load on this shared
+    machine falls on all three alike.
+    """
+    block = 500 if mode == "bulk" else 200
+    php = subprocess.Popen(
+        ["php", str(TIME_DISPATCH), "serve"],
+        env=environ,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert php.stdin is not None and php.stdout is not None
+    jobs = [RECORDS.new(n=i, tag="bench") for i in range(block)]
+    send = dispatch_each if mode == "single" else dispatch_bulk
+    turns: dict[str, list[float]] = {"laravel": [], "bridge": [], "raw": []}
+    try:
+        for _ in range(max(1, total // block)):
+            php.stdin.write(f"{mode} {block}\n")
+            php.stdin.flush()
+            seconds = float(json.loads(php.stdout.readline())["seconds"])
+            turns["laravel"].append(block / seconds)
+            queue.clear(QUEUE)
+            turns["bridge"].append(block / timed(partial(send, dispatcher, jobs)))
+            payloads = list(queue.client.lrange(queue.keys(QUEUE)[0], 0, -1))
+            queue.clear(QUEUE)
+            per_call = 1 if mode == "single" else CHUNK
+            turns["raw"].append(block / timed(partial(raw_push, queue, payloads, per_call)))
+            queue.clear(QUEUE)
+    finally:
+        php.stdin.close()
+        php.wait(timeout=60)
+    return {who: statistics.median(rates) for who, rates in turns.items()}
+
+
+def dispatch_each(dispatcher: Dispatcher, jobs: list[Any]) -> None:
+    for job in jobs:
+        dispatcher.dispatch(job, queue=QUEUE)
+
+
+def dispatch_bulk(dispatcher: Dispatcher, jobs: list[Any]) -> None:
+    for start in range(0, len(jobs), CHUNK):
+        dispatcher.bulk(jobs[start : start + CHUNK], queue=QUEUE)
+
+
+def raw_push(queue: RedisQueue, payloads: list[str], per_call: int) -> None:
+    """The PUSH script with prebuilt payloads: `per_call` payloads per script call."""
+    push = queue.client.register_script(scripts.PUSH)
+    keys = [queue.keys(QUEUE)[0], queue.keys(QUEUE)[3]]
+    for start in range(0, len(payloads), per_call):
+        push(keys=keys, args=payloads[start : start + per_call])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=5_000)
+    parser.add_argument("--dispatch-jobs", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each; best counts")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    args = parser.parse_args()
+    n, d = args.jobs, args.dispatch_jobs
+
+    devnull = open(os.devnull, "w")
+    logger = logging.getLogger("bridge")
+    logger.addHandler(log_handler(stream=devnull))
+    logger.setLevel(logging.INFO)
+
+    load = os.getloadavg()
+    prefix = f"bridge-bench-{uuid.uuid4().hex[:8]}:"
+    rates: dict[str, float] = {}
+
+    def best(key: str, rate: float) -> None:
+        rates[key] = max(rates.get(key, 0.0), rate)
+
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = Path(folder) / "app.sqlite"
+        environ = harness_environ(sqlite, prefix)
+        subprocess.run(["php", str(ROOT / "php_fixtures" / "migrate.php")], env=environ,
+                       check=True, capture_output=True)  # fmt: skip
+        engine = create_engine_for(f"sqlite:///{sqlite}")
+        migrate(engine)
+        failed = DatabaseFailedJobStore(engine=engine)
+        queue = RedisQueue(client=connect(), prefix=prefix)
+        dispatcher = Dispatcher(queue=queue, profile="8")
+        app = App(name="bench")
+        app.register(NOOP.name, lambda job: None)
+        try:
+            for _ in range(args.rounds):
+                fill(dispatcher, n)
+                best("laravel", n / timed(lambda: laravel_drain(environ)))
+                check_empty(queue, engine)
+                for batch in (1, 16, 64):
+                    fill(dispatcher, n)
+                    worker = Worker(
+                        queue=queue,
+                        failed=failed,
+                        app=app,
+                        options=WorkerOptions(
+                            queues=(QUEUE,), stop_when_empty=True, sleep_seconds=0, prefetch=batch
+                        ),
+                    )
+                    best(f"bridge{batch}", n / timed(worker.run))
+                    check_empty(queue, engine)
+                    fill(dispatcher, n)
+                    best(f"raw{batch}", n / timed(lambda b=batch: raw_drain(queue, b)))
+                    check_empty(queue, engine)
+                print(f"worker rates so far: {rates}", file=sys.stderr)
+
+                for mode in ("single", "bulk"):
+                    for who, rate in paired_dispatch(environ, queue, dispatcher, mode, d).items():
+                        best(f"{who}-{mode}", rate)
+                print(f"rates so far: {rates}", file=sys.stderr)
+        finally:
+            queue.clear(QUEUE)
+            queue.close()
+            engine.dispose()
+    devnull.close()
+    section = render(args, rates, load=load)
+    print(section)
+    if not args.no_write:
+        write_section(section, SECTION)
+
+
+def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[float, ...]) -> str:
+    import redis
+
+    server = str(redis.Redis().info("server")["redis_version"])
+    php = subprocess.run(["php", "-r", "echo PHP_VERSION;"], capture_output=True, text=True)
+    command = f"python bench/bench_redis.py --jobs {args.jobs} --dispatch-jobs {args.dispatch_jobs}"
+    lines = section_head(SECTION, command, server=server, load=load, database="Redis")
+    lines += [
+        f"- Software: PHP {php.stdout.strip()}, Laravel 8.83 over phpredis; redis-py"
+        f" {redis.__version__}; best of {args.rounds} round(s)",
+        "",
+        "| what | jobs/s | vs Laravel 8 | vs raw redis-py loop |",
+        "|---|---|---|---|",
+        f"| Laravel `queue:work redis` | {rates['laravel']:,.0f} | 1.00 | |",
+    ]
+    for batch in (1, 16, 64):
+        bridge, raw = rates[f"bridge{batch}"], rates[f"raw{batch}"]
+        lines.append(
+            f"| bridge worker, prefetch {batch} | {bridge:,.0f} | {bridge / rates['laravel']:.1f}x"
+            f" | {bridge / raw:.2f} (raw {raw:,.0f}) |"
+        )
+    for mode in ("single", "bulk"):
+        bridge, laravel, raw = (rates[f"{who}-{mode}"] for who in ("bridge", "laravel", "raw"))
+        lines.append(
+            f"| `Dispatcher.{'dispatch' if mode == 'single' else 'bulk'}` | {bridge:,.0f}"
+            f" | {bridge / laravel:.2f}x (Laravel {laravel:,.0f}) | {bridge / raw:.2f}"
+            f" (raw {raw:,.0f}) |"
+        )
+    lines += [
+        "",
+        "Raw loops: the worker's is the RESERVE script alone at the same batch size (deleting"
+        " the previous batch in the same call), no job run; dispatch's is the PUSH script with"
+        " prebuilt payloads, one per call (single) or 500 per call (bulk). Dispatch rates are"
+        " medians of turns (a block of 200 single or 500 bulk jobs each for Laravel, bridge"
+        " and raw in turn); worker rates the best of the rounds.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

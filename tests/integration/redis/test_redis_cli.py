@@ -1,0 +1,94 @@
+"""The CLI on the Redis connection: `retry-failed --to-connection redis` and `.env` wiring."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from redis_kit import RedisSide, write_env_file
+
+from tests.support.laravel import ROOT, LaravelEnv
+
+
+def bridge(dotenv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("bridge", path=str(Path(sys.executable).parent))
+    assert found is not None
+    return subprocess.run(
+        [found, "--env-file", str(dotenv), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_database_failed_job_retried_onto_redis_runs_in_laravels_redis_worker(
+    redis_env: LaravelEnv,
+    redis_side: RedisSide,
+    redis_prefix: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    # A job of the database connection fails there: its payload has no `id` or `attempts`,
+    # which Laravel's Redis pop script needs (it would error after popping, losing the job).
+    [line] = redis_env.dispatch("always_fails", connection="database", queue=queue_name)
+    assert '"attempts"' not in line["payload"]
+    redis_env.work(connection="database", queue=queue_name, tries=1)
+    [failed] = redis_env.failed_jobs()
+    assert failed["connection"] == "database"
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+
+    done = bridge(dotenv, "retry-failed", "all", "--to-connection", "redis", "--yes")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert redis_env.failed_jobs() == []
+    [moved] = redis_side.queue.client.lrange(redis_side.queue.keys(queue_name)[0], 0, -1)
+    assert moved.startswith(line["payload"][:-1])
+    assert json.loads(moved)["attempts"] == 0 and len(json.loads(moved)["id"]) == 32
+    worked = redis_env.work(connection="redis", queue=queue_name, tries=1)
+    assert "Failed:" in worked.stdout, worked.stdout + worked.stderr  # it ran (and failed)
+    [again] = redis_env.failed_jobs()
+    assert (again["connection"], again["queue"]) == ("redis", queue_name)
+    assert [row["worker"] for row in redis_env.job_log()] == ["php", "php"]
+
+
+def test_work_connection_redis_drains_the_redis_queue_named_in_env(
+    redis_env: LaravelEnv,
+    redis_side: RedisSide,
+    redis_prefix: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    # .env keeps the database queue as the default; --connection redis picks Redis, its
+    # prefix and its default queue (REDIS_QUEUE), as `queue:work redis` would.
+    [line] = redis_env.dispatch("plain_public", queue=queue_name)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+    text = dotenv.read_text().replace("QUEUE_CONNECTION=redis", "QUEUE_CONNECTION=database")
+    dotenv.write_text(f"{text}REDIS_QUEUE={queue_name}\n")
+
+    done = bridge_with_log(redis_env, dotenv, "work", "--connection", "redis", "--stop-when-empty",
+                           "--app", "tests.support.handlers:app")  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    [row] = redis_env.job_log()
+    assert (row["worker"], row["uuid"]) == ("python", json.loads(line["payload"])["uuid"])
+    assert redis_side.queue.size(queue_name) == 0
+
+
+def bridge_with_log(env: LaravelEnv, dotenv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`bridge` with the fixture handlers logging to `env`'s database."""
+    found = shutil.which("bridge", path=str(Path(sys.executable).parent))
+    assert found is not None
+    return subprocess.run(
+        [found, "--env-file", str(dotenv), *args],
+        cwd=ROOT,
+        env={**env.environ(), "FIXTURE_DATABASE_URL": env.database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
