@@ -1,7 +1,7 @@
 """Worker throughput: bridge's `Worker` against Laravel 8's `queue:work`, same jobs, same table.
 
     python bench/bench_worker.py [--url mysql+pymysql://root@127.0.0.1:3306/test]
-        [--jobs 5000] [--memory-jobs 100000] [--rounds 1] [--no-write]
+        [--jobs 5000] [--memory-jobs 100000] [--rounds 1] [--no-write] [--laravel 8|12|13]
 
 One run on a throwaway database it creates and drops, on the server of `--url` (MariaDB by
 default; a `postgresql+psycopg://` URL measures PostgreSQL):
@@ -17,6 +17,11 @@ default; a `postgresql+psycopg://` URL measures PostgreSQL):
 
 Prints the table with ratios and rewrites the `## Worker` section of bench/RESULTS.md
 (`## Worker (PostgreSQL)` for PostgreSQL).
+
+`--laravel 13` (or 12) names the PHP peer's Laravel: its worker then runs under PHP 8.3 as
+WebAssembly (see `peer.py`), on jobs bridge dispatched with that version's profile, against
+bridge's worker at prefetch 1 and 64 on the same jobs. That PHP is far slower than native, so
+the run writes its own "also measured" section and leaves the goals' sections alone.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import pymysql
 import sqlalchemy as sa
 from bench_queue_sql import fill as raw_fill
 from bench_queue_sql import raw_reserve_delete
+from peer import Peer
 from results import database_head, on_postgres, write_section
 from sqlalchemy.engine import make_url
 
@@ -57,6 +63,7 @@ ROOT = BENCH.parent
 SECTION = "## Worker"
 SECTION_POSTGRES = "## Worker (PostgreSQL)"
 NOOP_PHP = BENCH / "php" / "noop_job.php"
+NATIVE = Peer("8")
 WORK_PHP = ROOT / "php_fixtures" / "work.php"
 QUEUE = "bench"
 CHUNK = 500
@@ -162,10 +169,11 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def laravel_drain(url: str) -> None:
+def laravel_drain(url: str, peer: Peer | None = None) -> None:
     """Laravel's `queue:work --stop-when-empty` until the bench queue is empty."""
+    peer = peer or NATIVE
     argv = [
-        "php",
+        *peer.php(),
         "-d",
         f"auto_prepend_file={NOOP_PHP}",
         str(WORK_PHP),
@@ -176,7 +184,7 @@ def laravel_drain(url: str) -> None:
     ]
     done = subprocess.run(
         argv,
-        env=harness_environ(url),
+        env=peer.environ(harness_environ(url)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         timeout=3600,
@@ -213,10 +221,16 @@ def check_drained(queue: DatabaseQueue, failed: DatabaseFailedJobStore) -> None:
         raise RuntimeError(f"drain incomplete: {left} jobs left, {failures} failed")
 
 
-def versions(url: str) -> tuple[str, str]:
+def versions(url: str, peer: Peer | None = None) -> tuple[str, str]:
+    peer = peer or NATIVE
     with sa.create_engine(url).connect() as conn:
         server = str(conn.exec_driver_sql("SELECT VERSION()").scalar())
-    php = subprocess.run(["php", "-r", "echo PHP_VERSION;"], capture_output=True, text=True)
+    php = subprocess.run(
+        [*peer.php(), "-r", "echo PHP_VERSION;"],
+        capture_output=True,
+        text=True,
+        env=peer.environ(dict(os.environ)),
+    )
     return server, php.stdout.strip()
 
 
@@ -227,8 +241,12 @@ def main() -> None:
     parser.add_argument("--memory-jobs", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=1, help="runs of each drain; best counts")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--laravel", default="8", choices=["8", "12", "13"], help="PHP peer")
     args, _ = parser.parse_known_args()
     n = args.jobs
+    if args.laravel != "8":
+        peer_main(args, Peer(args.laravel))
+        return
 
     # `bridge work` logs two lines per job; send them where Laravel's go: nowhere.
     devnull = open(os.devnull, "w")
@@ -286,6 +304,72 @@ def main() -> None:
     devnull.close()
     heading = SECTION_POSTGRES if on_postgres(args.url) else SECTION
     section = render(args, rates, memory, server=server, php=php, load=load, heading=heading)
+    print(section)
+    if not args.no_write:
+        write_section(section, heading)
+
+
+def peer_main(args: argparse.Namespace, peer: Peer) -> None:
+    """Laravel `peer`'s worker (WebAssembly PHP) against bridge's, on that version's payloads."""
+    n = args.jobs
+    devnull = open(os.devnull, "w")
+    logger = logging.getLogger("bridge")
+    logger.addHandler(log_handler(stream=devnull))
+    logger.setLevel(logging.INFO)
+    load = os.getloadavg()
+    rates: dict[str, float] = {}
+    with throwaway_database(args.url) as url:
+        engine = create_engine_for(url)
+        migrate(engine)
+        queue = DatabaseQueue(engine=engine)
+        failed = DatabaseFailedJobStore(engine=engine)
+        dispatcher = Dispatcher(queue=queue, profile=peer.laravel)
+        app = App(name="bench")
+        app.register(NOOP.name, lambda job: None)
+        for _ in range(args.rounds):
+            fill(dispatcher, n)
+            rate = n / timed(lambda: laravel_drain(url, peer))
+            check_drained(queue, failed)
+            rates["laravel"] = max(rates.get("laravel", 0.0), rate)
+            print(
+                f"Laravel {peer.framework} worker: {rates['laravel']:,.1f} jobs/s", file=sys.stderr
+            )
+            for batch in (1, 64):
+                fill(dispatcher, n)
+                rate = n / timed(lambda b=batch: bridge_worker(queue, app, b).run())
+                check_drained(queue, failed)
+                rates[f"bridge{batch}"] = max(rates.get(f"bridge{batch}", 0.0), rate)
+        server, php = versions(url, peer)
+        engine.dispose()
+    devnull.close()
+    heading = f"## Worker, also measured: Laravel {peer.framework} on WebAssembly PHP"
+    command = (
+        f"python bench/bench_worker.py --laravel {peer.laravel} --jobs {n} --rounds {args.rounds}"
+    )
+    laravel = rates["laravel"]
+    head = database_head(heading, command, url=args.url, server=server, php=php, load=load)
+    lines = [
+        *(line.replace("Debian's Laravel 8.83", f"Laravel {peer.framework}") for line in head),
+        f"- PHP peer: {peer.describe(php)}; its worker is Laravel's own `Illuminate\\Queue\\Worker`"
+        " (`daemon`, stop when empty) booted by `php_fixtures/work.php` without the `queue:work`"
+        " command. WebAssembly PHP is far slower than native PHP (a MariaDB statement takes"
+        " ~45 ms from it against ~0.5 ms natively), so this row says nothing about Laravel"
+        " 13 itself: the goals compare bridge with native Laravel 8 (`## Worker`)."
+        " Compare the rows with each other: the load average at start says how busy the"
+        " shared machine was.",
+        f"- {n:,} trivial jobs (`Bench\\NoopJob`, empty handler, Laravel {peer.laravel} payload"
+        " written by bridge's `Dispatcher`) per drain, one process each, same table.",
+        "",
+        "| drain | jobs/s | x this Laravel's worker |",
+        "|---|---:|---:|",
+        f"| Laravel {peer.framework} `Worker` (WebAssembly PHP) | {laravel:,.1f} | 1.0 |",
+    ]
+    for batch in (1, 64):
+        bridge = rates[f"bridge{batch}"]
+        lines.append(
+            f"| bridge `Worker`, prefetch {batch} | {bridge:,.0f} | {bridge / laravel:,.0f} |"
+        )
+    section = "\n".join(lines) + "\n"
     print(section)
     if not args.no_write:
         write_section(section, heading)

@@ -5,6 +5,8 @@
  * Processing/Processed/Failed lines on stdout, and the JobFailed listener that
  * writes failed_jobs through the failed-job provider. SIGTERM finishes the
  * current job and exits 0; a job timeout makes the worker kill itself (SIGKILL).
+ * Under LARAVEL_FRAMEWORK=12.x/13.x, whose command needs a newer symfony/console
+ * than Debian's, Laravel's Worker runs without it (Fixtures\Harness\DirectWorker).
  *
  *   php work.php [CONNECTION] [--queue a,b] [--once] [--stop-when-empty] [--tries N]
  *                [--backoff S] [--timeout S] [--sleep S] [--rest S] [--max-jobs N]
@@ -14,6 +16,7 @@
 declare(strict_types=1);
 
 use Fixtures\Harness\Cli;
+use Fixtures\Harness\DirectWorker;
 use Illuminate\Queue\Console\WorkCommand;
 
 require_once __DIR__ . '/autoload.php';
@@ -26,6 +29,15 @@ Cli::main(static function (): int {
         array_fill_keys($valued, true) + array_fill_keys($flags, false),
     );
     $harness = require __DIR__ . '/bootstrap.php';
+    if (! in_array((string) getenv('LARAVEL_FRAMEWORK'), ['', '8'], true)) {
+        $direct = $options + ($positional === [] ? [] : ['connection' => $positional[0]]);
+        $done = (new DirectWorker($harness))->run($direct);
+        foreach ($done['lines'] as $line) {
+            fwrite(STDOUT, $line . "\n");
+        }
+
+        return $done['status'];
+    }
     $input = [];
     if ($positional !== []) {
         $input['connection'] = $positional[0];

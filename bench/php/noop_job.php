@@ -10,7 +10,8 @@ declare(strict_types=1);
 
 namespace Bench;
 
-require_once '/usr/share/php/Illuminate/autoload.php';
+// Debian's Laravel 8, or the version LARAVEL_FRAMEWORK names (as the harness loads it).
+require_once __DIR__ . '/../../php_fixtures/autoload.php';
 
 use Illuminate\Bus\Queueable;
 use Illuminate\Contracts\Queue\ShouldQueue;

@@ -80,8 +80,9 @@ class JobLogWriter:
             `BRIDGE_DATABASE_URL`) when the first row is written.
     """
 
-    def __init__(self, database_url: str | None = None) -> None:
+    def __init__(self, database_url: str | None = None, *, sqlite_wal: bool = True) -> None:
         self._database_url = database_url
+        self._sqlite_wal = sqlite_wal
         self._engine: sa.Engine | None = None
         self._table: sa.Table | None = None
 
@@ -92,7 +93,7 @@ class JobLogWriter:
                 or os.environ.get("FIXTURE_DATABASE_URL")
                 or os.environ["BRIDGE_DATABASE_URL"]
             )
-            self._engine = create_engine_for(url)
+            self._engine = create_engine_for(url, sqlite_wal=self._sqlite_wal)
             with self._engine.connect() as conn:
                 self._table = sa.Table("fixture_job_log", sa.MetaData(), autoload_with=conn)
         return self._engine, self._table

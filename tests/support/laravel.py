@@ -72,6 +72,9 @@ BEHAVIOUR_KINDS = (
     "records",
 )
 
+#: Kinds whose job options come from Laravel 13's queue attributes (`php_fixtures/app/Jobs13`).
+ATTRIBUTE_KINDS = ("attribute_options", "missing_model_attribute")
+
 _DRIVERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "postgresql": "pgsql"}
 _DEFAULT_PORTS = {"mysql": 3306, "pgsql": 5432}
 

@@ -14,6 +14,8 @@ use Illuminate\Bus\BatchFactory;
 use Illuminate\Bus\BatchRepository;
 use Illuminate\Bus\DatabaseBatchRepository;
 use Illuminate\Bus\Dispatcher as BusDispatcher;
+use Illuminate\Cache\ArrayStore;
+use Illuminate\Cache\CacheManager;
 use Illuminate\Cache\FileStore;
 use Illuminate\Cache\Repository as CacheRepository;
 use Illuminate\Config\Repository as ConfigRepository;
@@ -81,6 +83,13 @@ final class Harness
             'app' => ['key' => $settings->appKey(), 'cipher' => self::CIPHER, 'timezone' => 'UTC'],
             'database' => $settings->database() + ['redis' => $settings->redis()],
             'queue' => $settings->queue(),
+            'cache' => [
+                'default' => $settings->cacheStore(),
+                'stores' => [
+                    'file' => ['driver' => 'file', 'path' => $settings->cacheDirectory()],
+                    'array' => ['driver' => 'array', 'serialize' => true],
+                ],
+            ],
         ]));
         $app->instance('files', new Filesystem());
         $app->singleton('date', static fn () => new DateFactory());
@@ -120,7 +129,11 @@ final class Harness
 
     private static function bootCache(HarnessContainer $app, Settings $settings): void
     {
-        $store = new FileStore($app['files'], $settings->cacheDirectory());
+        // Laravel 11+'s queue manager asks the cache manager whether a queue is paused.
+        $app->singleton('cache', static fn ($app) => new CacheManager($app));
+        $store = $settings->cacheStore() === 'array'
+            ? new ArrayStore(true)
+            : new FileStore($app['files'], $settings->cacheDirectory());
         $app->instance('cache.store', new CacheRepository($store));
         $app->alias('cache.store', CacheContract::class);
     }
@@ -170,14 +183,20 @@ final class Harness
         $app->alias(DatabaseBatchRepository::class, BatchRepository::class);
 
         $app->singleton(ExceptionHandler::class, static fn () => new PrintingExceptionHandler());
-        $app->singleton('queue.worker', static fn ($app) => new Worker(
+        $app->singleton('queue.worker', static fn ($app) => self::newWorker($app));
+        $app->alias('queue.worker', Worker::class);
+    }
+
+    /** A Laravel worker wired as QueueServiceProvider wires it. */
+    public static function newWorker(HarnessContainer $app): Worker
+    {
+        return new Worker(
             $app['queue'],
             $app['events'],
             $app[ExceptionHandler::class],
             static fn () => $app->isDownForMaintenance(),
             static fn () => Facade::clearResolvedInstances(),
-        ));
-        $app->alias('queue.worker', Worker::class);
+        );
     }
 
     /** The database connection every table of the harness lives on. */

@@ -32,6 +32,9 @@ final class Kinds
 {
     public const STRING_JOB = 'Fixtures\\Jobs\\ArchiveHandler@archive';
 
+    /** Kinds about Laravel 13 features (app/Jobs13): not part of the Laravel 8 vectors. */
+    public const LARAVEL13_KINDS = ['attribute_options', 'missing_model_attribute'];
+
     /**
      * How each kind is sent: `dispatch` (one job through the dispatch() helper),
      * `chain`, `batch` or `string`.
@@ -68,6 +71,8 @@ final class Kinds
             'releases' => 'dispatch',
             'fails_manually' => 'dispatch',
             'records' => 'dispatch',
+            'attribute_options' => 'dispatch',
+            'missing_model_attribute' => 'dispatch',
         ];
     }
 
@@ -148,6 +153,8 @@ final class Kinds
             'releases' => [$make(Jobs\ReleasesItself::class, [])],
             'fails_manually' => [$make(Jobs\FailsManually::class, [])],
             'records' => [$make(Jobs\RecordsOnly::class, ['n' => $index])],
+            'attribute_options' => [$make(\Fixtures\Jobs13\RetriedByAttribute::class, [])],
+            'missing_model_attribute' => [$make(\Fixtures\Jobs13\ForgetsMissingUser::class, ['user' => self::users()->find(3)])],
             default => throw new RuntimeException("kind [{$kind}] has no job object"),
         };
     }

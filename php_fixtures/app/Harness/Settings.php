@@ -182,6 +182,21 @@ final class Settings
     }
 
     /**
+     * `file` (the default), or `array`: a cache that lives as long as the process. The
+     * WebAssembly PHP cannot take a shared flock(), so Laravel's file store reads nothing
+     * back there; a session process (session.php) keeps its array cache across worker runs.
+     */
+    public function cacheStore(): string
+    {
+        $store = $this->get('FIXTURE_CACHE_STORE', 'file');
+        if (! in_array($store, ['file', 'array'], true)) {
+            throw new RuntimeException("FIXTURE_CACHE_STORE must be file or array, not [{$store}]");
+        }
+
+        return $store;
+    }
+
+    /**
      * Where the cache lives. A file cache, so maxExceptions counters survive a
      * worker restart between attempts, as they would with a shared cache store.
      */

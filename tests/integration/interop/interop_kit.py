@@ -42,9 +42,9 @@ class BridgeSide:
     log: JobLogWriter
 
     @classmethod
-    def open(cls, env: LaravelEnv) -> BridgeSide:
-        """Open the stores on `env`'s tables."""
-        engine = create_engine_for(env.database_url)
+    def open(cls, env: LaravelEnv, *, sqlite_wal: bool = True) -> BridgeSide:
+        """Open the stores on `env`'s tables (`sqlite_wal`: see `create_engine_for`)."""
+        engine = create_engine_for(env.database_url, sqlite_wal=sqlite_wal)
         return cls(
             env=env,
             engine=engine,
@@ -57,7 +57,7 @@ class BridgeSide:
             failed=DatabaseFailedJobStore(engine=engine, table=env.failed_table),
             batches=DatabaseBatchStore(engine=engine),
             encrypter=Encrypter(env.app_key),
-            log=JobLogWriter(env.database_url),
+            log=JobLogWriter(env.database_url, sqlite_wal=sqlite_wal),
         )
 
     def close(self) -> None:

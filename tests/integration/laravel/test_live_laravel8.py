@@ -24,7 +24,13 @@ from bridge.laravel.command import decode_command, next_chained_job
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload, build_payload, build_string_payload
 from bridge.laravel.versions import profile_for
-from tests.support.laravel import BEHAVIOUR_KINDS, VALUE_KINDS, LaravelEnv, fresh_laravel_env
+from tests.support.laravel import (
+    ATTRIBUTE_KINDS,
+    BEHAVIOUR_KINDS,
+    VALUE_KINDS,
+    LaravelEnv,
+    fresh_laravel_env,
+)
 
 pytestmark = pytest.mark.php
 
@@ -112,7 +118,7 @@ def test_live_behaviour_kinds_payload(env: LaravelEnv, kind: str) -> None:
 
 
 def test_harness_kinds_are_all_covered(env: LaravelEnv) -> None:
-    assert set(env.kinds()) <= set(VALUE_KINDS) | set(BEHAVIOUR_KINDS)
+    assert set(env.kinds()) <= set(VALUE_KINDS) | set(BEHAVIOUR_KINDS) | set(ATTRIBUTE_KINDS)
 
 
 @pytest.mark.parametrize("kind", SERVER_KINDS)

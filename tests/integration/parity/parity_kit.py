@@ -326,11 +326,15 @@ class BridgeSide:
     settings: WorkerSettings
     counter: InMemoryExceptionCounter = field(default_factory=InMemoryExceptionCounter)
     hard_exits: list[int] = field(default_factory=list)
+    #: The harness runs Laravel 8 unless told: its attempt and timeout wording.
+    message_style: MessageStyle = MessageStyle.LEGACY
+    #: Whether bridge switches a SQLite file to WAL (see `create_engine_for`).
+    sqlite_wal: bool = True
 
     def once(self) -> None:
         """One run: at most one job, stop when empty (as `--max-jobs=1 --stop-when-empty`)."""
         env = self.tables.env
-        engine = create_engine_for(env.database_url)
+        engine = create_engine_for(env.database_url, sqlite_wal=self.sqlite_wal)
         try:
             worker = Worker(
                 queue=DatabaseQueue(
@@ -350,8 +354,7 @@ class BridgeSide:
                     memory_mb=0,  # the test process's size is not the worker's
                     stop_when_empty=True,
                     sleep_seconds=0,
-                    # The harness runs Laravel 8: its attempt and timeout wording.
-                    message_style=MessageStyle.LEGACY,
+                    message_style=self.message_style,
                 ),
                 # maxExceptions counts live across runs, as in Laravel's cache.
                 exception_counter=self.counter,
