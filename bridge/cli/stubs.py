@@ -34,9 +34,20 @@ def stubs(
     the traits and interfaces, so `bridge dispatch --declarations MODULE` and `Dispatcher`
     write commands PHP unserializes exactly.
     """
+    if output is not None and not output.parent.is_dir():
+        raise click.BadParameter(
+            f"the folder {str(output.parent)!r} does not exist; create it first "
+            f"(mkdir -p {output.parent}) or write the file elsewhere",
+            param_hint="'-o' / '--output'",
+        )
     source = generate_stubs(list(paths), autoload=autoload, php=php_binary)
     if output is None:
         click.echo(source, nl=False)
         return
-    output.write_text(source, encoding="utf-8")
+    try:
+        output.write_text(source, encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot write {str(output)!r}: {exc.strerror}", param_hint="'-o' / '--output'"
+        ) from exc
     click.echo(f"Wrote {source.count('JobClass(')} declarations to {output}", err=True)

@@ -108,7 +108,7 @@ def test_dry_run_changes_nothing(store: InMemoryFailedJobStore, queue: InMemoryQ
 def test_prompt_declined_moves_nothing(store: InMemoryFailedJobStore, queue: InMemoryQueue) -> None:
     fill(store)
     result = run(context(store, queue), retry_failed_command, "all", input="n\n")
-    assert result.exit_code == 1 and "Aborted" in result.stderr
+    assert result.exit_code == 1 and "Nothing moved." in result.stderr
     assert queue.rows() == []
 
 
