@@ -277,6 +277,7 @@ def confirm(ctx: CliContext, action: str, *, declined: str) -> None:
     except click.Abort:
         if _interactive():
             raise
+        click.echo(err=True)  # end the unanswered prompt's line
         raise click.ClickException(
             f"{action}: this needs a confirmation and there is no terminal to ask; "
             "pass --yes to go ahead without one"
