@@ -142,7 +142,7 @@ def failed_group(
     elif not rows:
         click.echo("No failed jobs.")
     else:
-        click.echo(format_table(rows, LIST_COLUMNS))
+        click.echo(format_table(rows, LIST_COLUMNS, width=terminal_width()))
 
 
 def _lookup(ctx: CliContext, identifier: str) -> FailedJobRecord:
@@ -153,14 +153,34 @@ def _lookup(ctx: CliContext, identifier: str) -> FailedJobRecord:
     return record
 
 
+def terminal_width() -> int | None:
+    """The width to fit tables to: the terminal's, or COLUMNS; None when writing to a pipe
+    or file (scripts get whole cells)."""
+    import os
+    import shutil
+
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        return None
+    return shutil.get_terminal_size().columns
+
+
 @failed_group.command(name="show")
 @click.argument("identifier", metavar="ID|UUID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--decrypt",
+    is_flag=True,
+    help="Decrypt an encrypted command with APP_KEY and show its values (often secrets).",
+)
 @pass_context
-def show_command(ctx: CliContext, /, identifier: str, as_json: bool) -> None:
-    """Show one failed job: its decoded command (decrypted with APP_KEY when it is
-    encrypted and a key is configured), its chained jobs and its exception."""
-    details = inspect_failed(_lookup(ctx, identifier), encrypter=ctx.encrypter)
+def show_command(ctx: CliContext, /, identifier: str, as_json: bool, decrypt: bool) -> None:
+    """Show one failed job: its decoded command, its chained jobs and its exception.
+
+    An encrypted command (ShouldBeEncrypted) stays hidden unless --decrypt is given: its
+    values are what the PHP class chose to encrypt.
+    """
+    encrypter = ctx.require_encrypter() if decrypt else None
+    details = inspect_failed(_lookup(ctx, identifier), encrypter=encrypter, decrypt=decrypt)
     if as_json:
         _echo_json(details_to_json(details))
     else:

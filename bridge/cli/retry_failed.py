@@ -36,6 +36,7 @@ from bridge.cli.failed import (
     _filter_options,
     _select,
     _selection,
+    terminal_width,
 )
 from bridge.exceptions import PayloadDecodeError
 from bridge.queue.base import FailedJobRecord, JobQueue
@@ -290,7 +291,7 @@ def _dry_run(
         )
     else:
         if rows:
-            click.echo(format_table(rows, PREVIEW_COLUMNS))
+            click.echo(format_table(rows, PREVIEW_COLUMNS, width=terminal_width()))
         _warn_expiring(sum(r["expires"] and r["skip"] is None for r in rows))
         if missing:
             click.echo(f"Not found: {', '.join(missing)}", err=True)

@@ -233,9 +233,7 @@ def test_a_binary_dotenv_is_one_error_line(bridge_command: str, tmp_path: Path) 
     assert ".env is not a text .env file" in line and "--env-file" in line
 
 
-def test_stubs_into_a_missing_folder_is_a_usage_error(
-    bridge_command: str, tmp_path: Path
-) -> None:
+def test_stubs_into_a_missing_folder_is_a_usage_error(bridge_command: str, tmp_path: Path) -> None:
     (tmp_path / "Jobs").mkdir()
     result = run(
         [bridge_command, "stubs", str(tmp_path / "Jobs"), "-o", "missing/php_classes.py"],
@@ -305,9 +303,7 @@ def test_repeated_ranges_add_up(bridge_command: str, tmp_path: Path) -> None:
     assert run([bridge_command, "migrate"], tmp_path).returncode == 0
     _failed_rows(tmp_path / "bridge.sqlite", 7)
 
-    listed = run(
-        [bridge_command, "failed", "--range", "1-3", "--range", "5-6", "--json"], tmp_path
-    )
+    listed = run([bridge_command, "failed", "--range", "1-3", "--range", "5-6", "--json"], tmp_path)
 
     assert listed.returncode == 0, listed.stderr
     assert [row["id"] for row in json.loads(listed.stdout)] == [6, 5, 3, 2, 1]
