@@ -14,6 +14,7 @@ use Illuminate\Bus\BatchFactory;
 use Illuminate\Bus\BatchRepository;
 use Illuminate\Bus\DatabaseBatchRepository;
 use Illuminate\Bus\Dispatcher as BusDispatcher;
+use Illuminate\Cache\DatabaseStore;
 use Illuminate\Cache\FileStore;
 use Illuminate\Cache\Repository as CacheRepository;
 use Illuminate\Config\Repository as ConfigRepository;
@@ -120,7 +121,9 @@ final class Harness
 
     private static function bootCache(HarnessContainer $app, Settings $settings): void
     {
-        $store = new FileStore($app['files'], $settings->cacheDirectory());
+        $store = $settings->cacheDriver() === 'database'
+            ? new DatabaseStore($app['db']->connection(), 'cache', $settings->cachePrefix())
+            : new FileStore($app['files'], $settings->cacheDirectory());
         $app->instance('cache.store', new CacheRepository($store));
         $app->alias('cache.store', CacheContract::class);
     }
