@@ -248,7 +248,8 @@ def test_bridge_restart_stops_a_running_python_worker(bridge_command: str, tmp_p
         db.execute(CACHE_TABLE)
     (tmp_path / "myjobs.py").write_text(textwrap.dedent(MYJOBS))
     with subprocess.Popen(
-        [bridge_command, "work", "--app", "myjobs:app", "--sleep", "0.2"],
+        # --max-time bounds a broken run (no start line); the wait below fails it sooner.
+        [bridge_command, "work", "--app", "myjobs:app", "--sleep", "0.2", "--max-time", "300"],
         cwd=tmp_path,
         env=clean_environ(),
         stderr=subprocess.PIPE,
@@ -261,7 +262,7 @@ def test_bridge_restart_stops_a_running_python_worker(bridge_command: str, tmp_p
 
             sent = run([bridge_command, "restart"], tmp_path)
             assert sent.returncode == 0, sent.stderr
-            assert worker.wait(timeout=60) == 0
+            assert worker.wait(timeout=120) == 0
             rest = worker.stderr.read()
         finally:
             if worker.poll() is None:

@@ -50,7 +50,8 @@ def bridge_environ(env: LaravelEnv) -> dict[str, str]:
 def test_bridge_restart_stops_laravels_queue_work(
     bridge_command: str, laravel_env: LaravelEnv
 ) -> None:
-    with laravel_env.start_worker(queue=QUEUE) as worker:
+    # max_time only bounds a broken run: the wait below gives up long before it.
+    with laravel_env.start_worker(queue=QUEUE, max_time=300) as worker:
         try:
             # A job processed means the daemon has read the signal it compares against.
             laravel_env.dispatch("plain_public", queue=QUEUE)
@@ -67,7 +68,7 @@ def test_bridge_restart_stops_laravels_queue_work(
                 check=False,
             )
             assert sent.returncode == 0, sent.stderr
-            assert worker.wait(timeout=60) == 0
+            assert worker.wait(timeout=120) == 0
         finally:
             if worker.poll() is None:
                 worker.kill()
@@ -81,6 +82,8 @@ def test_laravels_queue_restart_stops_bridge_work(
             bridge_command,
             *("--database", laravel_env.database_url),
             *("work", "--app", "tests.support.handlers:app", "--queue", QUEUE, "--sleep", "0.2"),
+            # Only bounds a broken run (no start line): the wait below gives up first.
+            *("--max-time", "300"),
         ],
         cwd=ROOT,
         env={**bridge_environ(laravel_env), "FIXTURE_DATABASE_URL": laravel_env.database_url},
@@ -94,7 +97,7 @@ def test_laravels_queue_restart_stops_bridge_work(
 
             laravel_env.php("restart.php")
 
-            assert worker.wait(timeout=60) == 0
+            assert worker.wait(timeout=120) == 0
             rest = worker.stderr.read()
         finally:
             if worker.poll() is None:
