@@ -325,7 +325,22 @@ def test_retry_batch_moves_the_failed_jobs_of_one_batch(
     assert missing.returncode == 1 and "no batch has the id 'nope'" in missing.stderr
 
 
-# --- a fast --version ----------------------------------------------------------------------
+# --- shell completion and a fast --version ------------------------------------------------
+
+
+def test_shell_completion_completes_command_names(bridge_command: str, tmp_path: Path) -> None:
+    # What the README's `eval "$(_BRIDGE_COMPLETE=bash_source bridge)"` asks on <Tab>.
+    done = run(
+        [bridge_command],
+        tmp_path,
+        env=clean_environ(
+            _BRIDGE_COMPLETE="bash_complete", COMP_WORDS="bridge retry", COMP_CWORD="1"
+        ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["plain,retry-failed", "plain,retry-batch"]
+    script = run([bridge_command], tmp_path, env=clean_environ(_BRIDGE_COMPLETE="bash_source"))
+    assert "complete " in script.stdout and "_BRIDGE_COMPLETE" in script.stdout
 
 
 def test_version_loads_neither_the_queue_layer_nor_the_commands(bridge_command: str) -> None:
