@@ -1,9 +1,13 @@
 """Settings: where the queue lives and how it is named, resolved as artisan would.
 
-Precedence: an explicit SQLAlchemy URL (``--database`` or ``BRIDGE_DATABASE_URL``), else a
-Laravel ``.env`` in the current folder (``DB_*``, ``QUEUE_CONNECTION``, ``APP_KEY``, ...),
+Precedence: an explicit URL (``--database`` or ``BRIDGE_DATABASE_URL``), else Laravel's
+configuration, read as Laravel reads it: the process environment over the ``.env`` file
+(``DB_URL``/``DATABASE_URL``, ``DB_CONNECTION``, ``DB_HOST``, ..., ``QUEUE_CONNECTION``,
+``APP_KEY``), so a container configured only by environment variables finds its database;
 else a SQLite file in the current folder, the embedded default that makes a fresh machine
-work. This module never reads the process environment itself: the CLI passes it in.
+work. Every result says where it came from (`Settings.source`), because a worker polling
+the wrong database is the mistake that costs most. This module never reads the process
+environment itself: the CLI passes it in.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from bridge.exceptions import ConfigError
+from bridge.exceptions import ConfigError, OptionError
 
 DEFAULT_SQLITE_FILE = "bridge.sqlite"
 
@@ -24,6 +28,23 @@ _DRIVERS = {
     "pgsql": "postgresql+psycopg",
     "sqlite": "sqlite",
 }
+
+#: URL schemes as people type them (Laravel's `DB_URL`, Heroku, Docker images) mapped to
+#: the SQLAlchemy driver bridge installs: a bare `mysql://` would otherwise ask for
+#: MySQLdb, which is not there.
+_SCHEMES = {
+    "mysql": "mysql+pymysql",
+    "mysql2": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "pgsql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "sqlite3": "sqlite",
+}
+
+#: The variables that name Laravel's database; one of them in the environment is enough
+#: to use Laravel's configuration without a `.env` file.
+_DATABASE_KEYS = ("DB_URL", "DATABASE_URL", "DB_CONNECTION", "DB_HOST", "DB_DATABASE")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +105,15 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     #: The PHP side's queue dialect (`BRIDGE_DIALECT`: laravel, so, so-serialize), if set.
     dialect: str | None = None
-    #: Where the settings came from, for messages: "url", ".env path" or "sqlite default".
+    #: Laravel's cache store (CACHE_STORE, CACHE_DRIVER before 11): where
+    #: `queue:restart` leaves its signal; bridge reads and writes it with `database`.
+    cache_store: str = "database"
+    cache_table: str = "cache"
+    #: The cache key prefixes to use: CACHE_PREFIX, else both Laravel defaults for APP_NAME
+    #: (`laravel_cache` up to 8, `laravel_cache_` from 9), since either may be in use.
+    cache_prefixes: tuple[str, ...] = ("laravel_cache", "laravel_cache_")
+    #: Where the database URL came from, for messages: "--database", "BRIDGE_DATABASE_URL",
+    #: "DB_URL in the environment", "/app/.env", "sqlite default", ...
     source: str = field(default="url", compare=False)
 
     def for_connection(self, name: str) -> Settings:
@@ -105,6 +134,26 @@ class Settings:
     def is_sqlite(self) -> bool:
         """Whether the queue lives in a SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of the queue, or None (another database, or in memory)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("://", 1)[1].split("?", 1)[0]
+        if not path.startswith("/") or path in {"/", "/:memory:"}:
+            return None
+        return Path(path[1:])
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages and logs."""
+        return hide_password(self.database_url)
+
+    @property
+    def described(self) -> str:
+        """`<url without password> (from <source>)`, as prompts and start lines show it."""
+        return f"{self.display_url} (from {self.source})"
 
 
 # --- .env parsing ----------------------------------------------------------------------
@@ -176,11 +225,81 @@ def _unescape(value: str) -> str:
     )
 
 
+# --- URLs ------------------------------------------------------------------------------
+
+
+def hide_password(url: str) -> str:
+    """`url` with its password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def normalise_url(url: str, *, source: str, option: str | None = None) -> str:
+    """Check a database URL and map the schemes people type to bridge's drivers.
+
+    `mysql://` and `mariadb://` become `mysql+pymysql://`, `postgres://`, `postgresql://`
+    and `pgsql://` become `postgresql+psycopg://`; `dialect+driver://` URLs are kept.
+
+    Raises:
+        OptionError: When `option` is given (the URL came from the command line).
+        ConfigError: Otherwise: the URL is not `scheme://...`, or its port is not a number.
+    """
+
+    def fail(problem: str) -> ConfigError:
+        message = (
+            f"{source}: {hide_password(url)!r} {problem}; write it as "
+            "mysql://user:password@host:3306/database, postgresql://user@host/database "
+            "or sqlite:////absolute/path.sqlite"
+        )
+        return OptionError(message, option=option) if option else ConfigError(message)
+
+    scheme, sep, rest = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(\+[A-Za-z0-9_]+)?", scheme):
+        raise fail("is not a database URL")
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        raise fail("has a port that is not a number") from None
+    if port == 0:
+        raise fail("has port 0")
+    dialect = scheme.lower()
+    return f"{_SCHEMES.get(dialect, scheme)}://{rest}"
+
+
+# --- resolution --------------------------------------------------------------------------
+
+
+def _laravel_url(url: str, env: Mapping[str, str], *, base_dir: Path, source: str) -> str:
+    """Laravel's `url` key of a connection (DB_URL): its parts win over the DB_* values."""
+    normalised = normalise_url(url, source=source)
+    if normalised.startswith("sqlite"):
+        path = unquote(urlsplit(url).path)
+        if not path.startswith("//"):
+            # Laravel strips the leading slash: sqlite:///database/x.sqlite is relative.
+            path = str(base_dir / path.lstrip("/")) if path.strip("/") else ""
+        else:
+            path = path[1:]
+        if not path:
+            return database_url_from_laravel(
+                {**env, "DB_CONNECTION": "sqlite", "DB_URL": ""}, base_dir=base_dir
+            )
+        return f"sqlite:///{path}"
+    return normalised
+
+
 # --- resolution --------------------------------------------------------------------------
 
 
 def database_url_from_laravel(env: Mapping[str, str], *, base_dir: Path) -> str:
-    """Build a SQLAlchemy URL from Laravel's `DB_*` variables."""
+    """Build a SQLAlchemy URL from Laravel's `DB_*` variables (`DB_URL` first, as Laravel 11+;
+    `DATABASE_URL` for Laravel 8 to 10)."""
+    for key in ("DB_URL", "DATABASE_URL"):
+        if env.get(key):
+            return _laravel_url(env[key], env, base_dir=base_dir, source=key)
     connection = env.get("DB_CONNECTION", "mysql").lower()
     driver = _DRIVERS.get(connection)
     if driver is None:
@@ -218,7 +337,15 @@ def settings_from_laravel_env(env: Mapping[str, str], *, base_dir: Path, source:
     except ValueError as exc:
         raise ConfigError(f"{retry_name} must be a number of seconds") from exc
     previous = tuple(k.strip() for k in env.get("APP_PREVIOUS_KEYS", "").split(",") if k.strip())
+    if env.get("CACHE_PREFIX") is not None:
+        prefixes: tuple[str, ...] = (env["CACHE_PREFIX"],)
+    else:
+        app = re.sub(r"[^a-z0-9]+", "_", env.get("APP_NAME", "laravel").lower()).strip("_")
+        prefixes = (f"{app}_cache", f"{app}_cache_")
     return Settings(
+        cache_store=env.get("CACHE_STORE") or env.get("CACHE_DRIVER") or "database",
+        cache_table=env.get("DB_CACHE_TABLE", "cache"),
+        cache_prefixes=prefixes,
         database_url=database_url_from_laravel(env, base_dir=base_dir),
         connection_name="redis" if on_redis else "database",
         jobs_table=env.get("DB_QUEUE_TABLE", "jobs"),
@@ -279,14 +406,27 @@ def resolve_settings(
     cwd: Path,
     environ: Mapping[str, str],
     env_file: Path | None = None,
+    database_source: str = "--database",
 ) -> Settings:
-    """Pick the settings by precedence: explicit URL, then `.env`, then the SQLite default.
+    """Pick the settings by precedence: explicit URL, then Laravel's configuration (the
+    environment over `.env`), then the SQLite default.
 
-    With an explicit URL, a `.env` (if any) still supplies `APP_KEY` and table names.
-    `BRIDGE_LARAVEL_VERSION` (e.g. `10`, `12.11`) names the PHP side's Laravel version, and
-    `BRIDGE_DIALECT` its queue dialect (`so` for the SO framework).
+    With an explicit URL, Laravel's configuration (if any) still supplies `APP_KEY` and
+    table names. `BRIDGE_LARAVEL_VERSION` (e.g. `10`, `12.11`) names the PHP side's Laravel
+    version, and `BRIDGE_DIALECT` its queue dialect (`so` for the SO framework).
+    `database_source` names where an explicit URL came from, for messages.
+
+    Raises:
+        OptionError: The explicit URL is malformed.
+        ConfigError: The `.env` file or a variable is unusable.
     """
-    settings = _resolve(database_url=database_url, cwd=cwd, environ=environ, env_file=env_file)
+    settings = _resolve(
+        database_url=database_url,
+        database_source=database_source,
+        cwd=cwd,
+        environ=environ,
+        env_file=env_file,
+    )
     version = environ.get("BRIDGE_LARAVEL_VERSION") or None
     if version:
         settings = replace(settings, laravel_version=version)
@@ -294,9 +434,48 @@ def resolve_settings(
     return replace(settings, dialect=dialect) if dialect else settings
 
 
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse the `.env` file at `path`, with errors that name the file.
+
+    Raises:
+        ConfigError: The file cannot be read or is not UTF-8 text.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not a text .env file (byte {exc.start} is not UTF-8); "
+            "point --env-file at Laravel's .env, or pass --database"
+        ) from exc
+    if "\0" in text:
+        raise ConfigError(
+            f"{path} is not a text .env file (it holds NUL bytes); "
+            "point --env-file at Laravel's .env, or pass --database"
+        )
+    try:
+        return parse_dotenv(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _laravel_source(
+    dotenv_path: Path, dotenv: Mapping[str, str], environ: Mapping[str, str]
+) -> str:
+    """Where Laravel's database settings came from, as the user would look for them."""
+    keys = [k for k in _DATABASE_KEYS if k in environ]
+    if keys:
+        return f"{keys[0]} in the environment"
+    return str(dotenv_path) if dotenv else "the environment"
+
+
 def _resolve(
     *,
     database_url: str | None,
+    database_source: str,
     cwd: Path,
     environ: Mapping[str, str],
     env_file: Path | None,
@@ -304,25 +483,40 @@ def _resolve(
     dotenv_path = env_file if env_file is not None else cwd / ".env"
     dotenv: dict[str, str] = {}
     if dotenv_path.is_file():
-        dotenv = parse_dotenv(dotenv_path.read_text(encoding="utf-8"))
+        dotenv = read_dotenv(dotenv_path)
     elif env_file is not None:
-        raise ConfigError(f"no such .env file: {env_file}")
-    # Real environment variables win over the file, as in Laravel.
-    merged = {**dotenv, **{k: v for k, v in environ.items() if k in dotenv or k.startswith("APP_")}}
-    if database_url:
-        if dotenv:
-            base = settings_from_laravel_env(
-                {**merged, "DB_CONNECTION": "sqlite", "DB_DATABASE": "unused.sqlite"},
-                base_dir=cwd,
-                source=str(dotenv_path),
-            )
-            return replace(base, database_url=database_url, source="url")
-        return Settings(
-            database_url=database_url, app_key=environ.get("APP_KEY") or None, source="url"
+        raise OptionError(
+            f"no such .env file: {env_file}; give the path of Laravel's .env",
+            option="--env-file",
         )
-    if dotenv:
+    # Real environment variables win over the file, as in Laravel (phpdotenv never
+    # overwrites a variable that is already set).
+    merged = {**dotenv, **environ}
+    laravel = bool(dotenv) or any(environ.get(k) for k in _DATABASE_KEYS)
+    if database_url:
+        url = normalise_url(database_url, source=database_source, option=database_source)
+        if laravel:
+            base = settings_from_laravel_env(
+                {
+                    **merged,
+                    # Only the table names, keys and times are wanted from Laravel's side.
+                    "DB_CONNECTION": "sqlite",
+                    "DB_DATABASE": "unused.sqlite",
+                    "DB_URL": "",
+                    "DATABASE_URL": "",
+                },
+                base_dir=cwd,
+                source=database_source,
+            )
+            return replace(base, database_url=url, source=database_source)
+        return Settings(
+            database_url=url, app_key=environ.get("APP_KEY") or None, source=database_source
+        )
+    if laravel:
         return settings_from_laravel_env(
-            merged, base_dir=dotenv_path.parent, source=str(dotenv_path)
+            merged,
+            base_dir=dotenv_path.parent,
+            source=_laravel_source(dotenv_path, dotenv, environ),
         )
     return Settings(
         database_url=f"sqlite:///{cwd / DEFAULT_SQLITE_FILE}",

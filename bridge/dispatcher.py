@@ -25,6 +25,7 @@ from bridge.php import dumps
 from bridge.queue.base import BatchRecord, BatchStore, FailedJobFilter, JobQueue, NewJob
 from bridge.queue.memory import InMemoryFailedJobStore, InMemoryQueue
 from bridge.worker import App, Worker, WorkerOptions
+from bridge.worker import Job as WorkerJob
 
 __all__ = ["Dispatched", "Dispatcher", "SyncDispatcher", "new_job_uuid", "ordered_uuid"]
 
@@ -244,7 +245,10 @@ class SyncDispatcher:
     """The `sync` connection: run the Python handler now, in this process.
 
     Like Laravel's `SyncQueue`, nothing is stored: the job is built exactly as for the queue,
-    handed to the app's handler at once, and a failure is raised to the caller.
+    handed to the app's handler at once, and a failure is raised to the caller: the
+    handler's own exception, as Laravel's sync driver rethrows the job's (after the failed
+    hook ran); a failure before the handler ran (no handler, an undecodable command) is a
+    `WorkerError`.
     """
 
     def __init__(
@@ -261,22 +265,41 @@ class SyncDispatcher:
         self.encrypter = encrypter
 
     def dispatch(self, job: Job) -> Dispatched:
-        """Run `job`'s handler inline; raise `WorkerError` with the failure when it fails."""
+        """Run `job`'s handler inline; raise what it raised when it fails."""
         memory = InMemoryQueue(connection_name="sync")
         failed = InMemoryFailedJobStore()
         inline = Dispatcher(
             queue=memory, profile=self.profile, clock=self.clock, encrypter=self.encrypter
         )
         dispatched = inline.dispatch(job.delay(None) if job.value("delay", self.profile) else job)
+        raised: list[BaseException] = []
         worker = Worker(
             queue=memory,
             failed=failed,
-            app=self.app,
+            app=_capturing(self.app, raised),
             options=WorkerOptions(queues=(dispatched.queue,), once=True, sleep_seconds=0),
             clock=self.clock,
             encrypter=self.encrypter,
         )
         worker.run()
         for record in failed.select(FailedJobFilter()):
+            if raised:
+                raise raised[-1]
             raise WorkerError(f"{job.name} failed in the sync connection:\n{record.exception}")
         return dispatched
+
+
+def _capturing(app: App, raised: list[BaseException]) -> App:
+    """`app` with every handler wrapped to keep what it raises (the worker only records it)."""
+    copy = App(name=app.name)
+    for key, spec in app.handlers.items():
+
+        def run(job: WorkerJob, func: Callable[[WorkerJob], object] = spec.func) -> object:
+            try:
+                return func(job)
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
+        copy.register(key, run, failed=spec.failed)
+    return copy

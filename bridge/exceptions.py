@@ -99,6 +99,18 @@ class ConfigError(BridgeError):
     """The configuration is invalid or incomplete."""
 
 
+class OptionError(ConfigError):
+    """A value the user gave on the command line is unusable (a usage error).
+
+    `option` names where it came from (`--database`, `BRIDGE_DATABASE_URL`), so the message
+    can point at what to change.
+    """
+
+    def __init__(self, message: str, *, option: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
 # --- Queue storage ---------------------------------------------------------------------
 
 

@@ -28,7 +28,13 @@ from bridge.admin.retry import (
     retry_failed,
     retry_one,
 )
-from bridge.admin.selection import Selection, in_given_order, missing_identifiers, parse_range
+from bridge.admin.selection import (
+    Selection,
+    in_given_order,
+    missing_identifiers,
+    parse_range,
+    select_failed,
+)
 from bridge.admin.show import (
     DecodedCommand,
     FailedJobDetails,
@@ -83,6 +89,7 @@ __all__ = [
     "replace_top_level",
     "retry_failed",
     "retry_one",
+    "select_failed",
     "summary_row",
     "to_unix",
     "top_level_spans",

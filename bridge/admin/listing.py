@@ -56,8 +56,25 @@ def preview_row(record: FailedJobRecord, options: RetryOptions) -> dict[str, Any
     return row
 
 
+def _fit(widths: dict[str, int], width: int) -> None:
+    excess = sum(widths.values()) + _GAP * (len(widths) - 1) - width
+    for column in _SHRINK_ORDER:
+        if excess <= 0:
+            return
+        if column in widths:
+            give = min(excess, widths[column] - max(len(column), 4))
+            if give > 0:
+                widths[column] -= give
+                excess -= give
+
+
 def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+#: Columns given up first when a table must fit a terminal, each down to its header.
+_SHRINK_ORDER = ("exception", "class", "uuid", "skip", "connection", "to_queue", "queue")
+_GAP = 2
 
 
 def format_table(
@@ -65,12 +82,19 @@ def format_table(
     columns: Sequence[str],
     *,
     max_width: Mapping[str, int] = _MAX_WIDTH,
+    width: int | None = None,
 ) -> str:
-    """Rows as aligned text columns under upper-case headers; long cells end in `…`."""
+    """Rows as aligned text columns under upper-case headers; long cells end in `…`.
+
+    With `width` (a terminal's), the widest free-text columns (exception, class, uuid, ...)
+    shrink until each line fits, no column narrower than its header.
+    """
     widths = {c: max([len(c), *(len(_cell(r[c])) for r in rows)]) for c in columns}
     for column, limit in max_width.items():
         if column in widths:
             widths[column] = min(widths[column], limit)
+    if width is not None:
+        _fit(widths, width)
     lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip()]
     for row in rows:
         cells = []

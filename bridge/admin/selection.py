@@ -9,12 +9,12 @@ identifiers chose; `limit` caps the count, newest first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.admin._time import parse_moment
-from bridge.queue.base import FailedJobFilter, FailedJobRecord
+from bridge.queue.base import FailedJobFilter, FailedJobRecord, FailedJobStore
 
-__all__ = ["Selection", "in_given_order", "missing_identifiers", "parse_range"]
+__all__ = ["Selection", "in_given_order", "missing_identifiers", "parse_range", "select_failed"]
 
 ALL = "all"
 
@@ -40,6 +40,8 @@ class Selection:
 
     identifiers: tuple[str, ...] = ()
     id_range: str | None = None
+    #: Further `--range` values: every range adds its ids, as the identifiers do.
+    more_ranges: tuple[str, ...] = ()
     queue: str | None = None
     connection: str | None = None
     command_name: str | None = None
@@ -59,6 +61,7 @@ class Selection:
         return not (
             self.identifiers
             or self.id_range
+            or self.more_ranges
             or self.queue is not None
             or self.connection is not None
             or self.command_name
@@ -104,6 +107,37 @@ class Selection:
             ),
             limit=self.limit,
         )
+
+    def to_filters(self, *, now: int, timezone: str) -> tuple[FailedJobFilter, ...]:
+        """One storage filter per `--range` (the first also carries the ids and uuids); the
+        rows they select together are what the command line named (`select_failed`).
+
+        Raises:
+            ValueError: An identifier, range, time or limit is malformed.
+        """
+        first = self.to_filter(now=now, timezone=timezone)
+        if self.selects_all:
+            return (first,)
+        more = tuple(
+            replace(first, ids=(), uuids=(), id_range=parse_range(text))
+            for text in self.more_ranges
+        )
+        return (first, *more)
+
+
+def select_failed(
+    store: FailedJobStore, filters: tuple[FailedJobFilter, ...]
+) -> list[FailedJobRecord]:
+    """The rows any of `filters` selects, once each, newest first, within the first's limit."""
+    if len(filters) == 1:
+        return list(store.select(filters[0]))
+    found: dict[int, FailedJobRecord] = {}
+    for wanted in filters:
+        for record in store.select(wanted):
+            found.setdefault(record.id, record)
+    records = sorted(found.values(), key=lambda r: r.id, reverse=True)
+    limit = filters[0].limit
+    return records[:limit] if limit else records
 
 
 def missing_identifiers(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bridge.dialect import SO_DIALECT_NAMES, sniff, summarize
@@ -60,14 +61,21 @@ class DecodedCommand:
     chained: tuple[DecodedCommand, ...] = ()
 
 
+#: What `failed show` says of an encrypted command it was not asked to decrypt.
+WITHHELD = "encrypted: its values are not shown (they may be secrets); --decrypt shows them"
+
+
 def decode_command_text(
-    command: str, *, encrypter: Encrypter | None, depth: int = 0
+    command: str, *, encrypter: Encrypter | None, depth: int = 0, decrypt: bool = True
 ) -> DecodedCommand:
-    """Decode one `data.command` (or one `chained` entry), decrypting it when needed."""
+    """Decode one `data.command` (or one `chained` entry), decrypting it when needed and
+    `decrypt` allows (an encrypted job's values are often secrets: show them on request)."""
     # Laravel's own rule: anything that does not start with `O:` is ciphertext.
     encrypted = not command.startswith("O:")
     data: str | bytes = command
     if encrypted:
+        if not decrypt:
+            return DecodedCommand(encrypted=True, problem=WITHHELD)
         if encrypter is None:
             return DecodedCommand(encrypted=True, problem="encrypted; set APP_KEY to decrypt it")
         try:
@@ -86,7 +94,11 @@ def decode_command_text(
         if isinstance(entries, list):
             for entry in entries:
                 if isinstance(entry, str):
-                    chained.append(decode_command_text(entry, encrypter=encrypter, depth=depth + 1))
+                    chained.append(
+                        decode_command_text(
+                            entry, encrypter=encrypter, depth=depth + 1, decrypt=decrypt
+                        )
+                    )
                 else:
                     chained.append(DecodedCommand(encrypted=False, value=entry))
     return DecodedCommand(encrypted=encrypted, value=value, chained=tuple(chained))
@@ -104,8 +116,11 @@ class FailedJobDetails:
     so: SoPayload | None = None
 
 
-def inspect_failed(record: FailedJobRecord, *, encrypter: Encrypter | None) -> FailedJobDetails:
-    """Decode a failed job's payload and command (no I/O)."""
+def inspect_failed(
+    record: FailedJobRecord, *, encrypter: Encrypter | None, decrypt: bool = True
+) -> FailedJobDetails:
+    """Decode a failed job's payload and command (no I/O); encrypted commands only with
+    `decrypt`."""
     if sniff(record.payload) in SO_DIALECT_NAMES:
         try:
             so = decode_so(record.payload)
@@ -119,7 +134,7 @@ def inspect_failed(record: FailedJobRecord, *, encrypter: Encrypter | None) -> F
     except PayloadDecodeError as exc:
         return FailedJobDetails(record, None, None, problem=f"unreadable payload: {exc}")
     command = (
-        decode_command_text(payload.command, encrypter=encrypter)
+        decode_command_text(payload.command, encrypter=encrypter, decrypt=decrypt)
         if payload.command is not None
         else None
     )
@@ -209,7 +224,7 @@ def render_details(details: FailedJobDetails) -> str:
             f"Class:       {payload.command_name or '-'}",
             f"Max tries:   {_or_dash(payload.max_tries)}",
             f"Timeout:     {_or_dash(payload.timeout)}",
-            f"Retry until: {_or_dash(payload.retry_until)}",
+            f"Retry until: {_moment(payload.retry_until)}",
             f"Payload uuid: {payload.uuid or '-'}",
         ]
     so = details.so
@@ -234,6 +249,17 @@ def render_details(details: FailedJobDetails) -> str:
 
 def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+def _moment(value: object) -> str:
+    """A Unix time as `2026-11-01 12:00:00 UTC (1793534400)`: readable, and still exact."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return _or_dash(value)
+    try:
+        when = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return str(value)
+    return f"{when} ({value})"
 
 
 # --- JSON -------------------------------------------------------------------------------

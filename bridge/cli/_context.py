@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bridge.config import Settings, resolve_settings
-from bridge.exceptions import BridgeError, ConfigError, SchemaError
+from bridge.exceptions import BridgeError, ConfigError, OptionError, SchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -49,12 +49,20 @@ class CliContext:
     exit_code: int = 0
     #: The queue connection a command named (`--connection`); None: the settings' own.
     connection: str | None = None
+    #: Whether this command may create a SQLite file that is not there yet (`migrate`,
+    #: `demo`); every other command reports the missing file instead of leaving an empty
+    #: one behind that a worker would then poll.
+    creates_database: bool = False
 
     @cached_property
     def settings(self) -> Settings:
-        """Resolved settings (URL, then `.env`, then the SQLite default)."""
+        """Resolved settings (URL, then Laravel's environment and `.env`, then SQLite)."""
+        explicit, source = self.database_url, "--database"
+        if not explicit and self.environ.get("BRIDGE_DATABASE_URL"):
+            explicit, source = self.environ["BRIDGE_DATABASE_URL"], "BRIDGE_DATABASE_URL"
         return resolve_settings(
-            database_url=self.database_url or self.environ.get("BRIDGE_DATABASE_URL"),
+            database_url=explicit,
+            database_source=source,
             cwd=self.cwd,
             environ=self.environ,
             env_file=self.env_file,
@@ -63,9 +71,27 @@ class CliContext:
     @cached_property
     def engine(self) -> Engine:
         """The SQLAlchemy engine for the queue database."""
+        settings = self.settings
+        path = settings.sqlite_path
+        if path is not None and not self.creates_database:
+            full = path if path.is_absolute() else self.cwd / path
+            if not full.exists():
+                raise ConfigError(
+                    f"no SQLite database at {full} (from {settings.source}); "
+                    "run `bridge migrate` to create it there, or name the queue database "
+                    "with --database URL or DB_CONNECTION/DB_URL"
+                )
         from bridge.queue.database import create_engine_for
 
-        return create_engine_for(self.settings.database_url)
+        try:
+            return create_engine_for(settings.database_url)
+        except ImportError as exc:
+            # The URL names a driver that is not installed (e.g. mysql+mysqldb://).
+            raise ConfigError(
+                f"{settings.display_url} (from {settings.source}) needs a database driver "
+                f"that is not installed ({exc}); use mysql+pymysql:// or postgresql+psycopg:// "
+                "(pip install 'laravel-jobs-bridge[postgres]' for PostgreSQL)"
+            ) from exc
 
     def close(self) -> None:
         """Close what this invocation opened (SQLite then also removes its WAL side files)."""
@@ -225,12 +251,112 @@ class CliContext:
 pass_context = click.make_pass_decorator(CliContext)
 
 
+def _set_database(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is None:
+        return
+    settings = ctx.find_object(CliContext)
+    if settings is None:
+        return
+    if "settings" in settings.__dict__:
+        raise click.UsageError(f"{param.opts[0]} comes too late here; put it first")
+    if param.name == "database_url":
+        settings.database_url = value
+    else:
+        settings.env_file = value
+
+
+def _accept_database_options(command: click.Command) -> None:
+    """Let `--database` and `--env-file` follow the command name too (and its subcommands)."""
+    names = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    if "--database" not in names:
+        command.params.append(
+            click.Option(
+                ["--database", "database_url"],
+                metavar="URL",
+                expose_value=False,
+                callback=_set_database,
+                help="URL of the queue database (as `bridge --database`).",
+            )
+        )
+    if "--env-file" not in names:
+        command.params.append(
+            click.Option(
+                ["--env-file", "env_file"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                expose_value=False,
+                callback=_set_database,
+                help="A Laravel .env file (as `bridge --env-file`).",
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_database_options(sub)
+
+
+def confirm(ctx: CliContext, action: str, *, declined: str) -> None:
+    """Ask whether to `action` in the queue database (on stderr); "no" ends with exit 1.
+
+    The prompt names the database and where its URL came from, so nobody confirms a sweep
+    of the wrong one. With no terminal to ask (cron, CI, a pipe), the command fails with a
+    hint to `--yes` rather than click's bare "Aborted!".
+    """
+    question = f"{action} in {ctx.settings.described}?"
+    try:
+        answer = click.confirm(question, err=True)
+    except click.Abort:
+        if _interactive():
+            raise
+        click.echo(err=True)  # end the unanswered prompt's line
+        raise click.ClickException(
+            f"{action}: this needs a confirmation and there is no terminal to ask; "
+            "pass --yes to go ahead without one"
+        ) from None
+    if not answer:
+        click.echo(declined, err=True)
+        click.get_current_context().exit(1)
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
 class BridgeGroup(click.Group):
-    """A click group that turns bridge's errors into click errors, in one place."""
+    """A click group that turns bridge's errors into click errors, in one place.
+
+    A `OptionError` (a value typed on the command line) is a usage error: exit 2 and
+    click's "Invalid value for" line; every other `BridgeError` is a runtime error: exit 1
+    and one `Error:` line.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from bridge.cli.commands import COMMANDS
+
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        from bridge.cli.commands import COMMANDS
+
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        import importlib
+
+        module_name, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        _accept_database_options(command)
+        self.add_command(command, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)
+        except OptionError as exc:
+            raise click.BadParameter(str(exc), param_hint=f"'{exc.option}'") from exc
         except BridgeError as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
         if isinstance(ctx.obj, CliContext) and ctx.obj.exit_code:

@@ -1,6 +1,9 @@
-"""`bridge demo`: a dispatch-and-work round trip on the configured database (SQLite by default).
+"""`bridge demo`: a dispatch-and-work round trip in a sandbox.
 
-It declares two PHP job classes the way `bridge stubs` would, dispatches them exactly as
+The demo runs on a new SQLite file in a temporary folder, never on the database bridge
+would otherwise find (a Laravel project's `.env`, `DB_*` variables): a demo must not write
+into a real `failed_jobs`. `bridge --database URL demo` runs it on a database the user
+names. It declares two PHP job classes the way `bridge stubs` would, dispatches them exactly as
 Laravel would (so a PHP `queue:work` could run the same rows), drains them with Python
 handlers, and shows what each side saw, including a job that fails into `failed_jobs`.
 """
@@ -8,11 +11,16 @@ handlers, and shows what each side saw, including a job that fails into `failed_
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
 from bridge.cli._context import CliContext, pass_context
+from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import JobClass, Prop
 from bridge.laravel.payload import JobPayload
@@ -63,13 +71,43 @@ def demo_app(results: list[str]) -> App:
     return app
 
 
+def invocation() -> str:
+    """How to run `bridge` again the way this process was started, as a shell command.
+
+    `bridge` alone may run another program (Debian's iproute2 installs /usr/sbin/bridge),
+    so hints name the script that runs now, or `python -m bridge`.
+    """
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name != "__main__.py" and script.exists():
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m bridge"
+
+
+def _sandbox(ctx: CliContext) -> None:
+    """Point the context at a new SQLite file unless the user named a database."""
+    ctx.creates_database = True
+    if ctx.database_url is not None:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
+    path = folder / "demo.sqlite"
+    ctx.__dict__["settings"] = Settings(
+        database_url=f"sqlite:///{path}",
+        app_key=ctx.environ.get("APP_KEY") or None,
+        source="a sandbox for the demo; --database URL picks another",
+    )
+
+
 @click.command()
 @pass_context
 def demo(ctx: CliContext) -> None:
-    """Dispatch three jobs as Laravel would, work them with Python handlers, show the result."""
+    """Dispatch three jobs as Laravel would, work them with Python handlers, show the result.
+
+    It runs in a new SQLite file in a temporary folder (left there for you to look at),
+    unless you name a database: `bridge --database URL demo`.
+    """
+    _sandbox(ctx)
     settings = ctx.settings
-    where = ctx.engine.url.render_as_string(hide_password=True)
-    click.secho(f"1. Queue tables in {where} ({settings.source})", bold=True)
+    click.secho(f"1. Queue tables in {settings.described}", bold=True)
     created = create_tables(
         ctx.engine,
         jobs_table=settings.jobs_table,
@@ -116,9 +154,16 @@ def demo(ctx: CliContext) -> None:
         click.echo(f"   {line}")
     click.secho("5. failed_jobs, as Laravel's queue:failed would list it", bold=True)
     uuids = {item.uuid for item in sent}
+    failed_ids: list[str] = []
     for record in ctx.failed.select(FailedJobFilter(queue=DEMO_QUEUE)):
         if record.uuid in uuids or record.uuid is None:
             reason = record.exception.splitlines()[0]
             click.echo(f"   id={record.id} uuid={record.uuid} queue={record.queue}: {reason}")
+            failed_ids.append(str(record.id))
     click.echo(f"   jobs left on {DEMO_QUEUE}: {ctx.queue.size(DEMO_QUEUE)}")
-    click.echo("Retry it with: bridge retry-failed --queue bridge-demo --yes")
+    url = shlex.quote(settings.database_url)
+    click.echo(
+        f"Retry it with: {invocation()} --database {url} retry-failed {' '.join(failed_ids)}"
+    )
+    if settings.sqlite_path is not None:
+        click.echo(f"(the demo's database stays in {settings.sqlite_path.parent}{os.sep})")

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from bridge.cli._context import CliContext, dialect_option, pass_context
+from bridge.cli._options import laravel_value
 from bridge.dispatcher import Dispatcher
 from bridge.exceptions import ConfigError
 from bridge.laravel.classes import JobClass, Prop
@@ -47,14 +48,25 @@ def find_declaration(module_path: str, class_name: str) -> JobClass | None:
 @click.argument("class_name", metavar="CLASS")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A property.")
 @click.option("--queue", default=None, help="Queue name (default: the connection's).")
-@click.option("--delay", type=int, default=None, help="Seconds before the job is available.")
+@click.option(
+    "--delay",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seconds before the job is available.",
+)
 @click.option(
     "--declarations",
     metavar="MODULE",
     default=None,
     help="Module of JobClass declarations (from `bridge stubs`) that declares CLASS.",
 )
-@click.option("--laravel", "laravel_version", default=None, help="Laravel version of the PHP side.")
+@click.option(
+    "--laravel",
+    "laravel_version",
+    default=None,
+    callback=laravel_value,
+    help="Laravel version of the PHP side.",
+)
 @dialect_option
 @click.option("--json", "as_json", is_flag=True, help="Print the queued job as JSON.")
 @pass_context

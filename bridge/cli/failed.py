@@ -27,13 +27,14 @@ from bridge.admin import (
     inspect_failed,
     missing_identifiers,
     render_details,
+    select_failed,
 )
 from bridge.admin.listing import (
     LIST_COLUMNS,
     format_table,
     summary_row,
 )
-from bridge.cli._context import CliContext, pass_context
+from bridge.cli._context import CliContext, confirm, pass_context
 from bridge.exceptions import FailedJobNotFound
 from bridge.queue.base import FailedJobFilter, FailedJobRecord
 
@@ -56,7 +57,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _filter_options(function: F) -> F:
     """The filters every command that selects failed jobs shares."""
     options = [
-        click.option("--range", "id_range", metavar="FIRST-LAST", help="Ids in this range."),
+        click.option(
+            "--range",
+            "id_range",
+            metavar="FIRST-LAST",
+            multiple=True,
+            help="Ids in this range (repeatable: the ranges add up).",
+        ),
         click.option("--queue", help="Only jobs that failed on this queue."),
         click.option("--connection", help="Only jobs of this queue connection."),
         click.option(
@@ -80,14 +87,30 @@ def _filter_options(function: F) -> F:
 
 
 def _selection(identifiers: Sequence[str], options: dict[str, Any]) -> Selection:
-    return Selection(identifiers=tuple(identifiers), **options)
+    ranges = tuple(options.pop("id_range", None) or ())
+    return Selection(
+        identifiers=tuple(identifiers),
+        id_range=ranges[0] if ranges else None,
+        more_ranges=ranges[1:],
+        **options,
+    )
+
+
+def _to_filters(ctx: CliContext, selection: Selection) -> tuple[FailedJobFilter, ...]:
+    try:
+        return selection.to_filters(now=ctx.now(), timezone=ctx.settings.timezone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _to_filter(ctx: CliContext, selection: Selection) -> FailedJobFilter:
-    try:
-        return selection.to_filter(now=ctx.now(), timezone=ctx.settings.timezone)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    return _to_filters(ctx, selection)[0]
+
+
+def _select(ctx: CliContext, selection: Selection) -> tuple[list[FailedJobRecord], FailedJobFilter]:
+    """The selected rows, and the filter that carries the named ids (for "not found")."""
+    filters = _to_filters(ctx, selection)
+    return select_failed(ctx.failed, filters), filters[0]
 
 
 def _echo_json(data: Any) -> None:
@@ -112,14 +135,14 @@ def failed_group(
     """
     if click_ctx.invoked_subcommand is not None:
         return
-    records = list(ctx.failed.select(_to_filter(ctx, _selection((), options))))
+    records, _ = _select(ctx, _selection((), options))
     rows = [summary_row(r) for r in records]
     if as_json:
         _echo_json(rows)
     elif not rows:
         click.echo("No failed jobs.")
     else:
-        click.echo(format_table(rows, LIST_COLUMNS))
+        click.echo(format_table(rows, LIST_COLUMNS, width=terminal_width()))
 
 
 def _lookup(ctx: CliContext, identifier: str) -> FailedJobRecord:
@@ -130,14 +153,34 @@ def _lookup(ctx: CliContext, identifier: str) -> FailedJobRecord:
     return record
 
 
+def terminal_width() -> int | None:
+    """The width to fit tables to: the terminal's, or COLUMNS; None when writing to a pipe
+    or file (scripts get whole cells)."""
+    import os
+    import shutil
+
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        return None
+    return shutil.get_terminal_size().columns
+
+
 @failed_group.command(name="show")
 @click.argument("identifier", metavar="ID|UUID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--decrypt",
+    is_flag=True,
+    help="Decrypt an encrypted command with APP_KEY and show its values (often secrets).",
+)
 @pass_context
-def show_command(ctx: CliContext, /, identifier: str, as_json: bool) -> None:
-    """Show one failed job: its decoded command (decrypted with APP_KEY when it is
-    encrypted and a key is configured), its chained jobs and its exception."""
-    details = inspect_failed(_lookup(ctx, identifier), encrypter=ctx.encrypter)
+def show_command(ctx: CliContext, /, identifier: str, as_json: bool, decrypt: bool) -> None:
+    """Show one failed job: its decoded command, its chained jobs and its exception.
+
+    An encrypted command (ShouldBeEncrypted) stays hidden unless --decrypt is given: its
+    values are what the PHP class chose to encrypt.
+    """
+    encrypter = ctx.require_encrypter() if decrypt else None
+    details = inspect_failed(_lookup(ctx, identifier), encrypter=encrypter, decrypt=decrypt)
     if as_json:
         _echo_json(details_to_json(details))
     else:
@@ -162,9 +205,15 @@ def export_command(ctx: CliContext, /, identifiers: tuple[str, ...], **options: 
     Each line holds id, uuid, connection, queue, payload, exception and failed_at exactly
     as stored; `bridge failed import` reads them back.
     """
-    selection = _to_filter(ctx, _selection(identifiers, options))
+    chosen = _selection(identifiers, options)
+    filters = _to_filters(ctx, chosen)
+    selection = filters[0]
+    # One filter streams from the store; several are merged (and so held) first.
+    source = (
+        ctx.failed.select(selection) if len(filters) == 1 else select_failed(ctx.failed, filters)
+    )
     records: list[FailedJobRecord] = []
-    for line in export_lines(_collect(ctx.failed.select(selection), records)):
+    for line in export_lines(_collect(source, records)):
         click.echo(line, nl=False)
     missing = missing_identifiers(selection, records)
     click.echo(f"Exported {len(records)} failed job(s).", err=True)
@@ -221,7 +270,7 @@ def flush_command(ctx: CliContext, /, hours: float | None, yes: bool) -> None:
     older_than = None if hours is None else cutoff(ctx.now(), hours, ctx.settings.timezone)
     if not yes:
         scope = "all failed jobs" if older_than is None else f"failed jobs up to {older_than}"
-        click.confirm(f"Delete {scope}?", abort=True, err=True)
+        confirm(ctx, f"Delete {scope}", declined="Nothing deleted.")
     deleted = ctx.failed.flush(older_than=older_than)
     click.echo(f"Deleted {deleted} failed job(s).")
 

@@ -19,6 +19,7 @@ def migrate(ctx: CliContext, failed_layout: str | None) -> None:
     """Create the queue tables exactly as Laravel's migrations do, when they are missing."""
     from bridge.queue.schema import migrate as create_tables
 
+    ctx.creates_database = True
     settings = ctx.settings
     with_uuid = (
         failed_layout == "uuid"
@@ -32,7 +33,7 @@ def migrate(ctx: CliContext, failed_layout: str | None) -> None:
         batches_table=settings.batches_table,
         failed_uuid=with_uuid,
     )
-    where = ctx.engine.url.render_as_string(hide_password=True)
+    where = settings.described
     if created:
         click.echo(f"Created {', '.join(created)} in {where}")
     else:

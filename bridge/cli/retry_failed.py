@@ -7,13 +7,15 @@ Shares the selection options and exit codes of `bridge.cli.failed`; the work its
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import click
 
 from bridge.admin import (
     RetryOptions,
+    RetryOutcome,
     RetryStatus,
     RetryUntilPolicy,
     in_given_order,
@@ -26,14 +28,15 @@ from bridge.admin.listing import (
     format_table,
     preview_row,
 )
-from bridge.cli._context import CliContext, pass_context
+from bridge.cli._context import CliContext, confirm, pass_context
 from bridge.cli.failed import (
     EXIT_PARTIAL,
     PROGRESS_THRESHOLD,
     _echo_json,
     _filter_options,
+    _select,
     _selection,
-    _to_filter,
+    terminal_width,
 )
 from bridge.exceptions import PayloadDecodeError
 from bridge.queue.base import FailedJobRecord, JobQueue
@@ -74,6 +77,12 @@ text and turns {} into []):
 \b
 Jobs recorded for another queue connection than this one are skipped unless
 --any-connection, --to-database or --to-connection is given.
+
+\b
+Jobs named by id or uuid move at once, as with queue:retry; a sweeping
+selection (`all`, --range, a filter) asks first, naming the database, unless
+--yes. Interrupted (Ctrl-C), it reports how many jobs had moved; the rest
+stay in failed_jobs and the same command moves them.
 
 \b
 Exit codes: 0 all selected jobs moved (or none matched); 1 error or prompt
@@ -153,8 +162,8 @@ def retry_failed_command(
         policy = RetryUntilPolicy.parse(retry_until)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--retry-until") from exc
-    wanted = _to_filter(ctx, selection)
-    records = in_given_order(selection.identifiers, ctx.failed.select(wanted), wanted.id_range)
+    selected, wanted = _select(ctx, selection)
+    records = in_given_order(selection.identifiers, selected, wanted.id_range)
     missing = missing_identifiers(wanted, records)
     queue = _target_queue(ctx, to_database, to_connection)
     retry_options = RetryOptions(
@@ -170,14 +179,31 @@ def retry_failed_command(
         _dry_run(records, retry_options, missing, as_json)
         return
     expiring = sum(_expires(r, retry_options) for r in records)
-    if records and not yes:
+    if records and not yes and _sweeping(selection):
         _warn_expiring(expiring)
-        click.confirm(
-            f"Move {len(records)} failed job(s) back onto the queue?", abort=True, err=True
+        confirm(
+            ctx,
+            f"Move {len(records)} failed job(s) back onto the queue",
+            declined="Nothing moved.",
         )
-    report = _run_with_progress(
-        records, ctx, queue, retry_options, show=len(records) >= PROGRESS_THRESHOLD
-    )
+    moved: list[int] = []
+    try:
+        report = _run_with_progress(
+            records,
+            ctx,
+            queue,
+            retry_options,
+            show=len(records) >= PROGRESS_THRESHOLD,
+            on_moved=lambda: moved.append(1),
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nInterrupted: {len(moved)} of {len(records)} job(s) had moved back onto the "
+            "queue; the others are still in failed_jobs (run the same command again to move "
+            "them).",
+            err=True,
+        )
+        sys.exit(130)
     if as_json:
         _echo_json(
             {
@@ -203,6 +229,12 @@ def retry_failed_command(
         sys.exit(EXIT_PARTIAL)
 
 
+def _sweeping(selection: Any) -> bool:
+    """Whether the command line sweeps (all, a range, a filter) rather than names jobs."""
+    named_only = replace(selection, identifiers=())
+    return selection.selects_all or not named_only.is_empty
+
+
 def _expires(record: FailedJobRecord, options: RetryOptions) -> bool:
     try:
         return plan_retry(record, options).expires
@@ -217,16 +249,25 @@ def _run_with_progress(
     options: RetryOptions,
     *,
     show: bool,
+    on_moved: Callable[[], None],
 ) -> Any:
+    def count(outcome: RetryOutcome) -> None:
+        # Outcomes arrive after their chunk committed: these jobs really moved.
+        if outcome.status is RetryStatus.MOVED:
+            on_moved()
+
     if not show:
-        return retry_failed(records, store=ctx.failed, queue=queue, options=options)
-    with click.progressbar(length=len(records), label="Retrying", file=sys.stderr) as bar:
         return retry_failed(
-            records,
-            store=ctx.failed,
-            queue=queue,
-            options=options,
-            on_outcome=lambda _outcome: bar.update(1),
+            records, store=ctx.failed, queue=queue, options=options, on_outcome=count
+        )
+    with click.progressbar(length=len(records), label="Retrying", file=sys.stderr) as bar:
+
+        def advance(outcome: RetryOutcome) -> None:
+            count(outcome)
+            bar.update(1)
+
+        return retry_failed(
+            records, store=ctx.failed, queue=queue, options=options, on_outcome=advance
         )
 
 
@@ -250,7 +291,7 @@ def _dry_run(
         )
     else:
         if rows:
-            click.echo(format_table(rows, PREVIEW_COLUMNS))
+            click.echo(format_table(rows, PREVIEW_COLUMNS, width=terminal_width()))
         _warn_expiring(sum(r["expires"] and r["skip"] is None for r in rows))
         if missing:
             click.echo(f"Not found: {', '.join(missing)}", err=True)

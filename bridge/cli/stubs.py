@@ -44,6 +44,12 @@ def stubs(
     the traits and interfaces, so `bridge dispatch --declarations MODULE` and `Dispatcher`
     write commands PHP unserializes exactly.
     """
+    if output is not None and not output.parent.is_dir():
+        raise click.BadParameter(
+            f"the folder {str(output.parent)!r} does not exist; create it first "
+            f"(mkdir -p {output.parent}) or write the file elsewhere",
+            param_hint="'-o' / '--output'",
+        )
     chosen = dialect_name or ctx.settings.dialect
     if chosen and dialect_named(chosen).name in SO_DIALECT_NAMES:
         # SO job classes (subclasses of Core\Queue\Job), refused where SO cannot carry them.
@@ -54,6 +60,11 @@ def stubs(
     if output is None:
         click.echo(source, nl=False)
         return
-    output.write_text(source, encoding="utf-8")
+    try:
+        output.write_text(source, encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot write {str(output)!r}: {exc.strerror}", param_hint="'-o' / '--output'"
+        ) from exc
     count = source.count("JobClass(") + source.count("so_job_class(\n")
     click.echo(f"Wrote {count} declarations to {output}", err=True)

@@ -399,6 +399,10 @@ class Processor:
             "released",
             delay_seconds=delay_seconds,
             reason=str(exc) if exc is not None else None,
+            # The attempt's traceback in the log: the job may succeed later, and then no
+            # failed_jobs row ever tells what went wrong this time.
+            exception_class=type(exc).__name__ if exc is not None else None,
+            traceback="".join(traceback.format_exception(exc)) if exc is not None else None,
         )
         return Outcome.RELEASED
 
@@ -470,5 +474,7 @@ class Processor:
             payload,
             "failed",
             reason=str(error) or type(error).__name__,
+            exception_class=type(error).__name__,
+            traceback=text,
         )
         return Outcome.FAILED

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -91,13 +92,38 @@ class RecordMaker:
         return record
 
 
-class TextFormatter(logging.Formatter):
-    """`Y-m-d H:i:s [uuid] message`, the time in `tz`; exceptions follow on their own lines."""
+def _pid_of_this_process() -> int:
+    # os.getpid() is a system call; the fork generation says when to ask again.
+    global _PID
+    now = generation()
+    if _PID[0] != now:
+        _PID = (now, os.getpid())
+    return _PID[1]
 
-    def __init__(self, *, tz: tzinfo = UTC) -> None:
+
+_PID = (-1, 0)
+
+
+def _trace_lines(fields: dict[str, Any]) -> str:
+    """The traceback a failed or released attempt carries, indented under its line."""
+    trace = fields.get("traceback")
+    if not trace:
+        return ""
+    return "\n" + "\n".join("    " + line for line in str(trace).rstrip().splitlines())
+
+
+class TextFormatter(logging.Formatter):
+    """`Y-m-d H:i:s [uuid] message`, the time in `tz`; exceptions follow on their own lines.
+
+    With `with_pid` (a pool of processes) each line starts with the process id after the
+    time: `Y-m-d H:i:s [pid 1234] [uuid] message`.
+    """
+
+    def __init__(self, *, tz: tzinfo = UTC, with_pid: bool = False) -> None:
         """Create the formatter; `tz` is the zone the times are written in."""
         super().__init__()
         self._tz = tz
+        self._with_pid = with_pid
         # Many lines share a second; rendering the time once per second saves a strftime.
         self._second = -1
         self._when = ""
@@ -123,8 +149,11 @@ class TextFormatter(logging.Formatter):
     ) -> str:
         """Render an event given by its parts (what `format` renders of a record)."""
         when = self._time_text(created)
+        if self._with_pid:
+            when = f"{when} [pid {_pid_of_this_process()}]"
         uuid = fields.get("uuid")
-        return f"{when} [{uuid}] {message}" if uuid else f"{when} {message}"
+        line = f"{when} [{uuid}] {message}" if uuid else f"{when} {message}"
+        return line + _trace_lines(fields)
 
 
 class JsonFormatter(logging.Formatter):
@@ -138,8 +167,11 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
         exception = self.formatException(record.exc_info) if record.exc_info else None
+        fields = _fields(record)
+        if not fields and record.name not in {"bridge", LOGGER_NAME}:
+            fields = {"logger": record.name}  # the app's own logging, or a warning
         return self._render(
-            record.levelname, record.getMessage(), _fields(record), record.created, exception
+            record.levelname, record.getMessage(), fields, record.created, exception
         )
 
     def format_fields(
@@ -160,6 +192,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(created, self._tz).isoformat(timespec="milliseconds"),
             "level": level_name.lower(),
             "message": message,
+            "pid": _pid_of_this_process(),
         }
         out.update(fields)
         if exception is not None:
@@ -253,10 +286,15 @@ class DirectLines:
             handler.emit_fields(level, message, fields, created)
 
 
-def log_handler(*, json_lines: bool = False, stream: IO[str] | None = None) -> logging.Handler:
-    """A stream handler with the text or JSON formatter, for the CLI to attach."""
+def log_handler(
+    *, json_lines: bool = False, stream: IO[str] | None = None, with_pid: bool = False
+) -> logging.Handler:
+    """A stream handler with the text or JSON formatter, for the CLI to attach.
+
+    JSON lines always carry `pid`; text lines carry it with `with_pid` (a process pool).
+    """
     handler = _LineHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter(with_pid=with_pid))
     return handler
 
 

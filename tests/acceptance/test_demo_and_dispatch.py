@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import textwrap
@@ -18,16 +19,29 @@ def run(bridge: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_is_a_visible_round_trip_on_the_sqlite_default(
     bridge_command: str, tmp_path: Path
 ) -> None:
-    result = run(bridge_command, tmp_path, "demo")
+    sandbox = tmp_path / "tmp"
+    sandbox.mkdir()
+    result = subprocess.run(
+        [bridge_command, "demo"],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(sandbox)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "sqlite default" in out
+    assert "from a sandbox for the demo" in out
     assert "report 2026-11 for user 42 (attempt 1" in out
     assert "imported storage/imports/products.csv (attempt 1)" in out
     assert "Failed:     App\\Jobs\\ImportProducts" in out
-    # Every connection closed at exit: SQLite then removes the WAL's side files.
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["bridge.sqlite"]
-    with sqlite3.connect(tmp_path / "bridge.sqlite") as db:
+    # Nothing lands in the user's folder; every connection closed at exit, so SQLite
+    # removed the WAL's side files from the sandbox.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tmp"]
+    (folder,) = sandbox.iterdir()
+    assert sorted(path.name for path in folder.iterdir()) == ["demo.sqlite"]
+    with sqlite3.connect(folder / "demo.sqlite") as db:
         assert db.execute("select count(*) from jobs").fetchone() == (0,)
         ((queue, payload),) = db.execute("select queue, payload from failed_jobs").fetchall()
     assert queue == "bridge-demo"
@@ -86,8 +100,8 @@ def test_dispatch_then_work_with_an_app_module(bridge_command: str, tmp_path: Pa
 
 def test_a_bad_app_path_is_a_clear_error(bridge_command: str, tmp_path: Path) -> None:
     result = run(bridge_command, tmp_path, "work", "--app", "nope.module:app", "--once")
-    assert result.returncode == 1
-    assert "AppImportError" in result.stderr
+    assert result.returncode == 2
+    assert "Invalid value for '--app': cannot import 'nope.module'" in result.stderr
 
 
 def test_dispatch_writes_for_the_laravel_version_already_in_the_table(

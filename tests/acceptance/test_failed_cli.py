@@ -161,11 +161,14 @@ def test_show_decodes_with_visibility_and_decrypts_with_the_key(url: str, tmp_pa
     assert "private(App\\Jobs\\RecordAudit) reason = " in audit.stdout
     assert "RuntimeException: old_unicode broke" in audit.stdout
 
-    secret = bridge(url, "failed", "show", str(ids["encrypted"]), cwd=tmp_path)
-    assert "encrypted; set APP_KEY to decrypt it" in secret.stdout
+    secret = bridge(url, "failed", "show", str(ids["encrypted"]), cwd=tmp_path, app_key=APP_KEY)
+    assert "--decrypt shows them" in secret.stdout
     assert "tok_visa_4242" not in secret.stdout
     opened = bridge(
-        url, "failed", "show", str(ids["encrypted"]), "--json", cwd=tmp_path, app_key=APP_KEY
+        url,
+        *("failed", "show", str(ids["encrypted"]), "--json", "--decrypt"),
+        cwd=tmp_path,
+        app_key=APP_KEY,
     )
     command = json.loads(opened.stdout)["command"]
     assert command["encrypted"] and command["problem"] is None

@@ -16,6 +16,7 @@ use Illuminate\Bus\DatabaseBatchRepository;
 use Illuminate\Bus\Dispatcher as BusDispatcher;
 use Illuminate\Cache\ArrayStore;
 use Illuminate\Cache\CacheManager;
+use Illuminate\Cache\DatabaseStore;
 use Illuminate\Cache\FileStore;
 use Illuminate\Cache\Repository as CacheRepository;
 use Illuminate\Config\Repository as ConfigRepository;
@@ -131,9 +132,13 @@ final class Harness
     {
         // Laravel 11+'s queue manager asks the cache manager whether a queue is paused.
         $app->singleton('cache', static fn ($app) => new CacheManager($app));
-        $store = $settings->cacheStore() === 'array'
-            ? new ArrayStore(true)
-            : new FileStore($app['files'], $settings->cacheDirectory());
+        $store = match (true) {
+            $settings->cacheStore() === 'array' => new ArrayStore(true),
+            $settings->cacheDriver() === 'database' => new DatabaseStore(
+                $app['db']->connection(), 'cache', $settings->cachePrefix()
+            ),
+            default => new FileStore($app['files'], $settings->cacheDirectory()),
+        };
         $app->instance('cache.store', new CacheRepository($store));
         $app->alias('cache.store', CacheContract::class);
     }

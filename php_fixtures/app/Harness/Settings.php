@@ -207,4 +207,19 @@ final class Settings
 
         return $this->get('FIXTURE_CACHE_DIR', $default);
     }
+
+    /**
+     * The cache store: `file` (default, in cacheDirectory()) or `database` (Laravel's
+     * `cache` table on the queue's connection, where queue:restart's signal then lives).
+     */
+    public function cacheDriver(): string
+    {
+        return $this->get('FIXTURE_CACHE_DRIVER', 'file');
+    }
+
+    /** The cache key prefix: config/cache.php's default for APP_NAME=Laravel in Laravel 8. */
+    public function cachePrefix(): string
+    {
+        return $this->get('CACHE_PREFIX', 'laravel_cache');
+    }
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,7 +108,7 @@ def test_dry_run_changes_nothing(store: InMemoryFailedJobStore, queue: InMemoryQ
 def test_prompt_declined_moves_nothing(store: InMemoryFailedJobStore, queue: InMemoryQueue) -> None:
     fill(store)
     result = run(context(store, queue), retry_failed_command, "all", input="n\n")
-    assert result.exit_code == 1 and "Aborted" in result.stderr
+    assert result.exit_code == 1 and "Nothing moved." in result.stderr
     assert queue.rows() == []
 
 
@@ -196,12 +196,22 @@ def test_list_table_json_and_filters(store: InMemoryFailedJobStore, queue: InMem
     assert empty.stdout == "No failed jobs.\n"
 
 
-def test_show_decrypts_only_with_a_key(store: InMemoryFailedJobStore, queue: InMemoryQueue) -> None:
+def test_show_decrypts_only_when_asked_and_with_a_key(
+    store: InMemoryFailedJobStore, queue: InMemoryQueue
+) -> None:
     fill(store)
     [encrypted] = [r for r in store.select(FailedJobFilter()) if "ChargeCard" in r.payload]
-    locked = run(context(store, queue), failed_group, "show", str(encrypted.id))
-    assert "encrypted; set APP_KEY to decrypt it" in locked.stdout
-    opened = run(context(store, queue, key=FIXTURE_KEY), failed_group, "show", encrypted.uuid or "")
+    keyed = context(store, queue, key=FIXTURE_KEY)
+    for shown in (
+        run(keyed, failed_group, "show", str(encrypted.id)),
+        run(keyed, failed_group, "show", str(encrypted.id), "--json"),
+    ):
+        assert shown.exit_code == 0
+        assert "tok_visa_4242" not in shown.stdout  # a secret, shown only on request
+        assert "--decrypt shows them" in shown.stdout
+    locked = run(context(store, queue), failed_group, "show", str(encrypted.id), "--decrypt")
+    assert locked.exit_code != 0 and "APP_KEY is not set" in str(locked.exception)
+    opened = run(keyed, failed_group, "show", encrypted.uuid or "", "--decrypt")
     assert 'public cardToken = "tok_visa_4242"' in opened.stdout
     missing = run(context(store, queue), failed_group, "show", "404")
     assert isinstance(missing.exception, FailedJobNotFound)
@@ -268,3 +278,57 @@ def test_failed_at_boundaries_use_the_app_timezone(queue: InMemoryQueue) -> None
     ctx = context(store, queue)
     ctx.__dict__["settings"] = Settings(database_url="sqlite://", timezone="Europe/Berlin")
     assert run(ctx, flush_command, "--hours", "0", "--yes").stdout == "Deleted 1 failed job(s).\n"
+
+
+class InterruptedStore(InMemoryFailedJobStore):
+    """A store whose second chunk of moves is cut short by Ctrl-C (before it commits)."""
+
+    calls = 0
+
+    def retry_many(self, moves, *, queue, now):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == 2:
+            raise KeyboardInterrupt
+        return super().retry_many(moves, queue=queue, now=now)
+
+
+def test_ctrl_c_during_retry_failed_says_how_many_moved(queue: InMemoryQueue) -> None:
+    store = InterruptedStore()
+    fill(store, 150)
+
+    result = run(context(store, queue), retry_failed_command, "all", "--yes")
+
+    assert result.exit_code == 130
+    assert "Interrupted: 100 of 150 job(s) had moved back onto the queue" in result.stderr
+    assert len(list(store.select(FailedJobFilter()))) == 50
+
+
+def test_the_failed_listing_fits_the_terminal(
+    store: InMemoryFailedJobStore, queue: InMemoryQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(store)
+    monkeypatch.setenv("COLUMNS", "100")
+
+    listed = run(context(store, queue), failed_group)
+
+    lines = listed.stdout.splitlines()
+    assert len(lines) == len(ROWS) + 1
+    assert max(len(line) for line in lines) <= 100
+    assert all(line.split()[0].isdigit() for line in lines[1:])  # every row kept its id
+
+
+def test_show_writes_retry_until_as_a_time(
+    store: InMemoryFailedJobStore, queue: InMemoryQueue
+) -> None:
+    fill(store)
+    with_deadline = [
+        r for r in store.select(FailedJobFilter()) if json.loads(r.payload).get("retryUntil")
+    ]
+    assert with_deadline
+    record = with_deadline[0]
+    deadline = json.loads(record.payload)["retryUntil"]
+
+    shown = run(context(store, queue), failed_group, "show", str(record.id))
+
+    when = datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"Retry until: {when} ({deadline})" in shown.stdout

@@ -145,8 +145,17 @@ def test_sync_runs_the_handler_inline_and_raises_its_failure() -> None:
     sync = SyncDispatcher(app=app, clock=lambda: NOW)
     sync.dispatch(REPORT.new(reportId=5))
     assert seen == [5]
-    with pytest.raises(WorkerError, match="negative report"):
+    # The handler's own exception, as Laravel's sync driver rethrows the job's.
+    with pytest.raises(RuntimeError, match="negative report") as raised:
         sync.dispatch(REPORT.new(reportId=-1))
+    assert type(raised.value) is RuntimeError
+    assert raised.traceback[-1].name == "handle"
+
+
+def test_sync_reports_a_job_without_handler_as_a_worker_error() -> None:
+    sync = SyncDispatcher(app=App(), clock=lambda: NOW)
+    with pytest.raises(WorkerError, match="No Python handler"):
+        sync.dispatch(REPORT.new(reportId=1))
 
 
 def test_batch_jobs_go_to_the_batch_queue_whatever_queue_they_name() -> None:

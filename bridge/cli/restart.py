@@ -1,0 +1,38 @@
+"""`bridge restart`: the restart signal of `php artisan queue:restart`, for both languages.
+
+Both write the same `cache` row (bridge.queue.restart_signal), so PHP workers stop after
+their current job when bridge sends it, and `bridge work` stops when artisan sends it.
+"""
+
+from __future__ import annotations
+
+import click
+
+from bridge.cli._context import CliContext, pass_context
+
+__all__ = ["restart"]
+
+
+@click.command()
+@pass_context
+def restart(ctx: CliContext) -> None:
+    """Ask every worker, PHP's `queue:work` and `bridge work`, to stop after its current job.
+
+    Laravel's queue:restart signal: the time, stored in the `cache` table of Laravel's
+    database cache store under the cache prefix (CACHE_PREFIX, else both defaults for
+    APP_NAME). The supervisor then starts the workers again, with new code.
+    """
+    from bridge.queue.restart_signal import RESTART_KEY, write_restart_signal
+
+    settings = ctx.settings
+    if settings.cache_store != "database":
+        click.secho(
+            f"Warning: the cache store is {settings.cache_store!r} (CACHE_STORE/CACHE_DRIVER); "
+            "PHP workers read the restart signal there, which bridge cannot write: only "
+            "workers reading the database cache see this one.",
+            fg="yellow",
+            err=True,
+        )
+    keys = [prefix + RESTART_KEY for prefix in settings.cache_prefixes]
+    write_restart_signal(ctx.engine, table=settings.cache_table, keys=keys, now=ctx.now())
+    click.echo(f"Broadcast the queue restart signal in {settings.described}.")
