@@ -57,18 +57,10 @@ def status(
     Queues named with --queue are listed even when empty. With --max-pending or --max-age
     the exit status is 4 when any queue crosses the threshold, for monitoring scripts.
     """
-    from bridge.exceptions import ConfigError
-    from bridge.queue.database import DatabaseQueue
     from bridge.queue.stats import QueueStats, queue_stats
 
-    queue = ctx.queue
-    if not isinstance(queue, DatabaseQueue):
-        raise ConfigError(
-            "bridge status counts the database queue's jobs table; the queue connection here "
-            "is Redis (QUEUE_CONNECTION): run it with --database URL of the database queue"
-        )
     now = ctx.now()
-    found = {s.queue: s for s in queue_stats(queue, now=now)}
+    found = {s.queue: s for s in queue_stats(ctx.queue, now=now)}
     names = list(queues) if queues else sorted(found)
     rows: list[dict[str, Any]] = []
     crossed: list[str] = []

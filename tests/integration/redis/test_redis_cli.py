@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from redis_kit import RedisSide, write_env_file
@@ -92,3 +93,26 @@ def bridge_with_log(env: LaravelEnv, dotenv: Path, *args: str) -> subprocess.Com
         timeout=120,
         check=False,
     )
+
+
+def test_status_counts_a_redis_queue_as_laravel_keeps_it(
+    redis_env: LaravelEnv,
+    redis_side: RedisSide,
+    redis_prefix: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    # Laravel 8 pushes three ready jobs and one delayed one; bridge reserves one of the three.
+    redis_env.dispatch("plain_public", queue=queue_name, count=3)
+    redis_env.dispatch("plain_public", queue=queue_name, delay=3600)
+    now = int(time.time())
+    [held] = redis_side.queue.reserve(queue_name, now=now, limit=1)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+
+    done = bridge(dotenv, "status", "--json", "--max-pending", "1")
+
+    assert done.returncode == 4, done.stdout + done.stderr  # 2 pending > --max-pending 1
+    [row] = [r for r in json.loads(done.stdout)["queues"] if r["queue"] == queue_name]
+    assert (row["pending"], row["delayed"], row["reserved"]) == (2, 1, 1)
+    assert row["over_threshold"] is True
+    redis_side.queue.delete(held)
