@@ -31,6 +31,11 @@ def _age(seconds: int | None) -> str:
 @click.command()
 @click.option("--queue", "queues", callback=queue_list, help="Only these queues: a,b.")
 @click.option(
+    "--connection",
+    default=None,
+    help="Queue connection: database or redis (default: QUEUE_CONNECTION of .env).",
+)
+@click.option(
     "--max-pending",
     type=click.IntRange(min=0),
     default=None,
@@ -48,6 +53,7 @@ def _age(seconds: int | None) -> str:
 def status(
     ctx: CliContext,
     queues: tuple[str, ...] | None,
+    connection: str | None,
     max_pending: int | None,
     max_age: int | None,
     as_json: bool,
@@ -59,6 +65,7 @@ def status(
     """
     from bridge.queue.stats import QueueStats, queue_stats
 
+    ctx.use_connection(connection)
     now = ctx.now()
     found = {s.queue: s for s in queue_stats(ctx.queue, now=now)}
     names = list(queues) if queues else sorted(found)
@@ -111,11 +118,19 @@ def status(
 
 @click.command()
 @click.option("--queue", "queues", callback=queue_list, help="The queues to empty: a,b.")
+@click.option(
+    "--connection",
+    default=None,
+    help="Queue connection: database or redis (default: QUEUE_CONNECTION of .env).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @pass_context
-def clear(ctx: CliContext, queues: tuple[str, ...] | None, yes: bool) -> None:
+def clear(
+    ctx: CliContext, queues: tuple[str, ...] | None, connection: str | None, yes: bool
+) -> None:
     """Delete every job of a queue, PHP's and Python's alike, reserved ones too (Laravel's
     queue:clear). Without --queue: the connection's default queue."""
+    ctx.use_connection(connection)
     names = queues or (ctx.settings.default_queue,)
     if not yes:
         confirm(

@@ -108,8 +108,11 @@ def test_status_counts_a_redis_queue_as_laravel_keeps_it(
     now = int(time.time())
     [held] = redis_side.queue.reserve(queue_name, now=now, limit=1)
     dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+    # The database stays the default connection; --connection picks Redis, as for work.
+    text = dotenv.read_text().replace("QUEUE_CONNECTION=redis", "QUEUE_CONNECTION=database")
+    dotenv.write_text(text)
 
-    done = bridge(dotenv, "status", "--json", "--max-pending", "1")
+    done = bridge(dotenv, "status", "--connection", "redis", "--json", "--max-pending", "1")
 
     assert done.returncode == 4, done.stdout + done.stderr  # 2 pending > --max-pending 1
     [row] = [r for r in json.loads(done.stdout)["queues"] if r["queue"] == queue_name]
