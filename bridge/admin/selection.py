@@ -108,6 +108,17 @@ class Selection:
             limit=self.limit,
         )
 
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        """Every `--range` as inclusive id bounds, in the order given (none with `all`).
+
+        Raises:
+            ValueError: A range is malformed.
+        """
+        if self.selects_all:
+            return ()
+        texts = (self.id_range, *self.more_ranges) if self.id_range else self.more_ranges
+        return tuple(parse_range(text) for text in texts)
+
     def to_filters(self, *, now: int, timezone: str) -> tuple[FailedJobFilter, ...]:
         """One storage filter per `--range` (the first also carries the ids and uuids); the
         rows they select together are what the command line named (`select_failed`).
@@ -161,24 +172,26 @@ def missing_identifiers(
 def in_given_order(
     identifiers: Sequence[str],
     records: Iterable[FailedJobRecord],
-    id_range: tuple[int, int] | None = None,
+    id_ranges: Sequence[tuple[int, int]] = (),
 ) -> list[FailedJobRecord]:
     """`records` in `queue:retry`'s order: the ones named by id or uuid first, as they were
-    named (`queue:retry 5 3` pushes 5, then 3), then those of `id_range` by ascending id,
-    then the rest (`all`, filters) as they came (newest first)."""
+    named (`queue:retry 5 3` pushes 5, then 3), then those of each `--range` in the order
+    the ranges were given, each by ascending id, then the rest (`all`, filters) as they
+    came (newest first)."""
     position: dict[str, int] = {}
     for index, identifier in enumerate(identifiers):
         position.setdefault(identifier.strip(), index)
     unnamed = len(position)
 
-    def rank(record: FailedJobRecord) -> tuple[int, int]:
+    def rank(record: FailedJobRecord) -> tuple[int, int, int]:
         by_id = position.get(str(record.id), unnamed)
         by_uuid = position.get(record.uuid, unnamed) if record.uuid is not None else unnamed
         named = min(by_id, by_uuid)
         if named < unnamed:
-            return named, 0
-        if id_range is not None and id_range[0] <= record.id <= id_range[1]:
-            return unnamed, record.id
-        return unnamed + 1, 0
+            return 0, named, 0
+        for index, (low, high) in enumerate(id_ranges):
+            if low <= record.id <= high:
+                return 1, index, record.id
+        return 2, 0, 0
 
     return sorted(records, key=rank)  # stable: the rest keep their order

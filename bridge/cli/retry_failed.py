@@ -163,7 +163,7 @@ def retry_failed_command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--retry-until") from exc
     selected, wanted = _select(ctx, selection)
-    records = in_given_order(selection.identifiers, selected, wanted.id_range)
+    records = in_given_order(selection.identifiers, selected, selection.ranges())
     missing = missing_identifiers(wanted, records)
     queue = _target_queue(ctx, to_database, to_connection)
     retry_options = RetryOptions(

@@ -148,6 +148,26 @@ def test_named_jobs_go_back_in_the_order_given(
     assert queued == expected
 
 
+def test_several_ranges_go_back_range_by_range_each_ascending(
+    store: InMemoryFailedJobStore, queue: InMemoryQueue
+) -> None:
+    """As `queue:retry --range 7-8 --range 2-3`: the first range's jobs, then the second's."""
+    ids = fill(store, count=8)
+    by_id = {r.id: r for r in store.select(FailedJobFilter())}
+    result = run(
+        context(store, queue),
+        retry_failed_command,
+        "--range",
+        f"{ids[6]}-{ids[7]}",
+        "--range",
+        f"{ids[1]}-{ids[2]}",
+        "--yes",
+    )
+    assert result.exit_code == 0, result.output
+    queued = [json.loads(row.payload)["uuid"] for row in queue.rows()]
+    assert queued == [by_id[i].uuid for i in (ids[6], ids[7], ids[1], ids[2])]
+
+
 def test_prompt_accepted_warns_about_expired_deadlines_first(
     store: InMemoryFailedJobStore, queue: InMemoryQueue
 ) -> None:
