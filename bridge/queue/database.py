@@ -259,7 +259,7 @@ class DatabaseQueue:
                 ReservedJob(
                     id=job_id,
                     queue=job_queue,
-                    payload=payload,
+                    payload=payload if isinstance(payload, str) else _text_of(payload),
                     attempts=attempts + 1,
                     reserved_at=now,
                     available_at=available_at,
@@ -542,6 +542,12 @@ def _chunks(jobs: Sequence[NewJob]) -> Iterator[Sequence[NewJob]]:
             start, size = index, len(job.payload)
     if start < len(jobs):
         yield jobs[start:]
+
+
+def _text_of(payload: bytes) -> str:
+    """A payload SQLite handed over as bytes (`JobStatements.candidates`), as text; bytes that
+    are not UTF-8 become lone surrogates, so that they are written back unchanged."""
+    return payload.decode("utf-8", "surrogateescape")
 
 
 def _executor(cursor: Any) -> Execute:

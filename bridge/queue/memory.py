@@ -332,6 +332,27 @@ class InMemoryFailedJobStore:
             doomed = [r.id for r in self._records.values() if r.failed_at < before]
         return self._delete_where(doomed)
 
+    def fail_job(
+        self,
+        job: ReservedJob,
+        *,
+        queue: JobQueue,
+        uuid: str | None,
+        exception: str,
+        failed_at: datetime,
+    ) -> int:
+        """`log` the job as failed, then delete its row (so a failing `log` deletes nothing)."""
+        failed_id = self.log(
+            uuid=uuid,
+            connection=queue.connection_name,
+            queue=job.queue,
+            payload=job.payload,
+            exception=exception,
+            failed_at=failed_at,
+        )
+        queue.delete(job)
+        return failed_id
+
     def retry_into(
         self,
         record: FailedJobRecord,
