@@ -332,10 +332,13 @@ class Worker:
         if isinstance(exc, _UNUSABLE):
             self._storage_stop = StopReason.STORAGE_UNUSABLE
             self._logger.error(
-                "Storage error while %s: %s. Retrying cannot help: check the database"
-                " settings and that the tables exist (bridge migrate); stopping.",
+                "Storage error while %s: %s. Retrying cannot help: %s; stopping.",
                 doing,
                 exc,
+                "create the tables (bridge migrate) or point bridge at the database that"
+                " has them"
+                if isinstance(exc, SchemaError)
+                else "check the database URL, its name and credentials",
                 extra={"bridge": fields},
             )
             return
@@ -357,7 +360,7 @@ class Worker:
             left = options.max_time_seconds - (self._clock() - self._started)
             pause = max(0.0, min(pause, left))
         self._logger.error(
-            "Storage error while %s: %s. Retrying in %g s.",
+            "Storage error while %s: %s. Retrying in %.1f s.",
             doing,
             exc,
             pause,
