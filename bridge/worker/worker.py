@@ -246,12 +246,14 @@ class Worker:
                 )
             except QueueError as exc:
                 self._storage_trouble("reserving", exc)
-                reason = self._stop_reason(started, memory_bytes)
+                # Not `once`'s stop: no job was processed, and a `once` worker that could
+                # not reach the queue must not exit 0 (it gives up with STORAGE_DOWN).
+                reason = self._stop_reason(started, memory_bytes, processed=False)
                 if reason is not None:
                     return reason
                 continue
-            self._storage_errors = 0
             if reserved is None:
+                self._storage_errors = 0
                 if options.once:
                     return StopReason.ONCE
                 if options.stop_when_empty:
@@ -277,6 +279,8 @@ class Worker:
             # A bug in bridge or in a failed hook must not end the worker.
             self._logger.exception("Unexpected error while processing job %s", reserved.id)
             outcome = None
+        else:
+            self._storage_errors = 0
         self._jobs_processed += 1
         now = self._clock()
         reservations = self._reservations
@@ -303,7 +307,9 @@ class Worker:
             return False
         return True
 
-    def _stop_reason(self, started: float, memory_bytes: Callable[[], int]) -> StopReason | None:
+    def _stop_reason(
+        self, started: float, memory_bytes: Callable[[], int], *, processed: bool = True
+    ) -> StopReason | None:
         options = self._options
         if self._storage_stop is not None:
             return self._storage_stop
@@ -311,7 +317,7 @@ class Worker:
             return StopReason.SIGNAL
         if options.memory_mb and memory_bytes() >= options.memory_mb * 1024 * 1024:
             return StopReason.MEMORY
-        if options.once:
+        if options.once and processed:
             return StopReason.ONCE
         if options.max_time_seconds and self._clock() - started >= options.max_time_seconds:
             return StopReason.MAX_TIME
@@ -335,8 +341,7 @@ class Worker:
                 "Storage error while %s: %s. Retrying cannot help: %s; stopping.",
                 doing,
                 exc,
-                "create the tables (bridge migrate) or point bridge at the database that"
-                " has them"
+                "create the tables (bridge migrate) or point bridge at the database that has them"
                 if isinstance(exc, SchemaError)
                 else "check the database URL, its name and credentials",
                 extra={"bridge": fields},
