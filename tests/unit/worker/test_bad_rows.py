@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from worker_kit import Env, fixture_line, fixture_payload
 
+import bridge.retry as retry_module
 import bridge.worker._process as process_module
 from bridge.php import PhpObject, dumps, loads
 from bridge.queue.base import NewJob
@@ -104,7 +105,7 @@ def test_any_error_interpreting_a_row_fails_it_with_the_reason(
 ) -> None:
     # Whatever the decoders may still let escape, now or after a future change.
     bad = _with(GOOD, uuid="bad-row")
-    real = process_module.decide_before_run
+    real = retry_module.decide_before_run
 
     def decide(payload: Any, **kwargs: Any) -> Any:
         if payload.uuid == "bad-row":

@@ -17,7 +17,7 @@ from bridge.exceptions import (
     QueueError,
     SchemaError,
 )
-from bridge.worker import Job, StopReason
+from bridge.worker import Job, StopReason, Worker
 
 WELCOME = "App\\Jobs\\SendWelcomeEmail"
 # A worker looping on a storage error forever (the old behaviour) fails the test instead.
@@ -123,7 +123,7 @@ def test_max_time_is_honoured_during_an_outage(env: Env) -> None:
 
 def test_a_stop_signal_during_an_outage_stops_the_worker(env: Env) -> None:
     failing_reserve(env, [ConnectionLost("down")] * MAX_PAUSES)
-    workers = []
+    workers: list[Worker] = []
     real_sleep = env.clock.sleep
 
     def sleep(seconds: float) -> None:
