@@ -69,6 +69,12 @@ def rss_bytes() -> int:
         return 0
 
 
+def _unexpected(exc: Exception) -> QueueError:
+    error = QueueError(f"unexpected {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
 class _MemoryProbe:
     """`rss_bytes` through one file descriptor kept open: opening a /proc file per job is slow.
 
@@ -244,8 +250,11 @@ class Worker:
                 reserved = self._reservations.next_job(
                     self._clock(), jobs_processed=self._jobs_processed
                 )
-            except QueueError as exc:
-                self._storage_trouble("reserving", exc)
+            except Exception as exc:
+                # Storage's errors are QueueErrors; anything else (a driver failing to read a
+                # row) is handled like one rather than ending the worker.
+                error = exc if isinstance(exc, QueueError) else _unexpected(exc)
+                self._storage_trouble("reserving", error)
                 # Not `once`'s stop: no job was processed, and a `once` worker that could
                 # not reach the queue must not exit 0 (it gives up with STORAGE_DOWN).
                 reason = self._stop_reason(started, memory_bytes, processed=False)

@@ -137,6 +137,26 @@ def test_a_stop_signal_during_an_outage_stops_the_worker(env: Env) -> None:
     assert len(env.clock.slept) == 2
 
 
+def test_an_unexpected_error_while_reserving_is_handled_like_a_storage_error(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = env.queue.reserve
+    calls = 0
+
+    def reserve(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte")
+        return real(*args, **kwargs)
+
+    env.queue.reserve = reserve  # type: ignore[method-assign]
+    assert env.worker().run() is StopReason.EMPTY
+    assert env.clock.slept == [1]
+    [record] = storage_records(caplog)
+    assert "unexpected UnicodeDecodeError" in record.getMessage()
+
+
 def test_bookkeeping_errors_count_toward_giving_up(env: Env) -> None:
     def boom(job: Job) -> None:
         raise RuntimeError("no")
