@@ -185,6 +185,13 @@ class JobQueue(Protocol):
         """Seconds after which a reserved job is handed out again."""
         ...
 
+    @property
+    def attempts_limit(self) -> int | None:
+        """The most attempts storage can count (`MAX_STORED_ATTEMPTS` in a `jobs` table;
+        None where unlimited): a job reserved past it comes back with one more, and the
+        worker fails it rather than run it."""
+        ...
+
     def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int | str:
         """Insert one job and return its id (on Redis, the payload's `id`)."""
         ...

@@ -38,7 +38,13 @@ from bridge.queue._errors import retrying, translate, worth_retrying, wrap_excep
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
-from bridge.queue.base import JobRow, NewJob, PendingReservation, ReservedJob
+from bridge.queue.base import (
+    MAX_STORED_ATTEMPTS,
+    JobRow,
+    NewJob,
+    PendingReservation,
+    ReservedJob,
+)
 from bridge.queue.schema import make_jobs_table
 
 __all__ = [
@@ -119,6 +125,11 @@ class DatabaseQueue:
     def retry_after_seconds(self) -> int:
         """Seconds after which a reserved job is handed out again."""
         return self._retry_after_seconds
+
+    @property
+    def attempts_limit(self) -> int:
+        """The most attempts the `jobs.attempts` column counts (`MAX_STORED_ATTEMPTS`)."""
+        return MAX_STORED_ATTEMPTS
 
     def close(self) -> None:
         """Return the connection kept for pushes to the pool (reopened when needed)."""

@@ -12,7 +12,7 @@ Undecodable payloads and jobs without a handler never stop the worker: they are 
 a clear reason, the payload kept byte for byte. So is any row whose data makes anything but
 storage raise while it is read or interpreted (not only bridge's own errors: a decoder or
 policy bug must not leave the row reserved to come back forever), a row that is not UTF-8
-text, and a row already at the `attempts` column's limit (`MAX_STORED_ATTEMPTS`). A job
+text, and a row already at the `attempts` column's limit (`JobQueue.attempts_limit`). A job
 whose handler succeeded never runs again: if the next job of its chain cannot be built, it
 is failed with that reason instead of being retried.
 """
@@ -45,7 +45,6 @@ from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpDecoder, PhpObject
 from bridge.queue.base import (
-    MAX_STORED_ATTEMPTS,
     BatchStore,
     FailedJobStore,
     JobQueue,
@@ -118,6 +117,7 @@ class Processor:
         sleep: Callable[[float], object],
     ) -> None:
         self._queue = queue
+        self._attempts_limit = queue.attempts_limit
         self._failed = failed
         self._batches = batches
         self._app = app
@@ -219,8 +219,9 @@ class Processor:
         if other is not None:
             return Outcome.FAILED if self._foreign.handle(reserved, other) else Outcome.HANDED_BACK
         text = reserved.payload
-        if reserved.attempts > MAX_STORED_ATTEMPTS:
-            return self._fail_at_limit(reserved)
+        limit = self._attempts_limit
+        if limit is not None and reserved.attempts > limit:
+            return self._fail_at_limit(reserved, limit)
         if not text.isascii() and not _is_utf8(text):
             self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
             # PHP's json_decode refuses it too; the bytes go to failed_jobs unchanged.
@@ -254,14 +255,14 @@ class Processor:
         job = Job(reserved=reserved, payload=payload, command=command, connection=self._conn)
         return self._run(reserved, payload, job, spec)
 
-    def _fail_at_limit(self, reserved: ReservedJob) -> Outcome:
+    def _fail_at_limit(self, reserved: ReservedJob, limit: int) -> Outcome:
         try:
             payload: JobPayload | None = JobPayload.from_json(reserved.payload)
         except Exception:
             payload = None
         name = payload.name if payload is not None else f"Job {reserved.id}"
         error = MaxAttemptsExceeded(
-            f"{name} has been attempted {MAX_STORED_ATTEMPTS} times, as many as the"
+            f"{name} has been attempted {limit} times, as many as the"
             " jobs.attempts column can count; it is failed rather than reserved again."
         )
         return self.fail(reserved, payload, None, None, error)

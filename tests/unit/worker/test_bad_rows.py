@@ -197,3 +197,19 @@ def test_each_run_stops_its_watchdog_thread(env: Env) -> None:
         env.push(GOOD)
         env.worker(timeout_seconds=30).run()
         assert _watchdogs() == before
+
+
+def test_no_attempts_limit_where_storage_counts_without_one(env: Env) -> None:
+    # Redis payloads count attempts with no column to overflow: Laravel runs them on.
+    class Unlimited(type(env.queue)):  # type: ignore[misc]
+        @property
+        def attempts_limit(self) -> None:
+            return None
+
+    env.queue = Unlimited(retry_after_seconds=90)
+    ran: list[int] = []
+    env.app.register(WELCOME, lambda job: ran.append(job.attempts))
+    now = int(env.clock())
+    env.queue.bulk([NewJob(GOOD, "default", now, now, attempts=300)])
+    assert env.worker(tries=0).run() is StopReason.EMPTY
+    assert ran == [301] and env.failed_rows() == []
