@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bridge.config import Settings, resolve_settings
-from bridge.exceptions import BridgeError, ConfigError, SchemaError
+from bridge.exceptions import BridgeError, ConfigError, QueueError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -182,8 +182,10 @@ class CliContext:
         try:
             samples += self.queue.recent_payloads(limit=20)
             samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
-        except SchemaError:
-            pass  # no failed_jobs table yet: nothing to learn from
+        except QueueError:
+            # No tables yet, or the database unreachable: nothing to learn from (the
+            # command's own work then reports the storage error; a worker in one line).
+            pass
         detected = detect_profile(samples)
         if detected is not None:
             return detected, "detected from the tables"
@@ -213,8 +215,8 @@ class CliContext:
         try:
             samples += self.queue.recent_payloads(limit=20)
             samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
-        except SchemaError:
-            pass  # no tables yet: nothing to learn from
+        except QueueError:
+            pass  # no tables yet, or the database unreachable: nothing to learn from
         return samples
 
     def now(self) -> int:
