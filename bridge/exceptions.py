@@ -126,6 +126,11 @@ class SchemaError(QueueError):
     """The queue tables are missing or do not have the expected layout."""
 
 
+class QueueAccessError(QueueError):
+    """The queue database refuses this configuration: bad credentials, an unknown database,
+    no permission. Retrying cannot help; the configuration must change."""
+
+
 class QueueBusy(QueueError):
     """The queue database stayed locked or chose this transaction as a deadlock victim.
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bridge.config import Settings, resolve_settings
-from bridge.exceptions import BridgeError, ConfigError, OptionError, SchemaError
+from bridge.exceptions import BridgeError, ConfigError, OptionError, QueueError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -111,6 +111,7 @@ class CliContext:
             return
         self.connection = name
         self.__dict__["settings"] = self.settings.for_connection(name)
+        self.__dict__.pop("_sample_rows", None)
 
     def queue_for(self, connection: str) -> DatabaseQueue | RedisQueue:
         """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
@@ -199,18 +200,11 @@ class CliContext:
         item says which: `"given"`, `"detected from the tables"` or `"default"`.
         """
         from bridge.laravel.versions import detect_profile, profile_for
-        from bridge.queue.base import FailedJobFilter
 
         chosen = explicit or self.settings.laravel_version
         if chosen:
             return profile_for(chosen), "given"
-        samples: list[str] = []
-        try:
-            samples += self.queue.recent_payloads(limit=20)
-            samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
-        except SchemaError:
-            pass  # no failed_jobs table yet: nothing to learn from
-        detected = detect_profile(samples)
+        detected = detect_profile(self._samples())
         if detected is not None:
             return detected, "detected from the tables"
         return profile_for(DEFAULT_LARAVEL), "default"
@@ -233,14 +227,20 @@ class CliContext:
         return Dialect(LARAVEL, self.profile(laravel_version))
 
     def _samples(self) -> list[str]:
+        """Payloads already in the tables, read once per command, to tell the PHP side by."""
+        if "_sample_rows" in self.__dict__:
+            return list(self.__dict__["_sample_rows"])
         from bridge.queue.base import FailedJobFilter
 
         samples: list[str] = []
         try:
             samples += self.queue.recent_payloads(limit=20)
             samples += [r.payload for r in self.failed.select(FailedJobFilter(limit=20))]
-        except SchemaError:
-            pass  # no tables yet: nothing to learn from
+        except QueueError:
+            # No tables yet, or the database unreachable: nothing to learn from (the
+            # command's own work then reports the storage error; a worker in one line).
+            pass
+        self.__dict__["_sample_rows"] = tuple(samples)
         return samples
 
     def now(self) -> int:

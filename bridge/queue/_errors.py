@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import sqlalchemy.exc as sa_exc
 
-from bridge.exceptions import ConnectionLost, QueueBusy, QueueError, SchemaError
+from bridge.exceptions import ConnectionLost, QueueAccessError, QueueBusy, QueueError, SchemaError
 
 T = TypeVar("T")
 
@@ -38,6 +38,19 @@ _DISCONNECTED = (
     "broken pipe",
     "connection reset",
 )
+# Refusals no retry can change (MySQL/MariaDB 1044, 1045, 1049, 1142; PostgreSQL's FATALs at
+# connect time and its privilege errors; SQLite's file that cannot be opened or written).
+_REFUSED = (
+    "access denied",
+    "unknown database",
+    "command denied",
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "unable to open database file",
+    "attempt to write a readonly database",
+)
+_REFUSED_NAMES = ("database", "role")
 _MISSING = ("no such table", "doesn't exist", "does not exist", "no such column", "unknown column")
 _CONTENDED = (
     "deadlock",
@@ -51,6 +64,10 @@ _CONTENDED = (
 def translate(exc: sa_exc.SQLAlchemyError) -> QueueError:
     """The bridge error for a SQLAlchemy error (the caller chains it with `from`)."""
     text = str(exc).lower()
+    if any(m in text for m in _REFUSED) or any(
+        f'{name} "' in text and '" does not exist' in text for name in _REFUSED_NAMES
+    ):
+        return QueueAccessError(f"queue database refused access: {_first_line(exc)}")
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return ConnectionLost(f"connection to the queue database lost: {exc.orig}")
     if isinstance(exc, sa_exc.DisconnectionError) or any(m in text for m in _DISCONNECTED):

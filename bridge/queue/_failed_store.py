@@ -23,6 +23,7 @@ from bridge.queue.base import (
     FailedJobFilter,
     FailedJobRecord,
     JobQueue,
+    ReservedJob,
     RetryMove,
     retry_one_by_one,
 )
@@ -84,23 +85,77 @@ class DatabaseFailedJobStore:
         `uuid` is ignored in the id-only layout. Not retried after a lost connection: with a
         uuid the unique index would reject the second insert, without one it would duplicate.
         """
+        insert = self._insert(uuid, connection, queue, payload, exception, failed_at)
+
+        def run() -> int:
+            with self.engine.begin() as conn:
+                return _inserted_id(conn.execute(insert))
+
+        return retrying(run, idempotent=False)
+
+    def fail_job(
+        self,
+        job: ReservedJob,
+        *,
+        queue: JobQueue,
+        uuid: str | None,
+        exception: str,
+        failed_at: datetime,
+    ) -> int:
+        """Move a reserved job into `failed_jobs`: insert the failed row, delete the `jobs` row.
+
+        Both tables in one database: one transaction, so a crash or an error leaves the job
+        either still in `jobs` (it comes back after `retry_after` and fails again) or in
+        `failed_jobs`, never in neither. Other databases: the insert commits first, then the
+        delete; a crash between the two leaves the job in both (it runs again), never lost.
+        Not retried after a lost connection, as `log`.
+        """
+        from bridge.queue.database import DatabaseQueue
+
+        insert = self._insert(
+            uuid, queue.connection_name, job.queue, job.payload, exception, failed_at
+        )
+        if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
+            failed_id = self.log(
+                uuid=uuid,
+                connection=queue.connection_name,
+                queue=job.queue,
+                payload=job.payload,
+                exception=exception,
+                failed_at=failed_at,
+            )
+            queue.delete(job)
+            return failed_id
+        jobs = queue.table
+        delete = jobs.delete().where(jobs.c.id == job.id)
+
+        def run() -> int:
+            with self.engine.begin() as conn:
+                # The DELETE first, as Laravel's order: it also locks the row.
+                conn.execute(delete)
+                return _inserted_id(conn.execute(insert))
+
+        return retrying(run, idempotent=False)
+
+    def _insert(
+        self,
+        uuid: str | None,
+        connection: str,
+        queue: str,
+        payload: str,
+        exception: str,
+        failed_at: datetime,
+    ) -> sa.Insert:
         values: dict[str, Any] = {
             "connection": connection,
             "queue": queue,
-            "payload": payload,
+            "payload": _stored_text(payload, self.engine),
             "exception": exception,
             "failed_at": failed_at.replace(microsecond=0, tzinfo=None),
         }
         if self.has_uuid:
             values["uuid"] = uuid
-
-        def run() -> int:
-            with self.engine.begin() as conn:
-                key = conn.execute(self.table.insert().values(**values)).inserted_primary_key
-                assert key is not None
-                return int(key[0])
-
-        return retrying(run, idempotent=False)
+        return self.table.insert().values(**values)
 
     def _where_key(self, id_or_uuid: int | str) -> sa.ColumnElement[bool]:
         c = self.table.c
@@ -350,6 +405,26 @@ class DatabaseFailedJobStore:
 
         # With a uuid to look for, a rerun finds its own earlier insert: safe to repeat.
         return retrying(run, idempotent=uuid is not None)
+
+
+def _inserted_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _stored_text(payload: str, engine: Engine) -> str | sa.ColumnElement[str]:
+    """The payload as the INSERT takes it. A payload read from SQLite whose bytes are not
+    UTF-8 carries them as lone surrogates (`DatabaseQueue.reserve`): it is written back as
+    those very bytes, cast to TEXT (SQLite keeps a cast blob's bytes as they are)."""
+    if payload.isascii() or engine.dialect.name != "sqlite":
+        return payload
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = payload.encode("utf-8", "surrogateescape")
+        return sa.cast(sa.literal(raw, sa.LargeBinary), sa.Text)
+    return payload
 
 
 def _insert_job(conn: Connection, queue: DatabaseQueue, payload: str, target: str, now: int) -> int:

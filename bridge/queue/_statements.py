@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from bridge.queue.base import NewJob
+from bridge.queue.base import MAX_STORED_ATTEMPTS, NewJob
 
 __all__ = ["INSERT_COLUMNS", "JobStatements"]
 
@@ -112,10 +112,17 @@ class JobStatements:
 
     def candidates(self) -> str:
         """`reserve` without its lock: the rows it would take, read without locking (see
-        `_ahead`); params queue, now, now - retry_after, limit."""
+        `_ahead`); params queue, now, now - retry_after, limit.
+
+        On SQLite the payload is read as bytes (the caller decodes them): a payload that is
+        not valid UTF-8 would otherwise fail every reservation that reaches its row.
+        """
         q, m = self._q, self._mark
+        columns = [q[c] for c in _RESERVE_COLUMNS]
+        if self._sqlite:
+            columns[_RESERVE_COLUMNS.index("payload")] = f"CAST({q['payload']} AS BLOB)"
         return (
-            f"SELECT {', '.join(q[c] for c in _RESERVE_COLUMNS)} FROM {self._table}"
+            f"SELECT {', '.join(columns)} FROM {self._table}"
             f" WHERE {q['queue']} = {m} AND {self._available()} ORDER BY {q['id']} LIMIT {m}"
         )
 
@@ -149,16 +156,21 @@ class JobStatements:
 
     def _one_statement(self, materialized: bool) -> str:
         q, table = self._q, self._table
-        columns = ", ".join(f"j.{q[c]}" for c in _RESERVE_COLUMNS)
+        # The attempts as read plus one, as the other paths count them: a row at the
+        # column's limit is not counted further, and must still show that it went past.
+        columns = ", ".join(
+            f"picked.{q[c]} + 1" if c == "attempts" else f"j.{q[c]}" for c in _RESERVE_COLUMNS
+        )
         how = "AS MATERIALIZED" if materialized else "AS"
         return (
             f"WITH done AS (DELETE FROM {table} WHERE {q['id']} = ANY($1::bigint[])),"
-            f" picked {how} (SELECT {q['id']} FROM {table} WHERE {q['queue']} = $2"
+            f" picked {how} (SELECT {q['id']}, {q['attempts']} FROM {table}"
+            f" WHERE {q['queue']} = $2"
             f" AND (({q['reserved_at']} IS NULL AND {q['available_at']} <= $3)"
             f" OR {q['reserved_at']} <= $4) AND {q['id']} <> ALL($1::bigint[])"
             f" ORDER BY {q['id']} LIMIT $5 FOR UPDATE SKIP LOCKED)"
             f" UPDATE {table} AS j SET {q['reserved_at']} = $3,"
-            f" {q['attempts']} = j.{q['attempts']} + 1 FROM picked"
+            f" {q['attempts']} = {self._counted('j.' + q['attempts'])} FROM picked"
             f" WHERE j.{q['id']} = picked.{q['id']} RETURNING {columns}"
         )
 
@@ -167,9 +179,15 @@ class JobStatements:
         q = self._q
         return (
             f"UPDATE {self._table} SET {q['reserved_at']} = {self._mark},"
-            f" {q['attempts']} = {q['attempts']} + 1 WHERE {q['id']} IN (",
+            f" {q['attempts']} = {self._counted(q['attempts'])} WHERE {q['id']} IN (",
             ")",
         )
+
+    @staticmethod
+    def _counted(attempts: str) -> str:
+        """`attempts + 1`, except at the column's limit (`MAX_STORED_ATTEMPTS`)."""
+        limit = MAX_STORED_ATTEMPTS
+        return f"CASE WHEN {attempts} < {limit} THEN {attempts} + 1 ELSE {attempts} END"
 
     def mark_reserved(self, count: int) -> str:
         """Set `reserved_at` and count the attempt on `count` ids: params now, *ids."""

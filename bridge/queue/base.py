@@ -16,6 +16,12 @@ from typing import NamedTuple, Protocol
 
 from bridge.exceptions import FailedJobNotFound
 
+#: The most attempts Laravel's `jobs.attempts` column holds everywhere (`unsignedTinyInteger`:
+#: MySQL/MariaDB's TINYINT UNSIGNED). A reservation never counts past it: in strict mode the
+#: server would refuse the whole reservation, and every row behind this one with it. A row
+#: reserved at the limit comes back with `attempts` one above it, and the worker fails it.
+MAX_STORED_ATTEMPTS = 255
+
 
 @dataclass(frozen=True, slots=True)
 class ReservedJob:
@@ -179,6 +185,13 @@ class JobQueue(Protocol):
         """Seconds after which a reserved job is handed out again."""
         ...
 
+    @property
+    def attempts_limit(self) -> int | None:
+        """The most attempts storage can count (`MAX_STORED_ATTEMPTS` in a `jobs` table;
+        None where unlimited): a job reserved past it comes back with one more, and the
+        worker fails it rather than run it."""
+        ...
+
     def push(self, payload: str, *, queue: str, now: int, delay_seconds: int = 0) -> int | str:
         """Insert one job and return its id (on Redis, the payload's `id`)."""
         ...
@@ -284,6 +297,22 @@ class FailedJobStore(Protocol):
         failed_at: datetime,
     ) -> int:
         """Insert a failed job as Laravel's worker does and return its id."""
+        ...
+
+    def fail_job(
+        self,
+        job: ReservedJob,
+        *,
+        queue: JobQueue,
+        uuid: str | None,
+        exception: str,
+        failed_at: datetime,
+    ) -> int:
+        """Write `job` (exact payload) as failed and delete its `jobs` row; the failed id.
+
+        Never loses the job: within one database both happen in one transaction; otherwise
+        the failed row is written first, so a crash in between leaves the job in both tables.
+        """
         ...
 
     def find(self, id_or_uuid: int | str) -> FailedJobRecord | None:

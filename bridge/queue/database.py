@@ -38,7 +38,13 @@ from bridge.queue._errors import retrying, translate, worth_retrying, wrap_excep
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
-from bridge.queue.base import JobRow, NewJob, PendingReservation, ReservedJob
+from bridge.queue.base import (
+    MAX_STORED_ATTEMPTS,
+    JobRow,
+    NewJob,
+    PendingReservation,
+    ReservedJob,
+)
 from bridge.queue.schema import make_jobs_table
 
 __all__ = [
@@ -119,6 +125,11 @@ class DatabaseQueue:
     def retry_after_seconds(self) -> int:
         """Seconds after which a reserved job is handed out again."""
         return self._retry_after_seconds
+
+    @property
+    def attempts_limit(self) -> int:
+        """The most attempts the `jobs.attempts` column counts (`MAX_STORED_ATTEMPTS`)."""
+        return MAX_STORED_ATTEMPTS
 
     def close(self) -> None:
         """Return the connection kept for pushes to the pool (reopened when needed)."""
@@ -259,7 +270,7 @@ class DatabaseQueue:
                 ReservedJob(
                     id=job_id,
                     queue=job_queue,
-                    payload=payload,
+                    payload=payload if isinstance(payload, str) else _text_of(payload),
                     attempts=attempts + 1,
                     reserved_at=now,
                     available_at=available_at,
@@ -542,6 +553,12 @@ def _chunks(jobs: Sequence[NewJob]) -> Iterator[Sequence[NewJob]]:
             start, size = index, len(job.payload)
     if start < len(jobs):
         yield jobs[start:]
+
+
+def _text_of(payload: bytes) -> str:
+    """A payload SQLite handed over as bytes (`JobStatements.candidates`), as text; bytes that
+    are not UTF-8 become lone surrogates, so that they are written back unchanged."""
+    return payload.decode("utf-8", "surrogateescape")
 
 
 def _executor(cursor: Any) -> Execute:

@@ -17,6 +17,7 @@ from bridge.exceptions import FailedJobNotFound, QueueError
 from bridge.queue._batch_rules import failure_update, success_update
 from bridge.queue._filters import matches
 from bridge.queue.base import (
+    MAX_STORED_ATTEMPTS,
     BatchRecord,
     FailedJobFilter,
     FailedJobRecord,
@@ -72,6 +73,11 @@ class InMemoryQueue:
     def retry_after_seconds(self) -> int:
         """Seconds after which a reserved job is handed out again."""
         return self._retry_after_seconds
+
+    @property
+    def attempts_limit(self) -> int:
+        """As the database's `jobs.attempts` column (`MAX_STORED_ATTEMPTS`)."""
+        return MAX_STORED_ATTEMPTS
 
     def rows(self, queue: str | None = None) -> list[JobRow]:
         """Every row (of `queue`, if given) in id order."""
@@ -331,6 +337,27 @@ class InMemoryFailedJobStore:
         with self._lock:
             doomed = [r.id for r in self._records.values() if r.failed_at < before]
         return self._delete_where(doomed)
+
+    def fail_job(
+        self,
+        job: ReservedJob,
+        *,
+        queue: JobQueue,
+        uuid: str | None,
+        exception: str,
+        failed_at: datetime,
+    ) -> int:
+        """`log` the job as failed, then delete its row (so a failing `log` deletes nothing)."""
+        failed_id = self.log(
+            uuid=uuid,
+            connection=queue.connection_name,
+            queue=job.queue,
+            payload=job.payload,
+            exception=exception,
+            failed_at=failed_at,
+        )
+        queue.delete(job)
+        return failed_id
 
     def retry_into(
         self,

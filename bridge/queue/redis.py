@@ -208,6 +208,11 @@ class RedisQueue:
         """Seconds after which a reserved job is handed out again."""
         return self._retry_after_seconds
 
+    @property
+    def attempts_limit(self) -> None:
+        """None: a Redis payload counts attempts without a limit."""
+        return None
+
     def close(self) -> None:
         """Close the client's connections (reopened when needed)."""
         with _wrapped():

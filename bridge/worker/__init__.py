@@ -19,6 +19,7 @@ from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
 from bridge.worker.job import Job
 from bridge.worker.logs import LOGGER_NAME, JsonFormatter, TextFormatter, log_handler
 from bridge.worker.options import (
+    EXIT_CONFIG,
     EXIT_ERROR,
     EXIT_MEMORY_LIMIT,
     EXIT_SUCCESS,
@@ -31,6 +32,7 @@ from bridge.worker.pool import run_pool
 from bridge.worker.worker import Worker
 
 __all__ = [
+    "EXIT_CONFIG",
     "EXIT_ERROR",
     "EXIT_MEMORY_LIMIT",
     "EXIT_SUCCESS",

@@ -1,9 +1,11 @@
 """The failure procedure: what Laravel's worker does when a job finally fails (spec §6.5).
 
-Order: delete the row, record the batch failure (cancelling the batch on its first failure
-unless its options allow failures), run the app's `failed` hook, write the `failed_jobs` row:
-the exact payload text, PHP-shaped exception text, `failed_at` as naive local time in the
-configured zone, the uuid from the payload.
+Order: record the batch failure (cancelling the batch on its first failure unless its
+options allow failures), run the app's `failed` hook, then move the row: write the
+`failed_jobs` row (the exact payload text, PHP-shaped exception text, `failed_at` as naive
+local time in the configured zone, the uuid from the payload) and delete the `jobs` row, in
+one transaction where both tables share a database. Laravel deletes the row first and
+writes `failed_jobs` last, so a worker that dies in between loses the job; here it cannot.
 
 What only PHP can run is not attempted: a PHP job's own `failed()` method, chain `catch`
 callbacks and batch `then`/`catch`/`finally` closures. The bookkeeping around them is still
@@ -31,7 +33,7 @@ from bridge.worker.options import WorkerOptions
 
 __all__ = ["FailureRecorder"]
 
-_LOG_ATTEMPTS = 3
+_MOVE_ATTEMPTS = 3
 
 
 class FailureRecorder:
@@ -68,7 +70,6 @@ class FailureRecorder:
     ) -> str:
         """Fail the job; return the exception text written to `failed_jobs`."""
         now = self._clock()
-        self._queue.delete(reserved)
         uuid = payload.uuid if payload is not None else None
         batch_id = job.batch_id if job is not None else _payload_batch_id(payload)
         if batch_id and uuid and self._batches is not None:
@@ -87,36 +88,42 @@ class FailureRecorder:
         if uuid is None and self._failed.has_uuid:
             # The column is NOT NULL and unique: a fresh uuid keeps the payload recorded.
             uuid = str(uuid_module.uuid4())
-        text = php_exception_text(error, fallback_stack=stack)
+        text = _storable(php_exception_text(error, fallback_stack=stack))
         failed_at = datetime.fromtimestamp(int(now), self._options.timezone).replace(tzinfo=None)
-        self._write(reserved, uuid, text, failed_at)
+        self._move(reserved, uuid, text, failed_at)
         return text
 
-    def _write(
+    def _move(
         self, reserved: ReservedJob, uuid: str | None, text: str, failed_at: datetime
     ) -> None:
-        # The row is already deleted: try hard to record it, and if storage stays down, put
-        # the whole payload in the log so the job can still be recovered.
-        for attempt in range(1, _LOG_ATTEMPTS + 1):
+        # Laravel deletes the row, then writes failed_jobs: a crash in between loses the job.
+        # Here the two go together (`FailedJobStore.fail_job`): until the move succeeds the
+        # row stays reserved in `jobs`, and comes back after retry_after to be failed again.
+        for attempt in range(1, _MOVE_ATTEMPTS + 1):
             try:
-                self._failed.log(
-                    uuid=uuid,
-                    connection=self._queue.connection_name,
-                    queue=reserved.queue,
-                    payload=reserved.payload,
-                    exception=text,
-                    failed_at=failed_at,
+                self._failed.fail_job(
+                    reserved, queue=self._queue, uuid=uuid, exception=text, failed_at=failed_at
                 )
                 return
-            except QueueError:
-                if attempt == _LOG_ATTEMPTS:
-                    self._logger.exception(
-                        "Could not write failed_jobs; payload follows: %s",
-                        reserved.payload,
-                        extra={"bridge": {"event": "failed_jobs_lost", "uuid": uuid}},
+            except QueueError as exc:
+                if attempt == _MOVE_ATTEMPTS:
+                    self._logger.error(
+                        "Could not move job %s to failed_jobs (%s); it stays in jobs and comes"
+                        " back after retry_after",
+                        reserved.id,
+                        exc,
+                        extra={"bridge": {"event": "failed_jobs_unwritten", "uuid": uuid}},
                     )
                     raise
                 self._sleep(self._options.error_sleep_seconds)
+
+
+def _storable(text: str) -> str:
+    """`text` without lone surrogates (an exception message may quote a broken payload's
+    string), which no database driver would encode."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _payload_batch_id(payload: JobPayload | None) -> str | None:

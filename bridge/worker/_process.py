@@ -9,7 +9,12 @@ to the handler (a PHP handler that forgets runs again after `retry_after`); a Py
 need not call `job.delete()`, though it may.
 
 Undecodable payloads and jobs without a handler never stop the worker: they are failed with
-a clear reason, the payload kept byte for byte.
+a clear reason, the payload kept byte for byte. So is any row whose data makes anything but
+storage raise while it is read or interpreted (not only bridge's own errors: a decoder or
+policy bug must not leave the row reserved to come back forever), a row that is not UTF-8
+text, and a row already at the `attempts` column's limit (`JobQueue.attempts_limit`). A job
+whose handler succeeded never runs again: if the next job of its chain cannot be built, it
+is failed with that reason instead of being retried.
 """
 
 from __future__ import annotations
@@ -28,15 +33,24 @@ from bridge.exceptions import (
     JobTimeoutInterrupt,
     MaxAttemptsExceeded,
     ModelNotFound,
+    PayloadDecodeError,
     PayloadError,
     PhpSerializeError,
+    QueueError,
     TimeoutExceeded,
+    WorkerError,
 )
 from bridge.laravel.command import decode_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpDecoder, PhpObject
-from bridge.queue.base import BatchStore, FailedJobStore, JobQueue, NewJob, ReservedJob
+from bridge.queue.base import (
+    BatchStore,
+    FailedJobStore,
+    JobQueue,
+    NewJob,
+    ReservedJob,
+)
 from bridge.retry import (
     Fail,
     MessageStyle,
@@ -59,6 +73,16 @@ from bridge.worker.timeouts import JobTimer
 __all__ = ["Outcome", "Processor"]
 
 _DECODE_ERRORS = (PayloadError, PhpSerializeError)
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether `text` is valid Unicode text (a payload read as bytes that were not UTF-8
+    carries them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Outcome(StrEnum):
@@ -93,6 +117,7 @@ class Processor:
         sleep: Callable[[float], object],
     ) -> None:
         self._queue = queue
+        self._attempts_limit = queue.attempts_limit
         self._failed = failed
         self._batches = batches
         self._app = app
@@ -171,12 +196,39 @@ class Processor:
     # --- the job --------------------------------------------------------------------------
 
     def process(self, reserved: ReservedJob) -> Outcome:
-        """Process one reserved row to its end and say what became of it."""
+        """Process one reserved row to its end and say what became of it.
+
+        Raises:
+            QueueError: storage failed; the row stays reserved (it comes back after
+                `retry_after`). Any other error is the row's, and fails it.
+        """
+        try:
+            return self._process(reserved)
+        except QueueError:
+            raise
+        except Exception as exc:
+            # Whatever a row's data makes bridge (or a library under it) raise while reading
+            # or interpreting it, the row is failed whole with the reason: left reserved, it
+            # would come back every retry_after until its attempts overflow the column.
+            error = PayloadError(f"the job could not be processed: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            return self.fail(reserved, None, None, None, error)
+
+    def _process(self, reserved: ReservedJob) -> Outcome:
         other = self._foreign.dialect_of(reserved)
         if other is not None:
             return Outcome.FAILED if self._foreign.handle(reserved, other) else Outcome.HANDED_BACK
+        text = reserved.payload
+        limit = self._attempts_limit
+        if limit is not None and reserved.attempts > limit:
+            return self._fail_at_limit(reserved, limit)
+        if not text.isascii() and not _is_utf8(text):
+            self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
+            # PHP's json_decode refuses it too; the bytes go to failed_jobs unchanged.
+            error = PayloadDecodeError("the payload is not valid UTF-8 text")
+            return self.fail(reserved, None, None, None, error)
         try:
-            payload = JobPayload.from_json(reserved.payload)
+            payload = JobPayload.from_json(text)
         except PayloadError as exc:
             self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
             return self.fail(reserved, None, None, None, exc)
@@ -202,6 +254,18 @@ class Processor:
             return self.fail(reserved, payload, job, spec, exc)
         job = Job(reserved=reserved, payload=payload, command=command, connection=self._conn)
         return self._run(reserved, payload, job, spec)
+
+    def _fail_at_limit(self, reserved: ReservedJob, limit: int) -> Outcome:
+        try:
+            payload: JobPayload | None = JobPayload.from_json(reserved.payload)
+        except Exception:
+            payload = None
+        name = payload.name if payload is not None else f"Job {reserved.id}"
+        error = MaxAttemptsExceeded(
+            f"{name} has been attempted {limit} times, as many as the"
+            " jobs.attempts column can count; it is failed rather than reserved again."
+        )
+        return self.fail(reserved, payload, None, None, error)
 
     @property
     def _conn(self) -> str:
@@ -300,7 +364,19 @@ class Processor:
             )
         # Success (a handler's own delete() counts as success, as in Laravel).
         if payload.is_object_job and job.command is not None:
-            self._chain_and_batch(reserved, payload, job)
+            try:
+                self._chain_and_batch(reserved, payload, job)
+            except QueueError:
+                raise
+            except Exception as exc:
+                # The handler must not run again for a chain it cannot continue: the job is
+                # failed with the reason, so the operator sees it and nothing is lost.
+                error = WorkerError(
+                    f"{payload.name} ran, but the next job of its chain could not be"
+                    f" dispatched: {type(exc).__name__}: {exc}"
+                )
+                error.__cause__ = exc
+                return self.fail(reserved, payload, job, spec, error)
         self._log(
             logging.INFO,
             f"Processed:  {payload.name} ({duration_ms} ms)",

@@ -7,7 +7,13 @@ never left waiting toward `retry_after` (before starting one, rows reserved long
 by how many jobs recent durations say fit in that window); queue priority holds (before each
 further prefetched job of a lower queue, higher queues are polled and, if they have work, the
 prefetched rows go back); and successful rows are deleted together, in the transaction of the
-next reservation (or with one `delete_many` when the worker stops or rests).
+next reservation (or with one `delete_many` when the worker stops or rests). A finished row
+waits for that at most `WorkerOptions.delete_within_seconds` (0.1 s): before a job starts
+that would, by the running average of job durations, end past that time for the oldest
+finished row, the finished rows are deleted first (`deletes_due`). A worker killed mid-batch
+thus runs again only the jobs it finished in about the last 0.1 s (with read-ahead, also
+those whose DELETE rides on the reservation ahead, which commits within a few jobs), never
+a whole batch's worth.
 
 With prefetch the worker also reads ahead (`WorkerOptions.read_ahead`, where the queue
 supports `reserve_ahead`): as it starts a batch of the first queue, it starts reserving that
@@ -48,6 +54,8 @@ class Reservations:
         self._buffer: deque[ReservedJob] = deque()
         self._buffer_rank = 0
         self._pending_deletes: list[ReservedJob] = []
+        # When the oldest of `_pending_deletes` finished (the worker's clock), None if none.
+        self._pending_since: float | None = None
         self._reading_ahead = (
             options.read_ahead
             and options.prefetch > 1
@@ -69,14 +77,43 @@ class Reservations:
         """Whether prefetched rows are waiting to run."""
         return bool(self._buffer)
 
-    def job_done(self, job: ReservedJob, *, succeeded: bool, seconds: float) -> None:
-        """Count a job's duration; a successful one's row is deleted with the next batch."""
+    def job_done(
+        self, job: ReservedJob, *, succeeded: bool, seconds: float, now: float = 0.0
+    ) -> None:
+        """Count a job's duration; a successful one's row is deleted with the next batch.
+
+        `now` is the worker's clock as the job ended (see `deletes_due`).
+        """
         average = self.average_seconds
         self.average_seconds = (
             seconds if average is None else average + _EWMA_WEIGHT * (seconds - average)
         )
         if succeeded:
+            if not self._pending_deletes:
+                self._pending_since = now
             self._pending_deletes.append(job)
+
+    def deletes_due(self, now: float) -> bool:
+        """Whether the finished rows must be deleted before the next job starts: the oldest
+        of them would otherwise wait past `delete_within_seconds` (the next job expected to
+        take the running average)."""
+        since = self._pending_since
+        if since is None or not self._pending_deletes:
+            return False
+        expected = self.average_seconds or 0.0
+        return now - since + expected >= self._options.delete_within_seconds
+
+    def _take_deletes(self) -> list[ReservedJob]:
+        finished, self._pending_deletes = self._pending_deletes, []
+        self._pending_since = None
+        return finished
+
+    def _keep_deletes(self, finished: list[ReservedJob], now: float) -> None:
+        """Put rows whose DELETE did not happen back in front of the pending ones."""
+        if finished:
+            self._pending_deletes = finished + self._pending_deletes
+            if self._pending_since is None:
+                self._pending_since = now
 
     # --- the next job ---------------------------------------------------------------------
 
@@ -134,7 +171,7 @@ class Reservations:
     def _reserve(self, ranks: Iterable[int], now: float) -> bool:
         for rank in ranks:
             # Finished rows are deleted in the reservation's transaction: one commit per batch.
-            finished, self._pending_deletes = self._pending_deletes, []
+            finished = self._take_deletes()
             try:
                 rows = self._queue.reserve(
                     self._options.queues[rank],
@@ -143,7 +180,7 @@ class Reservations:
                     finished=finished,
                 )
             except QueueError:
-                self._pending_deletes = finished + self._pending_deletes
+                self._keep_deletes(finished, now)
                 raise
             if rows:
                 self._buffer.extend(rows)
@@ -161,18 +198,18 @@ class Reservations:
             limit = min(limit, options.max_jobs - jobs_processed - len(self._buffer))
         if limit < 1:
             return
-        finished, self._pending_deletes = self._pending_deletes, []
+        finished = self._take_deletes()
         try:
             pending = self._queue.reserve_ahead(
                 options.queues[0], now=int(now), limit=limit, finished=finished
             )
-        except QueueError:
-            self._logger.warning("Could not start reserving ahead", exc_info=True)
+        except QueueError as exc:
+            self._logger.warning("Could not start reserving ahead: %s", exc)
             pending = None
         else:
             self._ahead_offered = pending is not None
         if pending is None:
-            self._pending_deletes = finished + self._pending_deletes
+            self._keep_deletes(finished, now)
             return
         self._ahead, self._ahead_finished = pending, finished
 
@@ -184,10 +221,10 @@ class Reservations:
             return []
         try:
             return pending.wait()
-        except QueueError:
+        except QueueError as exc:
             # Nothing was reserved or deleted: the usual reservation takes over.
-            self._pending_deletes = finished + self._pending_deletes
-            self._logger.warning("Reserving ahead failed; reserving again", exc_info=True)
+            self._keep_deletes(finished, self._pending_since or 0.0)
+            self._logger.warning("Reserving ahead failed (%s); reserving again", exc)
             return []
 
     # --- handing back ---------------------------------------------------------------------
@@ -208,11 +245,12 @@ class Reservations:
         """
         if not self._pending_deletes:
             return
-        doomed, self._pending_deletes = self._pending_deletes, []
+        since = self._pending_since
+        doomed = self._take_deletes()
         try:
             self._queue.delete_many(doomed)
         except QueueError:
-            self._pending_deletes = doomed + self._pending_deletes
+            self._keep_deletes(doomed, since or 0.0)
             raise
 
     def give_back(self) -> None:
@@ -223,5 +261,8 @@ class Reservations:
         self._unreserve(held)
         try:
             self.flush_deletes()
-        except QueueError:
-            self._logger.exception("Could not delete finished jobs")
+        except QueueError as exc:
+            # They run again after retry_after; said in one line, as every storage error.
+            self._logger.error(
+                "Could not delete %d finished jobs: %s", len(self._pending_deletes), exc
+            )

@@ -3,6 +3,11 @@
 Exit codes of `Worker.run` (through `StopReason.exit_code`): 0 for every orderly stop
 (signal, empty queue, `once`, `max_jobs`, `max_time`), 12 when the memory limit is reached, as
 Laravel; a hard timeout ends the process with status 1 (Laravel's worker kills itself).
+Storage errors: 1 when a `once` / `stop_when_empty` worker could not reach the queue after
+`STORAGE_TRIES` tries in a row; 78 (EX_CONFIG of sysexits.h) when the queue database refuses
+the configuration itself (a missing table, bad credentials, an unknown database), which no
+retry or restart can mend: a supervisor can be told not to restart on it (systemd's
+`RestartPreventExitStatus=78`), and a `--concurrency` pool stops.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from bridge.laravel import profile_for
 from bridge.retry import MessageStyle, RetryDefaults
 
 __all__ = [
+    "EXIT_CONFIG",
     "EXIT_ERROR",
     "EXIT_MEMORY_LIMIT",
     "EXIT_SUCCESS",
+    "STORAGE_TRIES",
     "ForeignRowPolicy",
     "StopReason",
     "UnknownJobPolicy",
@@ -29,6 +36,10 @@ __all__ = [
 EXIT_SUCCESS = 0
 EXIT_ERROR = 1
 EXIT_MEMORY_LIMIT = 12
+EXIT_CONFIG = 78
+#: Failed storage operations in a row after which a `once` / `stop_when_empty` worker gives
+#: up (a daemon worker goes on retrying, with a growing pause).
+STORAGE_TRIES = 3
 
 
 class StopReason(StrEnum):
@@ -40,11 +51,22 @@ class StopReason(StrEnum):
     MAX_JOBS = "max_jobs"
     MAX_TIME = "max_time"
     MEMORY = "memory"
+    #: A `once` / `stop_when_empty` worker could not reach the queue (`STORAGE_TRIES` tries).
+    STORAGE_DOWN = "storage_down"
+    #: The queue database refuses the configuration (missing table, access denied).
+    STORAGE_UNUSABLE = "storage_unusable"
 
     @property
     def exit_code(self) -> int:
-        """The process exit status Laravel's worker uses for this stop."""
-        return EXIT_MEMORY_LIMIT if self is StopReason.MEMORY else EXIT_SUCCESS
+        """The process exit status for this stop (Laravel's, where Laravel has one)."""
+        return _EXIT_CODES.get(self, EXIT_SUCCESS)
+
+
+_EXIT_CODES = {
+    StopReason.MEMORY: EXIT_MEMORY_LIMIT,
+    StopReason.STORAGE_DOWN: EXIT_ERROR,
+    StopReason.STORAGE_UNUSABLE: EXIT_CONFIG,
+}
 
 
 class UnknownJobPolicy(StrEnum):
@@ -100,7 +122,11 @@ class WorkerOptions:
         unknown_job_delay_seconds: Delay of the `release` policy.
         message_style: Laravel version style of attempt and timeout messages.
         timezone: Zone of `failed_jobs.failed_at` (Laravel's `app.timezone`).
-        error_sleep_seconds: Pause after a storage error before the loop goes on.
+        error_sleep_seconds: Pause after a storage error before the loop goes on; doubled
+            for each further error in a row, up to `max_error_sleep_seconds`.
+        max_error_sleep_seconds: The longest pause after storage errors.
+        delete_within_seconds: With prefetch, how long a finished job's row may wait to be
+            deleted with others (a crash in that time runs it again).
         dialect: The PHP side's dialect: how rows are read and how jobs are retried and
             failed (Laravel's rules, or the SO framework's).
         foreign_rows: Policy for rows of another dialect.
@@ -130,6 +156,8 @@ class WorkerOptions:
     error_sleep_seconds: float = 1.0
     dialect: Dialect = _LARAVEL_DEFAULT
     foreign_rows: ForeignRowPolicy = ForeignRowPolicy.LEAVE
+    max_error_sleep_seconds: float = 10.0
+    delete_within_seconds: float = 0.1
 
     def __post_init__(self) -> None:
         if not self.queues or not all(self.queues):

@@ -33,13 +33,16 @@ from typing import TypeVar
 from bridge._forks import generation
 from bridge.exceptions import JobTimeoutInterrupt
 
-__all__ = ["DEFAULT_GRACE_SECONDS", "JobTimer"]
+__all__ = ["DEFAULT_GRACE_SECONDS", "MAX_TIMEOUT_SECONDS", "JobTimer"]
 
 #: Seconds the watchdog waits after the soft deadline before ending the process.
 DEFAULT_GRACE_SECONDS = 5.0
 _POLL_SECONDS = 0.25
 # A re-armed alarm never gets 0, which would clear it instead.
 _MIN_ALARM_SECONDS = 1e-5
+# Longer limits (a payload may say `1e400`) are cut to this: `setitimer` refuses times past
+# the platform's time_t, and a limit of three years is no limit to any job.
+MAX_TIMEOUT_SECONDS = 1e8
 
 T = TypeVar("T")
 
@@ -49,13 +52,21 @@ class _Watchdog(threading.Thread):
 
     Arming and disarming only store a deadline (one writer, one reader, no lock): waking the
     thread for every job would cost a context switch per job. The thread looks at least once
-    every `_POLL_SECONDS`, so a hard timeout strikes at most that late.
+    every `_POLL_SECONDS`, so a hard timeout strikes at most that late. `stop` ends it (a
+    process that runs several workers one after the other must not collect threads).
     """
 
     def __init__(self, on_expiry: Callable[[], None]) -> None:
         super().__init__(name="bridge-job-watchdog", daemon=True)
         self._on_expiry = on_expiry
         self._deadline: float | None = None
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """End the thread and wait for it (unless called from the thread itself)."""
+        self._stopping.set()
+        if threading.current_thread() is not self and self.is_alive():
+            self.join()
 
     def arm(self, deadline: float) -> None:
         self._deadline = deadline
@@ -67,14 +78,15 @@ class _Watchdog(threading.Thread):
         # The deadline already acted on: the thread never writes `_deadline`, so a job armed
         # meanwhile keeps its own.
         struck: float | None = None
-        while True:
+        stopping = self._stopping
+        while not stopping.is_set():
             deadline = self._deadline
             if deadline is not None and deadline != struck and deadline <= time.monotonic():
                 struck = deadline
                 self._on_expiry()
                 continue
             wait = _POLL_SECONDS if deadline is None else deadline - time.monotonic()
-            time.sleep(min(max(wait, 0.001), _POLL_SECONDS))
+            stopping.wait(min(max(wait, 0.001), _POLL_SECONDS))
 
 
 class JobTimer:
@@ -139,6 +151,8 @@ class JobTimer:
         self.fired = False
         if seconds <= 0:
             return func()
+        if not seconds <= MAX_TIMEOUT_SECONDS:  # also NaN
+            seconds = MAX_TIMEOUT_SECONDS
         use_signal = self._in_main_thread()
         if use_signal and not self._installed:
             self._previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
@@ -179,8 +193,12 @@ class JobTimer:
                 signal.setitimer(signal.ITIMER_REAL, 0)
 
     def close(self) -> None:
-        """Clear a pending alarm and put back the SIGALRM handler there before the first job."""
+        """Clear a pending alarm, put back the SIGALRM handler there before the first job and
+        stop the watchdog thread (a later `run` starts a new one)."""
         self.rest()
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.stop()
         if self._installed and self._in_main_thread():
             signal.signal(signal.SIGALRM, self._previous_handler)  # type: ignore[arg-type]
             self._installed = False

@@ -3,7 +3,24 @@
 Each loop takes the next reserved row (`Reservations`: strict queue priority, prefetch,
 read-ahead, handing back), hands it to the processor, then checks the stop conditions in
 Laravel's order: signal, memory, empty queue, `max_time`, `max_jobs`. The loop never recurses
-and never dies on a job: storage errors are logged and the loop pauses, then goes on.
+and never dies on a job.
+
+Storage errors are logged one line each (no traceback: a database that is down would
+otherwise flood the log) and handled by kind:
+
+- The database refuses the configuration (`SchemaError`: a missing table or column;
+  `QueueAccessError`: bad credentials, an unknown database): nothing can mend that but the
+  operator, so the worker stops at once (`StopReason.STORAGE_UNUSABLE`, exit status 78).
+- Anything else (a lost connection, a server restarting, a lock timeout) may pass. A daemon
+  worker pauses and goes on: 1 s after the first error, doubled for each further one in a
+  row, at most `max_error_sleep_seconds` (10 s); the stop conditions (`max_time`, signals,
+  `max_jobs`) are checked after every pause, and no pause runs past `max_time`. A `once` or
+  `stop_when_empty` worker, which is asked for an answer rather than to keep watch, gives up
+  after `STORAGE_TRIES` errors in a row (`StopReason.STORAGE_DOWN`, exit status 1).
+
+Laravel's worker exits on a lost connection and leaves the restart to its supervisor; a
+daemon bridge worker rides the outage out itself, which a supervisor's restart would also do,
+and works without one.
 """
 
 from __future__ import annotations
@@ -18,7 +35,7 @@ from types import FrameType
 from typing import Any
 
 from bridge._typing import Clock
-from bridge.exceptions import QueueError
+from bridge.exceptions import QueueAccessError, QueueError, SchemaError
 from bridge.laravel.encryption import Encrypter
 from bridge.queue.base import (
     BatchStore,
@@ -33,11 +50,13 @@ from bridge.worker._stop import StopRequest
 from bridge.worker.app import App
 from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
 from bridge.worker.logs import LOGGER_NAME
-from bridge.worker.options import EXIT_ERROR, StopReason, WorkerOptions
+from bridge.worker.options import EXIT_ERROR, STORAGE_TRIES, StopReason, WorkerOptions
 
 __all__ = ["Worker", "rss_bytes"]
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+# Errors that say the configuration is wrong: retrying cannot help.
+_UNUSABLE = (SchemaError, QueueAccessError)
 _MEMORY_READING_SECONDS = 0.1
 
 
@@ -48,6 +67,12 @@ def rss_bytes() -> int:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _unexpected(exc: Exception) -> QueueError:
+    error = QueueError(f"unexpected {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 class _MemoryProbe:
@@ -164,6 +189,10 @@ class Worker:
             )
         self._reservations = Reservations(queue=queue, options=self._options, logger=self._logger)
         self._jobs_processed = 0
+        # Storage errors in a row, and the stop they called for (None: go on).
+        self._storage_errors = 0
+        self._storage_stop: StopReason | None = None
+        self._started = 0.0
 
     @property
     def options(self) -> WorkerOptions:
@@ -213,7 +242,7 @@ class Worker:
 
     def _loop(self, memory_bytes: Callable[[], int]) -> StopReason:
         options = self._options
-        started = self._clock()
+        started = self._started = self._clock()
         while True:
             if self._stop_event.is_set():
                 return StopReason.SIGNAL
@@ -221,10 +250,19 @@ class Worker:
                 reserved = self._reservations.next_job(
                     self._clock(), jobs_processed=self._jobs_processed
                 )
-            except QueueError:
-                self._storage_trouble("reserving")
+            except Exception as exc:
+                # Storage's errors are QueueErrors; anything else (a driver failing to read a
+                # row) is handled like one rather than ending the worker.
+                error = exc if isinstance(exc, QueueError) else _unexpected(exc)
+                self._storage_trouble("reserving", error)
+                # Not `once`'s stop: no job was processed, and a `once` worker that could
+                # not reach the queue must not exit 0 (it gives up with STORAGE_DOWN).
+                reason = self._stop_reason(started, memory_bytes, processed=False)
+                if reason is not None:
+                    return reason
                 continue
             if reserved is None:
+                self._storage_errors = 0
                 if options.once:
                     return StopReason.ONCE
                 if options.stop_when_empty:
@@ -243,39 +281,52 @@ class Worker:
         began = time.perf_counter()
         try:
             outcome = self._processor.process(reserved)
-        except QueueError:
-            self._storage_trouble("bookkeeping")
+        except QueueError as exc:
+            self._storage_trouble("bookkeeping", exc)
             outcome = None
         except Exception:
             # A bug in bridge or in a failed hook must not end the worker.
             self._logger.exception("Unexpected error while processing job %s", reserved.id)
             outcome = None
+        else:
+            self._storage_errors = 0
         self._jobs_processed += 1
-        self._reservations.job_done(
+        now = self._clock()
+        reservations = self._reservations
+        reservations.job_done(
             reserved,
             succeeded=outcome is Outcome.SUCCEEDED,
             seconds=time.perf_counter() - began,
+            now=now,
         )
-        if not self._reservations.holds_batch and self._options.rest_seconds > 0:
+        if not reservations.holds_batch and self._options.rest_seconds > 0:
             # The next reservation would delete them, but not before the rest.
+            self._flush_deletes_safely()
+        elif reservations.deletes_due(now):
+            # A crash must not run finished jobs again: their rows wait at most
+            # `delete_within_seconds` for the next reservation to delete them.
             self._flush_deletes_safely()
 
     def _flush_deletes_safely(self) -> bool:
         """Delete finished rows; on a storage error keep them pending, pause, say False."""
         try:
             self._reservations.flush_deletes()
-        except QueueError:
-            self._storage_trouble("deleting finished jobs")
+        except QueueError as exc:
+            self._storage_trouble("deleting finished jobs", exc)
             return False
         return True
 
-    def _stop_reason(self, started: float, memory_bytes: Callable[[], int]) -> StopReason | None:
+    def _stop_reason(
+        self, started: float, memory_bytes: Callable[[], int], *, processed: bool = True
+    ) -> StopReason | None:
         options = self._options
+        if self._storage_stop is not None:
+            return self._storage_stop
         if self._stop_event.is_set():
             return StopReason.SIGNAL
         if options.memory_mb and memory_bytes() >= options.memory_mb * 1024 * 1024:
             return StopReason.MEMORY
-        if options.once:
+        if options.once and processed:
             return StopReason.ONCE
         if options.max_time_seconds and self._clock() - started >= options.max_time_seconds:
             return StopReason.MAX_TIME
@@ -283,14 +334,53 @@ class Worker:
             return StopReason.MAX_JOBS
         return None
 
-    def _storage_trouble(self, doing: str) -> None:
-        self._logger.exception(
-            "Storage error while %s; pausing %s s",
-            doing,
-            self._options.error_sleep_seconds,
-            extra={"bridge": {"event": "storage_error", "worker": self._options.name}},
+    def _storage_trouble(self, doing: str, exc: QueueError) -> None:
+        """Log a storage error in one line; pause, or decide the worker must stop."""
+        options = self._options
+        self._storage_errors += 1
+        fields = {
+            "event": "storage_error",
+            "worker": options.name,
+            "error": type(exc).__name__,
+            "errors_in_a_row": self._storage_errors,
+        }
+        if isinstance(exc, _UNUSABLE):
+            self._storage_stop = StopReason.STORAGE_UNUSABLE
+            self._logger.error(
+                "Storage error while %s: %s. Retrying cannot help: %s; stopping.",
+                doing,
+                exc,
+                "create the tables (bridge migrate) or point bridge at the database that has them"
+                if isinstance(exc, SchemaError)
+                else "check the database URL, its name and credentials",
+                extra={"bridge": fields},
+            )
+            return
+        if (options.once or options.stop_when_empty) and self._storage_errors >= STORAGE_TRIES:
+            self._storage_stop = StopReason.STORAGE_DOWN
+            self._logger.error(
+                "Storage error while %s: %s. Gave up after %d tries in a row; stopping.",
+                doing,
+                exc,
+                self._storage_errors,
+                extra={"bridge": fields},
+            )
+            return
+        pause = min(
+            options.error_sleep_seconds * 2 ** min(self._storage_errors - 1, 30),
+            options.max_error_sleep_seconds,
         )
-        self._sleep(self._options.error_sleep_seconds)
+        if options.max_time_seconds:
+            left = options.max_time_seconds - (self._clock() - self._started)
+            pause = max(0.0, min(pause, left))
+        self._logger.error(
+            "Storage error while %s: %s. Retrying in %.1f s.",
+            doing,
+            exc,
+            pause,
+            extra={"bridge": {**fields, "pause_seconds": pause}},
+        )
+        self._sleep(pause)
 
     def _hard_exit(self) -> None:
         """After a hard timeout (watchdog thread): hand everything back, end the process."""

@@ -113,17 +113,15 @@ def test_sigterm_finishes_the_current_job_and_exits_zero(
             time.sleep(0.1)
         assert laravel_env.job_log(), "the slow job never started"
         worker.send_signal(signal.SIGTERM)
-        signalled = time.monotonic()
         output, _ = worker.communicate(timeout=30)
-        waited = time.monotonic() - signalled
     finally:
         if worker.poll() is None:
             worker.kill()
             worker.communicate()
 
     assert worker.returncode == 0, output
-    # The slow job ran to its end (about 3 s after it started) and was deleted, not failed.
-    assert waited > 1.0, output
+    # The slow job ran to its end and was deleted, not failed. (No timing assertion: on a
+    # loaded machine the job may be nearly done by the time its log row is seen.)
     assert "Processed:" in output
     [row] = laravel_env.job_log()
     assert row["uuid"] == _uuid(slow)

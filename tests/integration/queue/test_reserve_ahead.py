@@ -146,7 +146,7 @@ def test_an_open_reservation_ahead_holds_only_its_own_rows(server_queue: Databas
         # One statement, run and committed, its answer not read yet: the rows it took are
         # free as well as the current batch's.
         assert isinstance(pending, PsycopgReservation)
-        _finished_on_server(pending, queue)
+        _finished_on_server(queue, reserved=ids[3:6], deleted=[current[0].id])
         free = [current[1].id, ids[3]]
     # ...and so is the queue for a push past the rows it read.
     _update_and_push(_other_session(queue), queue, free)
@@ -237,15 +237,21 @@ def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> Non
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
-def _finished_on_server(pending: PsycopgReservation, queue: DatabaseQueue) -> None:
-    """Wait, without reading the answer, until the server has run the statement."""
-    pid = pending._pgconn.backend_pid
-    for _ in range(1000):
+def _finished_on_server(
+    queue: DatabaseQueue, *, reserved: list[int], deleted: list[int], now: int = NOW
+) -> None:
+    """Wait, without reading the answer, until the server has run and committed the
+    statement: its effects (`reserved` rows marked at `now`, `deleted` rows gone) are seen
+    from another session. (Waiting for the backend to be "idle" in pg_stat_activity was
+    not enough: it is idle before the statement has started, too.)"""
+    ids = ", ".join(str(row_id) for row_id in [*reserved, *deleted])
+    query = f"SELECT id, reserved_at FROM {queue.table.name} WHERE id IN ({ids})"
+    for _ in range(3000):
         with queue.engine.connect() as conn:
-            state = conn.exec_driver_sql(
-                f"SELECT state FROM pg_stat_activity WHERE pid = {pid}"
-            ).scalar()
-        if state == "idle":
+            rows = dict(conn.exec_driver_sql(query).all())
+        if all(rows.get(row_id) == now for row_id in reserved) and not any(
+            row_id in rows for row_id in deleted
+        ):
             return
         time.sleep(0.01)
     raise AssertionError("the statement never finished")

@@ -105,3 +105,21 @@ def test_a_signal_while_the_worker_is_built_stops_it_before_its_first_job(
     # been signalled, was restarted to die again.
     assert _run(build_while_signalled, caplog) == 0
     assert _statuses(caplog) == [0, 0]
+
+
+class UnusableStorage:
+    """Ends as a worker does when the database refuses its configuration (EX_CONFIG)."""
+
+    def stop(self) -> None:
+        pass
+
+    def run(self) -> _Reason:
+        return _Reason(78)
+
+
+def test_a_child_that_finds_the_storage_unusable_is_not_restarted(
+    caplog: pytest.LogCaptureFixture, watchdog: None
+) -> None:
+    # A restarted child would fail the same way, forever (the pool used to restart it).
+    assert _run(lambda index: UnusableStorage(), caplog) == 78  # type: ignore[arg-type,return-value]
+    assert _statuses(caplog) == [78, 78]
