@@ -243,6 +243,18 @@ def stop(process: subprocess.Popen[bytes], seconds: float = 60) -> int:
         return -signal.SIGKILL
 
 
+def file_size(path: Path) -> int:
+    """A file's size (0 when it does not exist yet)."""
+    return path.stat().st_size if path.exists() else 0
+
+
+def clean_exit(code: int, *, logged: bool) -> bool:
+    """Whether a worker stopped by SIGTERM stopped cleanly: exit 0, or killed by the signal
+    before it logged anything (still starting: its handlers were not installed yet, and it
+    held no job)."""
+    return code == 0 or (code == -signal.SIGTERM and not logged)
+
+
 def children_of(pid: int) -> list[int]:
     """The live child processes of `pid` (from /proc)."""
     found: list[int] = []

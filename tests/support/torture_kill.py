@@ -22,19 +22,25 @@ import signal
 import subprocess
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
+from bridge.dispatcher import Dispatched
 from bridge.queue.database import create_engine_for
 from tests.support.torture import (
     ROOT,
+    Run,
     bridge_command,
     children_of,
+    clean_exit,
     count_events,
     count_rows,
     dialect,
+    file_size,
     fresh_tables,
     gone,
     log_tail,
@@ -139,7 +145,10 @@ def run_kills(
     common = ("--sleep", "0.1", "--tries", str(TRIES), "--timeout", "60")
     logs = {name: workdir / f"{name.split(',')[0].replace(' ', '-')}.log" for name in WORKERS}
 
+    offsets: dict[str, int] = {}
+
     def start(name: str) -> subprocess.Popen[bytes]:
+        offsets[name] = file_size(logs[name])
         return start_bridge(
             url, *common, *WORKERS[name], record=record, log=logs[name], env_file=env_file
         )
@@ -190,12 +199,13 @@ def run_kills(
     except AssertionError as exc:
         result.problems_found.append(f"{exc}\n{log_tail(list(logs.values()))}")
     finally:
+        logged = {name: file_size(logs[name]) > offsets[name] for name in names}
         for name, process in processes.items():
             result.exits[name] = stop(process)
         for child_list in [children_of(p.pid) for p in processes.values()]:
             for child in child_list:
                 os.kill(child, signal.SIGKILL)
-    if any(code != 0 for code in result.exits.values()):
+    if not all(clean_exit(code, logged=logged[name]) for name, code in result.exits.items()):
         result.problems_found.append(
             f"workers did not stop cleanly: {result.exits}\n{log_tail(list(logs.values()))}"
         )
@@ -208,9 +218,9 @@ def run_kills(
 
 def _account(
     result: KillResult,
-    runs: list,  # type: ignore[type-arg]
-    failed_rows: list,  # type: ignore[type-arg]
-    dispatched: list,  # type: ignore[type-arg]
+    runs: Sequence[Run],
+    failed_rows: Sequence[Any],
+    dispatched: Sequence[Dispatched],
     failing: set[str],
     pid_owner: dict[int, str],
 ) -> None:
@@ -218,7 +228,7 @@ def _account(
     failed = Counter(str(row[0]) for row in failed_rows)
     reasons = {str(row[0]): str(row[1]) for row in failed_rows}
     result.failed_twice = [u for u, n in failed.items() if n > 1]
-    by_job: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+    by_job: dict[str, list[Run]] = defaultdict(list)
     for run in runs:
         by_job[run.uuid].append(run)
     for kill in result.kills:

@@ -30,10 +30,12 @@ from tests.support.laravel import LaravelEnv, fresh_laravel_env
 from tests.support.torture import (
     ROOT,
     bridge_command,
+    clean_exit,
     count_events,
     count_rows,
     dialect,
     events_by_uuid,
+    file_size,
     fresh_tables,
     log_tail,
     queue_jobs,
@@ -80,10 +82,16 @@ class RestartResult:
 class _Supervisor:
     """Keeps the workers running: one that exits is recorded and started again."""
 
-    def __init__(self, start: dict[str, Any], result: RestartResult) -> None:
+    def __init__(self, start: dict[str, Any], logs: dict[str, Path], result: RestartResult) -> None:
         self._start = start
+        self._logs = logs
         self._result = result
-        self.processes = {name: make() for name, make in start.items()}
+        self.offsets: dict[str, int] = {}
+        self.processes = {name: self._run(name) for name in start}
+
+    def _run(self, name: str) -> Any:
+        self.offsets[name] = file_size(self._logs[name])
+        return self._start[name]()
 
     def tend(self) -> None:
         for name, process in self.processes.items():
@@ -92,7 +100,7 @@ class _Supervisor:
                 self._result.worker_exits.append((name, code))
                 if len(self._result.worker_exits) > MAX_RESTARTS:
                     raise AssertionError(f"workers exited {MAX_RESTARTS} times: giving up")
-                self.processes[name] = self._start[name]()
+                self.processes[name] = self._run(name)
 
 
 def run_db_restart(
@@ -124,7 +132,7 @@ def run_db_restart(
     points = sorted(rng.sample(range(jobs // 10, jobs * 8 // 10), restarts))
     print(f"server restarts at started jobs: {points}", flush=True)
     started = time.monotonic()
-    supervisor = _Supervisor({name: starter(name) for name in logs}, result)
+    supervisor = _Supervisor({name: starter(name) for name in logs}, logs, result)
     engine = sa.create_engine(url, pool_pre_ping=True)
 
     def tended(condition: Any) -> Any:
@@ -184,7 +192,7 @@ def run_db_restart(
     finally:
         for name, process in supervisor.processes.items():
             code = stop(process)
-            if code != 0:
+            if not clean_exit(code, logged=file_size(logs[name]) > supervisor.offsets[name]):
                 result.problems_found.append(f"{name} did not stop cleanly at the end: {code}")
         engine.dispose()
     done = events_by_uuid(read_record(record), "D")
@@ -217,6 +225,7 @@ class MixedResult:
     processes_by_language: dict[str, int] = field(default_factory=dict)
     exits: list[int] = field(default_factory=list)
     failed: int = 0
+    clean: bool = False
     problems_found: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
@@ -224,7 +233,7 @@ class MixedResult:
         out = list(self.problems_found)
         if self.lost or self.duplicated or self.failed:
             out.append(f"{self.lost} lost, {self.duplicated} run twice, {self.failed} failed")
-        if any(code != 0 for code in self.exits):
+        if not self.clean:
             out.append(f"workers did not stop cleanly: {self.exits}")
         return out
 
@@ -273,8 +282,12 @@ def run_mixed(url: str, workdir: Path, *, php_binary: str, jobs: int) -> MixedRe
     except AssertionError as exc:
         result.problems_found.append(f"{exc}\n{log_tail(logs)}")
     finally:
+        logged = [file_size(log) > 0 for log in logs]
         result.exits = [stop(w) for w in workers]
         engine.dispose()
+    result.clean = all(
+        clean_exit(code, logged=grew) for code, grew in zip(result.exits, logged, strict=True)
+    )
     log = env.job_log()
     runs = Counter(str(row["uuid"]) for row in log)
     result.lost = sum(1 for u in uuids if not runs[u])
