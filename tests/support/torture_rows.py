@@ -185,6 +185,7 @@ def poison_catalogue(uuid: Callable[[], str], *, sqlite: bool) -> list[BadRow]:
             _with_command(
                 p, command.replace('s:7:"chained";a:0:{}', 's:7:"chained";a:1:{i:0;i:5;}')
             ),
+            (*DECODE, exceptions.WorkerError),
             fails_after_run=True,
             uuid=key,
         )
@@ -200,7 +201,9 @@ def poison_catalogue(uuid: Callable[[], str], *, sqlite: bool) -> list[BadRow]:
         key, p = good()
         text = _text({**p, field_name: "@@"}).replace(b'"@@"', literal.encode())
         rows.append(
-            BadRow(f"{field_name} {literal[:8]}", text, DECODE + TOO_MANY, may_run=True, uuid=key)
+            BadRow(
+                f"{field_name} {literal[:8]}", text, (*DECODE, *TOO_MANY), may_run=True, uuid=key
+            )
         )
     key, p = good()
     rows.append(
@@ -315,9 +318,17 @@ def good_payloads(count: int, uuid: Callable[[], str]) -> list[tuple[str, bytes]
     return out
 
 
+def reason_head(exception_text: str) -> str:
+    """The line that states the failure: PHP's string form lists a chain of exceptions from
+    the innermost cause to the one raised last, each after a `Next ` (the last one counts)."""
+    lines = exception_text.split("\n")
+    heads = [lines[0]] + [line[len("Next ") :] for line in lines if line.startswith("Next ")]
+    return heads[-1]
+
+
 def reason_class(exception_text: str) -> type[BaseException] | None:
-    """The error class a `failed_jobs.exception` text starts with, if bridge knows it."""
-    name = exception_text.split("\n", 1)[0].split(":", 1)[0].strip()
+    """The error class a `failed_jobs.exception` text names last, if bridge knows it."""
+    name = reason_head(exception_text).split(":", 1)[0].strip()
     if name in _LARAVEL_NAMES:
         return _LARAVEL_NAMES[name]
     module, _, short = name.rpartition(".")
@@ -499,7 +510,7 @@ def run_bad_rows(
         ran = started_runs[row.uuid] if row.uuid else 0
         if matches:
             exception = matches.pop()
-            first = exception.split("\n", 1)[0]
+            first = reason_head(exception)
             result.reasons.setdefault(row.kind, first[:160])
             cls = reason_class(exception)
             if ran > (1 if row.fails_after_run else 0):
