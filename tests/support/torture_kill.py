@@ -133,9 +133,15 @@ def run_kills(
     kills: int,
     rng: random.Random,
     seed: int,
-    retry_after: int = 5,
+    retry_after: int = 15,
 ) -> KillResult:
-    """Drain `jobs` jobs through `kills` random SIGKILLs of the three workers."""
+    """Drain `jobs` jobs through `kills` random SIGKILLs of the three workers.
+
+    `retry_after` is how long the rows a killed worker held stay reserved. It is kept well
+    above any stall a loaded machine gives a live worker: a row whose reservation expires
+    while its job runs is handed out again, by design, and would count as a re-run no kill
+    explains.
+    """
     fresh_tables(url)
     dispatched = queue_jobs(url, jobs, fail=lambda n: n % 10 == 7)
     failing = {d.uuid for d in dispatched[7::10]}
@@ -256,7 +262,8 @@ def _account(
             # The run after `earlier` happened because `earlier`'s process was killed.
             owner = pid_owner.get(earlier.pid)
             if owner is None:
-                result.unexplained_reruns.append(key)
+                shown = " ".join(f"{r.event}:{r.pid}:{r.attempts}" for r in lines)
+                result.unexplained_reruns.append(f"{key} ({shown})")
                 continue
             finished = any(r.event == "D" and r.pid == earlier.pid for r in lines)
             if finished:
