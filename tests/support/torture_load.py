@@ -76,6 +76,9 @@ class RestartResult:
         crashed = [(name, code) for name, code in self.worker_exits if code < 0]
         if crashed:
             out.append(f"workers died of a signal: {crashed}")
+        if self.tracebacks:
+            # An outage is expected: the worker says so in a line, it does not dump its stack.
+            out.append(f"the worker logs hold {self.tracebacks} tracebacks")
         return out
 
 
