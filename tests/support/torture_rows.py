@@ -348,6 +348,9 @@ class BadRowsResult:
     bad: list[BadRow]
     seconds: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)
+    good_once: int = 0
+    #: edge-value rows that ran (once) instead of failing
+    bad_ran_once: int = 0
     #: (payload, exception) of every failed_jobs row.
     failed: list[tuple[bytes, str]] = field(default_factory=list)
     left_in_jobs: int = 0
@@ -502,6 +505,10 @@ def run_bad_rows(
     for payload, exception in result.failed:
         failed_by_payload.setdefault(payload, []).append(exception)
 
+    result.good_once = sum(1 for key, _ in good_rows if started_runs[key] == 1)
+    result.bad_ran_once = sum(
+        1 for row in bad if row.may_run and row.uuid and started_runs[row.uuid] == 1
+    )
     for key, _ in good_rows:
         if started_runs[key] != 1:
             problems.append(f"good job {key} ran {started_runs[key]} times")
