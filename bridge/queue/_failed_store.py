@@ -25,6 +25,7 @@ from bridge.queue.base import (
     JobQueue,
     ReservedJob,
     RetryMove,
+    log_then_delete,
     retry_one_by_one,
 )
 from bridge.queue.schema import inspect_failed_layout, make_failed_jobs_table
@@ -116,16 +117,9 @@ class DatabaseFailedJobStore:
             uuid, queue.connection_name, job.queue, job.payload, exception, failed_at
         )
         if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
-            failed_id = self.log(
-                uuid=uuid,
-                connection=queue.connection_name,
-                queue=job.queue,
-                payload=job.payload,
-                exception=exception,
-                failed_at=failed_at,
+            return log_then_delete(
+                self, job, queue=queue, uuid=uuid, exception=exception, failed_at=failed_at
             )
-            queue.delete(job)
-            return failed_id
         jobs = queue.table
         delete = jobs.delete().where(jobs.c.id == job.id)
 

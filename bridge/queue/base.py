@@ -409,3 +409,27 @@ def retry_one_by_one(
         except FailedJobNotFound:
             moved[move.record.id] = None
     return moved
+
+
+def log_then_delete(
+    store: FailedJobStore,
+    job: ReservedJob,
+    *,
+    queue: JobQueue,
+    uuid: str | None,
+    exception: str,
+    failed_at: datetime,
+) -> int:
+    """`fail_job` where no one transaction spans both tables: the failed row is written
+    first, so a crash between the two leaves the job in both (it runs again), never in
+    neither; a failing `log` deletes nothing."""
+    failed_id = store.log(
+        uuid=uuid,
+        connection=queue.connection_name,
+        queue=job.queue,
+        payload=job.payload,
+        exception=exception,
+        failed_at=failed_at,
+    )
+    queue.delete(job)
+    return failed_id

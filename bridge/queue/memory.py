@@ -28,6 +28,7 @@ from bridge.queue.base import (
     ReadyReservation,
     ReservedJob,
     RetryMove,
+    log_then_delete,
     retry_one_by_one,
 )
 
@@ -348,16 +349,9 @@ class InMemoryFailedJobStore:
         failed_at: datetime,
     ) -> int:
         """`log` the job as failed, then delete its row (so a failing `log` deletes nothing)."""
-        failed_id = self.log(
-            uuid=uuid,
-            connection=queue.connection_name,
-            queue=job.queue,
-            payload=job.payload,
-            exception=exception,
-            failed_at=failed_at,
+        return log_then_delete(
+            self, job, queue=queue, uuid=uuid, exception=exception, failed_at=failed_at
         )
-        queue.delete(job)
-        return failed_id
 
     def retry_into(
         self,
