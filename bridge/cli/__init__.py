@@ -37,7 +37,8 @@ def main(ctx: click.Context, database_url: str | None, env_file: Path | None) ->
     \b
     Exit codes: 0 done; 1 runtime error (database, configuration, declined
     prompt); 2 usage error; 3 some named jobs skipped or not found;
-    4 a `status` threshold crossed; 12 a worker's memory limit; 130 interrupted.
+    4 a `status` threshold crossed; 12 a worker's memory limit; 78 a worker's
+    database refuses the configuration (missing table, bad credentials); 130 interrupted.
     """
     if not isinstance(ctx.obj, CliContext):
         ctx.obj = CliContext()
