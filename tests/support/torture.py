@@ -213,9 +213,11 @@ def start_bridge(
     env_file: Path,
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """`bridge work --app tests.support.torture_app:app ARGS` on `url`, output to `log`."""
+    """`bridge work --app tests.support.torture_app:app --unknown fail ARGS` on `url`, output
+    to `log`. No PHP worker shares these queues, so a class no handler knows is a bad row to
+    fail intact, not a PHP job to hand back (`bridge work`'s default)."""
     argv = [bridge_command(), "--database", url, "--env-file", str(env_file), "work"]
-    argv += ["--app", "tests.support.torture_app:app", *args]
+    argv += ["--app", "tests.support.torture_app:app", "--unknown", "fail", *args]
     environ = {**os.environ, RECORD_ENV: str(record), **(extra_env or {})}
     with open(log, "ab") as sink:
         return subprocess.Popen(argv, cwd=ROOT, env=environ, stdout=sink, stderr=sink)
