@@ -215,9 +215,12 @@ def start_bridge(
 ) -> subprocess.Popen[bytes]:
     """`bridge work --app tests.support.torture_app:app --unknown fail ARGS` on `url`, output
     to `log`. No PHP worker shares these queues, so a class no handler knows is a bad row to
-    fail intact, not a PHP job to hand back (`bridge work`'s default)."""
+    fail intact, not a PHP job to hand back (`bridge work`'s default). The poison rows hold
+    a 10 MB payload whose decoding peaks near the default 128 MB `--memory` (more on a
+    loaded PostgreSQL run), where a worker exits 12 for its supervisor: give them room."""
     argv = [bridge_command(), "--database", url, "--env-file", str(env_file), "work"]
-    argv += ["--app", "tests.support.torture_app:app", "--unknown", "fail", *args]
+    argv += ["--app", "tests.support.torture_app:app", "--unknown", "fail", "--memory", "512"]
+    argv += args
     environ = {**os.environ, RECORD_ENV: str(record), **(extra_env or {})}
     with open(log, "ab") as sink:
         return subprocess.Popen(argv, cwd=ROOT, env=environ, stdout=sink, stderr=sink)
