@@ -34,6 +34,8 @@ from bridge.php._encoder import (
 )
 from bridge.php._floats import format_float, parse_float
 from bridge.php._types import (
+    INT64_MAX,
+    INT64_MIN,
     PhpCustom,
     PhpEnum,
     PhpKey,
@@ -48,6 +50,8 @@ from bridge.php._types import (
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_LENGTH",
+    "INT64_MAX",
+    "INT64_MIN",
     "Default",
     "ObjectHook",
     "PhpCustom",

@@ -37,6 +37,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeAlias
 
+#: The range of PHP's int on the 64-bit builds Laravel runs on: `i:` tokens, array keys
+#: and JSON integers outside it are not PHP ints.
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
 #: Any value the codec reads or writes. Nested containers hold further PhpValues.
 PhpValue: TypeAlias = Any
 #: An array key or object property key as PHP holds it.
