@@ -113,6 +113,16 @@ class LaravelEnv:
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def version(self) -> str:
+        """The Laravel major this environment runs, as bridge's profiles name it."""
+        return "8"
+
+    @property
+    def sqlite_wal(self) -> bool:
+        """Whether this PHP reads a SQLite file that another process switched to WAL."""
+        return True
+
+    @property
     def db_connection(self) -> str:
         """Laravel's DB connection name (and driver): `sqlite`, `mysql` or `pgsql`."""
         backend = make_url(self.database_url).get_backend_name()

@@ -53,6 +53,17 @@ def php83_missing() -> str | None:
     return None
 
 
+def live_missing(version: str) -> str | None:
+    """Why Laravel `version` (`13`, `12`) cannot run live here, or None when it can."""
+    missing = php83_missing()
+    if missing is not None:
+        return f"PHP 8.3 (WebAssembly) for Laravel {version}: {missing}"
+    framework = LIVE_FRAMEWORKS[version]
+    if not (LIVE_DIR / "framework" / framework).is_dir():
+        return f"laravel/framework {framework} is not in {LIVE_DIR}"
+    return None
+
+
 def php83_command() -> list[str]:
     """The argv prefix that runs a PHP script under the WebAssembly PHP 8.3."""
     return [str(NODE), "--no-deprecation", str(RUNNER)]
@@ -149,6 +160,17 @@ class LiveLaravelEnv(LaravelEnv):
 
     framework: str
     session: LiveSession | None = None
+
+    @property
+    def version(self) -> str:
+        """`13` or `12`: the profile name bridge gives this framework version."""
+        return self.framework.partition(".")[0]
+
+    @property
+    def sqlite_wal(self) -> bool:
+        """False: the WebAssembly PHP has no memory shared with other processes, so it cannot
+        read what another process wrote to a WAL; a SQLite file stays in the rollback journal."""
+        return False
 
     def environ(self) -> dict[str, str]:
         """The harness environment, naming the framework version and PHP 8.3."""

@@ -1,8 +1,10 @@
-"""Fixtures for the interop tests: one Laravel 8 environment and bridge's side of the same tables.
+"""Fixtures for the interop tests: a PHP side and bridge's side of the same tables.
 
-`laravel_env` is real Laravel on SQLite, MariaDB and PostgreSQL in turn (every harness table
+`laravel_env` is real Laravel 8 on SQLite, MariaDB and PostgreSQL in turn (every harness table
 fresh); `bridge_side` opens bridge's queue, failed-job and batch stores on the same database
 with the same table names, key and `retry_after`, and runs bridge's worker in this process.
+`php_env` / `php_bridge` are the same for every PHP side, Laravel 8 and 13 / 12 live (see
+`php_side`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from pathlib import Path
 
 import pytest
 from interop_kit import BridgeSide
+from php_side import php_bridge, php_env, php_session  # noqa: F401 (fixtures)
 
+from tests.integration.redis.redis_kit import (  # noqa: F401 (fixtures)
+    queue_name,
+    redis_env,
+    redis_prefix,
+    redis_side,
+)
 from tests.support.laravel import LaravelEnv, fresh_laravel_env
 
 

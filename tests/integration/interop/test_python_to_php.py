@@ -1,11 +1,13 @@
 """bridge dispatches, Laravel's worker runs: PHP jobs see exactly what Python sent.
 
 The job classes are declared by `bridge stubs` (PHP reflection of `php_fixtures/app/Jobs`); every
-value kind is built in Python and queued with `bridge.dispatcher.Dispatcher` (Laravel 8 profile:
-`dispatch`, `chain`, `batch`; the string job with `build_string_payload`). Laravel's own
-`queue:work` runs them; each PHP job's `fixture_job_log` row must equal, as canonical JSON, the
-description of the command object Python built, and that must equal what PHP itself dispatches
-for the same kind.
+value kind is built in Python and queued with `bridge.dispatcher.Dispatcher` (`dispatch`,
+`chain`, `batch`; the string job with `build_string_payload`), with the profile of the Laravel
+on the other side and again with another one. Laravel's own worker runs them: Laravel 8 under
+PHP 8.2, and Laravel 13.26 / 12.67 under PHP 8.3 (see `php_side`). Each PHP job's
+`fixture_job_log` row must equal, as canonical JSON, the description of every value the job was
+built with (properties a 9.4+ payload leaves out because they equal their declared defaults come
+back from the class in PHP), and that must equal what PHP itself dispatches for the same kind.
 """
 
 from __future__ import annotations
@@ -15,18 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from interop_kit import BridgeSide, log_by_uuid, make_all_available, mismatches, payload_uuid
+from interop_kit import (
+    OTHER_PROFILE,
+    BridgeSide,
+    log_by_uuid,
+    make_all_available,
+    mismatches,
+    payload_uuid,
+    php_run_problems,
+    seed_fixture_models,
+)
 from python_jobs import PYTHON_KIND_NAMES, fixture_classes, python_kinds
 
-from bridge.cli._context import DEFAULT_LARAVEL
 from bridge.dispatcher import new_job_uuid
 from bridge.laravel import JobClass, build_string_payload, command_object
-from bridge.laravel.versions import Profile, profile_for
+from bridge.laravel.versions import profile_for
 from tests.support.describe import describe_command, describe_data
 from tests.support.handlers import STRING_JOB
 from tests.support.laravel import VALUE_KINDS, LaravelEnv
 
+#: Laravel 8's command leaves no property out: it describes every value a PHP handler gets.
 PROFILE = profile_for("8")
 STRING_DATA = {"orderId": 17, "note": "Straße & Co / ü", "items": ["x", "y"]}
 
@@ -37,52 +47,26 @@ def classes(php_binary: str, laravel: Path) -> dict[str, JobClass]:
     return fixture_classes(php_binary)
 
 
-def seed_fixture_models(env: LaravelEnv) -> None:
-    """The rows `Kinds::users()` creates in PHP, so PHP can restore the queued models."""
-    with env.engine() as engine, engine.begin() as conn:
-        meta = sa.MetaData()
-        users = sa.Table("fixture_users", meta, autoload_with=conn)
-        posts = sa.Table("fixture_posts", meta, autoload_with=conn)
-        conn.execute(
-            users.insert(),
-            [
-                {"id": key, "name": name, "email": f"{name.lower()}@example.org"}
-                for key, name in ((1, "Ada"), (2, "Grace"), (3, "Linus"))
-            ],
-        )
-        conn.execute(
-            posts.insert(),
-            [
-                {"id": 1, "fixture_user_id": 2, "title": "First post"},
-                {"id": 2, "fixture_user_id": 2, "title": "Second post"},
-            ],
-        )
-
-
-@pytest.mark.parametrize(
-    "profile",
-    [PROFILE, profile_for(DEFAULT_LARAVEL)],
-    ids=lambda p: f"payloads-{p.name}",
-)
+@pytest.mark.parametrize("payloads", ["own", "other"], ids=lambda p: f"payloads-{p}")
 def test_php_jobs_see_what_python_dispatched(
-    laravel_env: LaravelEnv,
-    bridge_side: BridgeSide,
+    php_env: LaravelEnv,
+    php_bridge: BridgeSide,
     classes: dict[str, JobClass],
-    profile: Profile,
+    payloads: str,
 ) -> None:
-    """Laravel 8's worker runs Laravel 8's payloads, and those of the fallback profile
-    (the newest release, written when nothing tells the PHP side's version): its jobs see
-    the values Laravel 8's own payload would give them (a property a 9.4+ command leaves
-    out because it equals its default gets that default back from PHP)."""
-    seed_fixture_models(laravel_env)
-    kinds = python_kinds(classes, connection=laravel_env.db_connection, now=time.time)
+    """Laravel's worker runs its own version's payloads, and those of another profile (see
+    `OTHER_PROFILE`): its jobs see the values its own payload would give them."""
+    version = php_env.version
+    profile = profile_for(version if payloads == "own" else OTHER_PROFILE[version])
+    seed_fixture_models(php_env)
+    kinds = python_kinds(classes, connection=php_env.db_connection, now=time.time)
     assert {*kinds, "string_job"} == set(VALUE_KINDS)  # every kind PHP has, Python sends too
-    dispatcher = bridge_side.dispatcher(profile.name)
-    # (kind, uuid) -> what PHP's handler must see; chained links are checked by class.
+    dispatcher = php_bridge.dispatcher(profile.name)
+    # uuid -> (kind, class, what PHP's handler must see); chained links are checked by class.
     expected: dict[str, tuple[str, str, dict[str, Any]]] = {}
     chained: list[tuple[str, dict[str, Any]]] = []
     for kind, spec in kinds.items():
-        seen_ids = {row.id for row in bridge_side.queue.rows()}
+        seen_ids = {row.id for row in php_bridge.queue.rows()}
         if spec.mode == "chain":
             dispatcher.chain(spec.jobs)
             for link in spec.jobs[1:]:
@@ -91,7 +75,7 @@ def test_php_jobs_see_what_python_dispatched(
             dispatcher.batch(spec.jobs, name="crunch-numbers", allow_failures=True)
         else:
             dispatcher.dispatch(spec.jobs[0], delay=spec.delay)
-        new_rows = [row for row in bridge_side.queue.rows() if row.id not in seen_ids]
+        new_rows = [row for row in php_bridge.queue.rows() if row.id not in seen_ids]
         assert len(new_rows) == (1 if spec.mode == "chain" else len(spec.jobs)), kind
         for row, job in zip(new_rows, spec.jobs, strict=False):
             sent = describe_command(command_object(job, PROFILE))
@@ -100,33 +84,28 @@ def test_php_jobs_see_what_python_dispatched(
     string_payload = build_string_payload(
         STRING_JOB, STRING_DATA, profile=profile, uuid=new_job_uuid(), now=now
     )
-    bridge_side.queue.push(string_payload, queue="default", now=now)
+    php_bridge.queue.push(string_payload, queue="default", now=now)
     expected[payload_uuid({"payload": string_payload})] = (
         "string_job",
         STRING_JOB,
         {"data": describe_data(STRING_DATA)},
     )
-    make_all_available(laravel_env)
+    make_all_available(php_env)
 
-    done = laravel_env.work(tries=1)
+    done = php_env.work(tries=1)
 
-    assert "Failed:" not in done.stdout, done.stdout + done.stderr
-    logged = log_by_uuid(laravel_env.job_log())
-    problems: list[str] = []
-    for uuid, (kind, job_class, sent) in expected.items():
-        rows = logged.pop(uuid, [])
-        if [(row["worker"], row["job_class"]) for row in rows] != [("php", job_class)]:
-            problems.append(f"{kind}: logged {[(r['worker'], r['job_class']) for r in rows]}")
-            continue
-        problems += [f"{kind}: {text}" for text in mismatches(sent, rows[0]["values"])]
+    assert (done.returncode, "Failed:" in done.stdout) == (0, False), done.stdout + done.stderr
+    assert done.stdout.count("Processed:") == len(expected) + len(chained), done.stdout
+    logged = log_by_uuid(php_env.job_log())
+    problems = php_run_problems(expected, logged)
     leftover = [row for rows in logged.values() for row in rows]
     assert [row["job_class"] for row in leftover] == [name for name, _ in chained], problems
     for row, (_name, sent) in zip(leftover, chained, strict=True):
         problems += [f"chained: {text}" for text in mismatches(sent, row["values"])]
     assert problems == []
-    assert laravel_env.jobs() == []
-    assert laravel_env.failed_jobs() == []
-    [batch] = laravel_env.batches()
+    assert php_env.jobs() == []
+    assert php_env.failed_jobs() == []
+    [batch] = php_env.batches()
     assert (batch["total_jobs"], batch["pending_jobs"], batch["failed_jobs"]) == (2, 0, 0)
     assert batch["finished_at"] is not None
 

@@ -12,7 +12,6 @@ Laravel-dispatched payload.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +44,6 @@ def attributed(php_binary: str, laravel: Path) -> JobClass:
     exec(compile(source, "<bridge stubs php_fixtures/app/Jobs13>", "exec"), namespace)
     declaration: JobClass = namespace["DECLARATIONS"][JOB]
     return declaration
-
-
-@pytest.fixture
-def side(live_env: LiveLaravelEnv) -> Iterator[BridgeSide]:
-    """bridge's stores on the live tables (rollback journal on SQLite, see the conftest)."""
-    opened = BridgeSide.open(live_env, sqlite_wal=False)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def options_of(payload: str) -> dict[str, Any]:
@@ -99,22 +88,22 @@ def test_laravel_worker_honours_what_its_version_writes(
 
 
 def test_bridge_writes_the_payload_laravel_writes(
-    live_env: LiveLaravelEnv, side: BridgeSide, attributed: JobClass, laravel_version: str
+    live_env: LiveLaravelEnv, bridge_side: BridgeSide, attributed: JobClass, laravel_version: str
 ) -> None:
     """bridge's payload for the profile equals Laravel's own, but for what is drawn at
     dispatch time (uuid, createdAt); Laravel's worker then runs it as it runs its own."""
     assert len(live_env.dispatch("attribute_options")) == 1
-    ours = side.dispatcher(laravel_version).dispatch(
+    ours = bridge_side.dispatcher(laravel_version).dispatch(
         attributed.new(label="configured by attributes")
     )
-    [laravel_row, bridge_row] = side.queue.rows()
+    [laravel_row, bridge_row] = bridge_side.queue.rows()
     theirs = json.loads(laravel_row.payload)
     mine = json.loads(bridge_row.payload)
     assert mine["uuid"] == str(ours.uuid)
     # Drawn at dispatch time: the uuid, and createdAt (12.x) in seconds.
     drawn = {key: None for key in ("uuid", "createdAt") if key in theirs}
     assert {**mine, **drawn} == {**theirs, **drawn}
-    with side.engine.begin() as conn:  # Laravel's worker runs bridge's job alone
+    with bridge_side.engine.begin() as conn:  # Laravel's worker runs bridge's job alone
         conn.execute(
             sa.text(f"DELETE FROM {live_env.queue_table} WHERE id = :id"), {"id": laravel_row.id}
         )
@@ -129,11 +118,11 @@ def test_bridge_writes_the_payload_laravel_writes(
 
 
 def test_bridge_worker_honours_the_laravel_payload(
-    live_env: LiveLaravelEnv, side: BridgeSide, laravel_version: str
+    live_env: LiveLaravelEnv, bridge_side: BridgeSide, laravel_version: str
 ) -> None:
     [line] = live_env.dispatch("attribute_options")
 
-    side.work(app=failing_app(side), tries=1)
+    bridge_side.work(app=failing_app(bridge_side), tries=1)
 
     ran, failed = attempts_and_failure(live_env)
     _options, attempts = EXPECTED[laravel_version]

@@ -11,10 +11,8 @@ say it, with Laravel's `ModelNotFoundException` text, as a 13 worker fails a 12 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from bridge.exceptions import ModelNotFound
@@ -32,16 +30,6 @@ MISSING = (
 )
 #: What bridge's worker does with each version's payload once the model is gone.
 BRIDGE_FAILS = {"13": False, "12": True}
-
-
-@pytest.fixture
-def side(live_env: LiveLaravelEnv) -> Iterator[BridgeSide]:
-    """bridge's stores on the live tables (rollback journal on SQLite, see the conftest)."""
-    opened = BridgeSide.open(live_env, sqlite_wal=False)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def dispatch_then_forget_the_user(env: LiveLaravelEnv) -> dict[str, Any]:
@@ -83,12 +71,12 @@ def test_laravel_deletes_the_job_unrun(live_env: LiveLaravelEnv, laravel_version
 
 
 def test_bridge_follows_the_payload(
-    live_env: LiveLaravelEnv, side: BridgeSide, laravel_version: str
+    live_env: LiveLaravelEnv, bridge_side: BridgeSide, laravel_version: str
 ) -> None:
     line = dispatch_then_forget_the_user(live_env)
     looked_up: list[Any] = []
 
-    side.work(app=app_looking_up_users(side, looked_up), tries=3)
+    bridge_side.work(app=app_looking_up_users(bridge_side, looked_up), tries=3)
 
     assert looked_up == [3]  # one attempt: a missing model is never retried
     assert (live_env.jobs(), live_env.job_log()) == ([], [])

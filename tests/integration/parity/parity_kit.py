@@ -326,15 +326,11 @@ class BridgeSide:
     settings: WorkerSettings
     counter: InMemoryExceptionCounter = field(default_factory=InMemoryExceptionCounter)
     hard_exits: list[int] = field(default_factory=list)
-    #: The harness runs Laravel 8 unless told: its attempt and timeout wording.
-    message_style: MessageStyle = MessageStyle.LEGACY
-    #: Whether bridge switches a SQLite file to WAL (see `create_engine_for`).
-    sqlite_wal: bool = True
 
     def once(self) -> None:
         """One run: at most one job, stop when empty (as `--max-jobs=1 --stop-when-empty`)."""
         env = self.tables.env
-        engine = create_engine_for(env.database_url, sqlite_wal=self.sqlite_wal)
+        engine = create_engine_for(env.database_url, sqlite_wal=env.sqlite_wal)
         try:
             worker = Worker(
                 queue=DatabaseQueue(
@@ -354,7 +350,10 @@ class BridgeSide:
                     memory_mb=0,  # the test process's size is not the worker's
                     stop_when_empty=True,
                     sleep_seconds=0,
-                    message_style=self.message_style,
+                    # The attempt and timeout wording of the Laravel on the other side.
+                    message_style=MessageStyle.LEGACY
+                    if env.version == "8"
+                    else MessageStyle.MODERN,
                 ),
                 # maxExceptions counts live across runs, as in Laravel's cache.
                 exception_counter=self.counter,

@@ -1,85 +1,90 @@
-"""bridge's side of a Laravel Redis queue: the Redis queue plus the app's database stores."""
+"""Laravel 8's Redis queue and bridge's on the same keys: fixtures a conftest imports.
+
+The Redis at 127.0.0.1:6379 under a key prefix of this session's own, and Laravel 8's Redis
+queue (phpredis) on the same keys. Every session gets a fresh prefix (`bridge-t-<random>:`), and
+every test a fresh queue name under it, so parallel runs and tests never see each other's keys;
+the session deletes its keys at the end. `redis_env` is Laravel 8 with its `redis` queue
+connection as default (failed jobs, batches and the job log on a SQLite file, as an app keeps
+them in its database); `redis_side` is bridge's side of it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
+import pytest
 
-from bridge.dispatcher import Dispatcher
-from bridge.laravel.encryption import Encrypter
-from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, create_engine_for
-from bridge.queue.redis import RedisQueue, connect
-from bridge.worker import App, StopReason, Worker, WorkerOptions
-from tests.support.handlers import JobLogWriter, Observer, build_app
-from tests.support.laravel import LaravelEnv
+from tests.conftest import unavailable
+from tests.integration.interop.interop_kit import BridgeSide
+from tests.support.laravel import LaravelEnv, fresh_laravel_env
+
+REDIS_HOST = os.environ.get("BRIDGE_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("BRIDGE_TEST_REDIS_PORT", "6379"))
 
 
-@dataclass(frozen=True, kw_only=True)
-class RedisSide:
-    """bridge's Redis queue on a Laravel environment's Redis keys, its stores on its database."""
+@pytest.fixture(scope="session")
+def redis_prefix() -> Iterator[str]:
+    """This session's key prefix; its keys are deleted when the session ends."""
+    redis = pytest.importorskip("redis")
+    prefix = f"bridge-t-{uuid.uuid4().hex[:10]}:"
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        unavailable(f"Redis at {REDIS_HOST}:{REDIS_PORT}: {exc}")
+    try:
+        yield prefix
+    finally:
+        doomed = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if doomed:
+            client.delete(*doomed)
+        client.close()
 
-    env: LaravelEnv
-    engine: sa.Engine
-    queue: RedisQueue
-    failed: DatabaseFailedJobStore
-    batches: DatabaseBatchStore
-    encrypter: Encrypter
-    log: JobLogWriter
 
-    @classmethod
-    def open(cls, env: LaravelEnv, *, prefix: str, host: str, port: int) -> RedisSide:
-        """Open the stores as a Laravel app with `env`'s `.env` would use them."""
-        engine = create_engine_for(env.database_url)
-        return cls(
-            env=env,
-            engine=engine,
-            queue=RedisQueue(
-                client=connect(host=host, port=port),
-                prefix=prefix,
-                connection_name="redis",
-                retry_after_seconds=env.retry_after,
-            ),
-            failed=DatabaseFailedJobStore(engine=engine, table=env.failed_table),
-            batches=DatabaseBatchStore(engine=engine),
-            encrypter=Encrypter(env.app_key),
-            log=JobLogWriter(env.database_url),
+@pytest.fixture
+def queue_name() -> str:
+    """A queue name no other test uses."""
+    return f"q{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def redis_env(
+    sqlite_url: str, php_binary: str, laravel: Path, tmp_path: Path, redis_prefix: str
+) -> LaravelEnv:
+    """Laravel 8 whose default queue connection is `redis` (phpredis) under our prefix."""
+    probe = shutil.which(php_binary)
+    assert probe is not None
+    env = fresh_laravel_env(
+        sqlite_url,
+        php_binary=php_binary,
+        tmp_path=tmp_path,
+        queue_connection="redis",
+        extra_env={
+            "REDIS_HOST": REDIS_HOST,
+            "REDIS_PORT": str(REDIS_PORT),
+            "REDIS_PREFIX": redis_prefix,
+        },
+    )
+    done = env.php("redis_pop.php", "probe-" + uuid.uuid4().hex[:6], check=False)
+    if done.returncode != 0:
+        unavailable(
+            f"Laravel's Redis queue does not run (php-redis missing?): {done.stderr[-300:]}"
         )
+    return env
 
-    def close(self) -> None:
-        """Release every connection."""
-        self.queue.close()
-        self.log.close()
-        self.engine.dispose()
 
-    def app(self, *, observe: Observer | None = None) -> App:
-        """The fixture handlers, logging to the environment's database."""
-        return build_app(self.log, observe=observe)
-
-    def dispatcher(self) -> Dispatcher:
-        """A dispatcher writing Laravel 8 payloads onto the Redis queue."""
-        return Dispatcher(
-            queue=self.queue, profile="8", encrypter=self.encrypter, batches=self.batches
-        )
-
-    def work(self, *, app: App | None = None, **options: Any) -> StopReason:
-        """Run bridge's worker until the queues are empty."""
-        options.setdefault("stop_when_empty", True)
-        options.setdefault("sleep_seconds", 0.0)
-        options.setdefault("memory_mb", 0)
-        if "queue" in options:
-            options["queues"] = tuple(str(options.pop("queue")).split(","))
-        worker = Worker(
-            queue=self.queue,
-            failed=self.failed,
-            batches=self.batches,
-            app=app if app is not None else self.app(),
-            options=WorkerOptions(**options),
-            encrypter=self.encrypter,
-        )
-        return worker.run()
+@pytest.fixture
+def redis_side(redis_env: LaravelEnv, redis_prefix: str) -> Iterator[BridgeSide]:
+    """bridge's Redis queue, failed-job and batch stores on `redis_env`'s keys and tables."""
+    side = BridgeSide.open_redis(redis_env, prefix=redis_prefix, host=REDIS_HOST, port=REDIS_PORT)
+    try:
+        yield side
+    finally:
+        side.close()
 
 
 def write_env_file(env: LaravelEnv, folder: Path, prefix: str) -> Path:

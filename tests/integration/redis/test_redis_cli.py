@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from redis_kit import RedisSide, write_env_file
+from redis_kit import write_env_file
 
+from tests.integration.interop.interop_kit import BridgeSide
 from tests.support.laravel import ROOT, LaravelEnv
 
 
@@ -29,7 +30,7 @@ def bridge(dotenv: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_database_failed_job_retried_onto_redis_runs_in_laravels_redis_worker(
     redis_env: LaravelEnv,
-    redis_side: RedisSide,
+    redis_side: BridgeSide,
     redis_prefix: str,
     queue_name: str,
     tmp_path: Path,
@@ -59,7 +60,7 @@ def test_a_database_failed_job_retried_onto_redis_runs_in_laravels_redis_worker(
 
 def test_work_connection_redis_drains_the_redis_queue_named_in_env(
     redis_env: LaravelEnv,
-    redis_side: RedisSide,
+    redis_side: BridgeSide,
     redis_prefix: str,
     queue_name: str,
     tmp_path: Path,
@@ -97,7 +98,7 @@ def bridge_with_log(env: LaravelEnv, dotenv: Path, *args: str) -> subprocess.Com
 
 def test_status_counts_a_redis_queue_as_laravel_keeps_it(
     redis_env: LaravelEnv,
-    redis_side: RedisSide,
+    redis_side: BridgeSide,
     redis_prefix: str,
     queue_name: str,
     tmp_path: Path,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_kit import RedisSide
 
 from bridge.dispatcher import new_job_uuid
 from bridge.laravel import JobClass, build_string_payload, command_object
@@ -25,9 +24,8 @@ from tests.support.handlers import STRING_JOB
 from tests.support.laravel import VALUE_KINDS, LaravelEnv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
-from interop_kit import log_by_uuid, mismatches
+from interop_kit import BridgeSide, log_by_uuid, mismatches, php_run_problems, seed_fixture_models
 from python_jobs import fixture_classes, python_kinds
-from test_python_to_php import seed_fixture_models
 
 PROFILE = profile_for("8")
 
@@ -36,7 +34,7 @@ def payload_uuid(payload: str) -> str:
     return str(json.loads(payload)["uuid"])
 
 
-def make_due(side: RedisSide, queue: str = "default") -> None:
+def make_due(side: BridgeSide, queue: str = "default") -> None:
     """Every delayed member of `queue` becomes due now (its score moves back)."""
     delayed = side.queue.keys(queue)[1]
     client = side.queue.client
@@ -50,7 +48,7 @@ def classes(php_binary: str, laravel: Path) -> dict[str, JobClass]:
 
 
 def test_bridge_runs_every_value_kind_php_dispatched_to_redis(
-    redis_env: LaravelEnv, redis_side: RedisSide
+    redis_env: LaravelEnv, redis_side: BridgeSide
 ) -> None:
     lines = [line for kind in VALUE_KINDS for line in redis_env.dispatch(kind)]
     assert all(line["payload"] and '"attempts":0}' in line["payload"] for line in lines)
@@ -84,7 +82,7 @@ def test_bridge_runs_every_value_kind_php_dispatched_to_redis(
 
 
 def test_laravel_runs_every_value_kind_bridge_dispatched_to_redis(
-    redis_env: LaravelEnv, redis_side: RedisSide, classes: dict[str, JobClass]
+    redis_env: LaravelEnv, redis_side: BridgeSide, classes: dict[str, JobClass]
 ) -> None:
     seed_fixture_models(redis_env)
     kinds = python_kinds(classes, connection=redis_env.db_connection, now=time.time)
@@ -129,21 +127,13 @@ def test_laravel_runs_every_value_kind_bridge_dispatched_to_redis(
     done = redis_env.work(connection="redis", tries=1)
 
     assert "Failed:" not in done.stdout, done.stdout + done.stderr
-    logged = log_by_uuid(redis_env.job_log())
-    problems: list[str] = []
-    for uuid, (kind, job_class, sent_values) in expected.items():
-        rows = logged.pop(uuid, [])
-        if [(row["worker"], row["job_class"]) for row in rows] != [("php", job_class)]:
-            problems.append(f"{kind}: logged {[(r['worker'], r['job_class']) for r in rows]}")
-            continue
-        problems += [f"{kind}: {text}" for text in mismatches(sent_values, rows[0]["values"])]
-    assert problems == []
+    assert php_run_problems(expected, log_by_uuid(redis_env.job_log())) == []
     assert redis_side.queue.size("default") == 0
     assert redis_env.failed_jobs() == []
 
 
 def test_reservations_are_byte_identical_to_laravels(
-    redis_env: LaravelEnv, redis_side: RedisSide, queue_name: str
+    redis_env: LaravelEnv, redis_side: BridgeSide, queue_name: str
 ) -> None:
     [line] = redis_env.dispatch("plain_public", queue=queue_name)
     payload = line["payload"]
@@ -161,7 +151,7 @@ def test_reservations_are_byte_identical_to_laravels(
 
 
 def test_expired_reservations_pass_between_php_and_python(
-    redis_env: LaravelEnv, redis_side: RedisSide, queue_name: str
+    redis_env: LaravelEnv, redis_side: BridgeSide, queue_name: str
 ) -> None:
     [line] = redis_env.dispatch("plain_public", queue=queue_name)
     # bridge reserves it long ago: its reservation has expired by now.
@@ -176,7 +166,7 @@ def test_expired_reservations_pass_between_php_and_python(
 
 
 def test_release_failure_and_queue_retry_across_languages(
-    redis_env: LaravelEnv, redis_side: RedisSide, queue_name: str
+    redis_env: LaravelEnv, redis_side: BridgeSide, queue_name: str
 ) -> None:
     # PHP's job releases itself once (Laravel's release script), bridge runs attempt 2.
     [released] = redis_env.dispatch(

@@ -16,7 +16,7 @@ from bridge.queue.base import FailedJobFilter, NewJob
 from bridge.queue.memory import InMemoryFailedJobStore
 from bridge.queue.redis import RedisQueue, connect, has_hash_tag, with_redis_fields
 from bridge.worker import App, Job, Worker, WorkerOptions
-from tests.integration.redis.conftest import REDIS_HOST, REDIS_PORT
+from tests.integration.redis.redis_kit import REDIS_HOST, REDIS_PORT
 
 PAYLOAD = (
     '{"uuid":"u-1","displayName":"App\\\\Jobs\\\\Ping",'
