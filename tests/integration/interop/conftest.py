@@ -34,11 +34,8 @@ def laravel_env(database_url: str, php_binary: str, laravel: Path, tmp_path: Pat
 @pytest.fixture
 def bridge_side(laravel_env: LaravelEnv) -> Iterator[BridgeSide]:
     """bridge's stores, dispatcher and worker on `laravel_env`'s tables."""
-    side = BridgeSide.open(laravel_env)
-    try:
+    with BridgeSide.open(laravel_env) as side:
         yield side
-    finally:
-        side.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,12 @@ class BridgeSide:
         self.queue.close()
         self.log.close()
         self.engine.dispose()
+
+    def __enter__(self) -> BridgeSide:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def app(self, *, observe: Observer | None = None) -> App:
         """The fixture handlers, logging to this database."""
@@ -186,6 +192,38 @@ def seed_fixture_models(env: LaravelEnv) -> None:
                 {"id": 2, "fixture_user_id": 2, "title": "Second post"},
             ],
         )
+
+
+def expected_values(line: Mapping[str, Any]) -> dict[str, Any]:
+    """What PHP said it dispatched (a dispatch line), in the log's `values` shape."""
+    if line["kind"] == "string_job":
+        return {"data": line["data"]}
+    properties: dict[str, Any] = line["properties"]
+    return properties
+
+
+def python_run_problems(
+    lines: Iterable[Mapping[str, Any]],
+    logged: dict[str, list[Mapping[str, Any]]],
+    *,
+    seen: Callable[[Mapping[str, Any], Any], Any] = lambda _line, values: values,
+) -> list[str]:
+    """Where Python's handlers did not see, on their first attempt, what PHP dispatched:
+    each dispatch line's rows are taken out of `logged` (see `log_by_uuid`); `seen` may
+    complete what a handler saw before it is compared."""
+    problems: list[str] = []
+    for line in lines:
+        rows = logged.pop(payload_uuid(line), [])
+        if len(rows) != 1:
+            problems.append(f"{line['kind']}: {len(rows)} log rows, expected 1")
+            continue
+        [row] = rows
+        job_class = line["job"] if line["kind"] == "string_job" else line["class"]
+        if (row["worker"], row["job_class"], row["attempts"]) != ("python", job_class, 1):
+            problems.append(f"{line['kind']}: logged as {row['worker']} {row['job_class']}")
+        values = seen(line, row["values"])
+        problems += [f"{line['kind']}: {t}" for t in mismatches(expected_values(line), values)]
+    return problems
 
 
 def php_run_problems(

@@ -80,8 +80,5 @@ def php_env(php_session: LaravelEnv, request: pytest.FixtureRequest, tmp_path: P
 @pytest.fixture
 def php_bridge(php_env: LaravelEnv) -> Iterator[BridgeSide]:
     """bridge's stores, dispatcher and worker on `php_env`'s tables."""
-    side = BridgeSide.open(php_env)
-    try:
+    with BridgeSide.open(php_env) as side:
         yield side
-    finally:
-        side.close()

@@ -12,25 +12,25 @@ available by moving their `available_at` back, never by waiting.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from interop_kit import BridgeSide, log_by_uuid, make_all_available, mismatches, payload_uuid
+from interop_kit import (
+    BridgeSide,
+    log_by_uuid,
+    make_all_available,
+    mismatches,
+    payload_uuid,
+    python_run_problems,
+)
 
 from bridge.worker import Job
 from tests.support.describe import describe_values
 from tests.support.laravel import VALUE_KINDS, LaravelEnv
 
 
-def expected_values(line: dict[str, Any]) -> dict[str, Any]:
-    """What PHP said it dispatched, in the log's `values` shape."""
-    if line["kind"] == "string_job":
-        return {"data": line["data"]}
-    properties: dict[str, Any] = line["properties"]
-    return properties
-
-
-def completed_with_defaults(env: LaravelEnv, line: dict[str, Any], seen: dict[str, Any]) -> Any:
+def completed_with_defaults(env: LaravelEnv, line: Mapping[str, Any], seen: Any) -> Any:
     """What a handler saw, completed with the class's declared defaults as PHP completes it.
 
     From Laravel 9.4 on, `SerializesModels` leaves out of the command every property equal to
@@ -59,18 +59,9 @@ def test_python_handlers_see_what_php_dispatched(
     php_bridge.work()
 
     logged = log_by_uuid(php_env.job_log())
-    problems: list[str] = []
-    for line in lines:
-        rows = logged.pop(payload_uuid(line), [])
-        if len(rows) != 1:
-            problems.append(f"{line['kind']}: {len(rows)} log rows, expected 1")
-            continue
-        [row] = rows
-        job_class = line["job"] if line["kind"] == "string_job" else line["class"]
-        if (row["worker"], row["job_class"], row["attempts"]) != ("python", job_class, 1):
-            problems.append(f"{line['kind']}: logged as {row['worker']} {row['job_class']}")
-        seen = completed_with_defaults(php_env, line, row["values"])
-        problems += [f"{line['kind']}: {text}" for text in mismatches(expected_values(line), seen)]
+    problems = python_run_problems(
+        lines, logged, seen=lambda line, values: completed_with_defaults(php_env, line, values)
+    )
     # The chain's second link was dispatched by bridge's worker after the first succeeded.
     [chain_line] = [line for line in lines if line["kind"] == "chain"]
     [next_link] = chain_line["chained"]

@@ -52,8 +52,5 @@ def live_env(live_session: LiveLaravelEnv) -> LiveLaravelEnv:
 def bridge_side(live_env: LiveLaravelEnv) -> Iterator[BridgeSide]:
     """bridge's stores, dispatcher and worker on `live_env`'s tables (on SQLite, in the
     rollback journal the WebAssembly PHP can read: see `LiveLaravelEnv.sqlite_wal`)."""
-    side = BridgeSide.open(live_env)
-    try:
+    with BridgeSide.open(live_env) as side:
         yield side
-    finally:
-        side.close()

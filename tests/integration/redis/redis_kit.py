@@ -80,11 +80,10 @@ def redis_env(
 @pytest.fixture
 def redis_side(redis_env: LaravelEnv, redis_prefix: str) -> Iterator[BridgeSide]:
     """bridge's Redis queue, failed-job and batch stores on `redis_env`'s keys and tables."""
-    side = BridgeSide.open_redis(redis_env, prefix=redis_prefix, host=REDIS_HOST, port=REDIS_PORT)
-    try:
+    with BridgeSide.open_redis(
+        redis_env, prefix=redis_prefix, host=REDIS_HOST, port=REDIS_PORT
+    ) as side:
         yield side
-    finally:
-        side.close()
 
 
 def write_env_file(env: LaravelEnv, folder: Path, prefix: str) -> Path:

@@ -24,7 +24,13 @@ from tests.support.handlers import STRING_JOB
 from tests.support.laravel import VALUE_KINDS, LaravelEnv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
-from interop_kit import BridgeSide, log_by_uuid, mismatches, php_run_problems, seed_fixture_models
+from interop_kit import (
+    BridgeSide,
+    log_by_uuid,
+    php_run_problems,
+    python_run_problems,
+    seed_fixture_models,
+)
 from python_jobs import fixture_classes, python_kinds
 
 PROFILE = profile_for("8")
@@ -57,18 +63,7 @@ def test_bridge_runs_every_value_kind_php_dispatched_to_redis(
     redis_side.work(queue="default")
 
     logged = log_by_uuid(redis_env.job_log())
-    problems: list[str] = []
-    for line in lines:
-        rows = logged.pop(payload_uuid(line["payload"]), [])
-        if len(rows) != 1:
-            problems.append(f"{line['kind']}: {len(rows)} log rows, expected 1")
-            continue
-        [row] = rows
-        expected = {"data": line["data"]} if line["kind"] == "string_job" else line["properties"]
-        job_class = line["job"] if line["kind"] == "string_job" else line["class"]
-        if (row["worker"], row["job_class"], row["attempts"]) != ("python", job_class, 1):
-            problems.append(f"{line['kind']}: logged as {row['worker']} {row['job_class']}")
-        problems += [f"{line['kind']}: {text}" for text in mismatches(expected, row["values"])]
+    problems = python_run_problems(lines, logged)
     # The chain's next link was pushed onto Redis by bridge's worker and run by it.
     [chain_line] = [line for line in lines if line["kind"] == "chain"]
     [next_link] = chain_line["chained"]
