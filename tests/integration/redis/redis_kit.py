@@ -58,23 +58,34 @@ def redis_env(
     """Laravel 8 whose default queue connection is `redis` (phpredis) under our prefix."""
     probe = shutil.which(php_binary)
     assert probe is not None
-    env = fresh_laravel_env(
-        sqlite_url,
-        php_binary=php_binary,
-        tmp_path=tmp_path,
-        queue_connection="redis",
-        extra_env={
-            "REDIS_HOST": REDIS_HOST,
-            "REDIS_PORT": str(REDIS_PORT),
-            "REDIS_PREFIX": redis_prefix,
-        },
-    )
+    env = laravel_on_redis(sqlite_url, php_binary, tmp_path, PREFIX=redis_prefix)
     done = env.php("redis_pop.php", "probe-" + uuid.uuid4().hex[:6], check=False)
     if done.returncode != 0:
         unavailable(
             f"Laravel's Redis queue does not run (php-redis missing?): {done.stderr[-300:]}"
         )
     return env
+
+
+def laravel_on_redis(
+    sqlite_url: str,
+    php_binary: str,
+    tmp_path: Path,
+    *,
+    host: str = REDIS_HOST,
+    port: int = REDIS_PORT,
+    **settings: str,
+) -> LaravelEnv:
+    """Laravel 8 on a fresh SQLite file whose default queue connection is `redis` at
+    `host:port`, with further `REDIS_*` settings (`PREFIX="..."`: `REDIS_PREFIX`)."""
+    redis = {"HOST": host, "PORT": str(port), **settings}
+    return fresh_laravel_env(
+        sqlite_url,
+        php_binary=php_binary,
+        tmp_path=tmp_path,
+        queue_connection="redis",
+        extra_env={f"REDIS_{name}": value for name, value in redis.items()},
+    )
 
 
 @pytest.fixture

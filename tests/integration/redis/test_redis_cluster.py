@@ -19,8 +19,8 @@ from bridge.queue.base import FailedJobFilter
 from bridge.queue.memory import InMemoryFailedJobStore
 from bridge.queue.redis import RedisQueue, connect
 from bridge.worker import App, Job, Worker, WorkerOptions
+from tests.integration.redis.redis_kit import laravel_on_redis
 from tests.support.handlers import JobLogWriter, build_app
-from tests.support.laravel import fresh_laravel_env
 
 PAYLOAD = '{"uuid":"u-1","displayName":"Ping","job":"Ping@handle","maxTries":3,"data":{"n":1}}'
 
@@ -123,18 +123,10 @@ def test_laravel_8_and_bridge_share_a_cluster_queue(
     tmp_path: Path,
 ) -> None:
     host, port = redis_cluster
-    env = fresh_laravel_env(
-        sqlite_url,
-        php_binary=php_binary,
-        tmp_path=tmp_path,
-        queue_connection="redis",
-        extra_env={
-            "REDIS_HOST": host,
-            "REDIS_PORT": str(port),
-            "REDIS_CLUSTER": "1",
-            "REDIS_PREFIX": "laravel_database_",
-        },
-    )
+    env = laravel_on_redis(
+        sqlite_url, php_binary, tmp_path, host=host, port=port, CLUSTER="1",
+        PREFIX="laravel_database_",
+    )  # fmt: skip
     # PHP (phpredis cluster) dispatches; bridge's worker runs it.
     [line] = env.dispatch("plain_public", queue=tagged)
     log = JobLogWriter(env.database_url)
