@@ -3,8 +3,8 @@
 `BridgeSide` opens bridge's stores on the tables a `LaravelEnv` uses (same names, same APP_KEY,
 same `retry_after`), or on its Redis keys and its database for a Laravel whose queue connection
 is `redis`; it dispatches with `bridge.dispatcher.Dispatcher` and runs `bridge.worker.Worker` in
-this process with the fixture handlers of `tests.support.handlers`. This module is where the
-test kits open bridge's stores.
+this process with the fixture handlers of `tests.support.handlers`. The interop, parity, live
+and Redis kits all open bridge's stores on a Laravel environment through it.
 """
 
 from __future__ import annotations

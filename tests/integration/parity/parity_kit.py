@@ -26,9 +26,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
 from bridge.retry import MessageStyle
 from bridge.worker import App, InMemoryExceptionCounter, Job, Worker, WorkerOptions
+from tests.integration.interop import interop_kit
 from tests.support.laravel import JOB_LOG_TABLE, LaravelEnv
 
 ALWAYS_FAILS = "Fixtures\\Jobs\\AlwaysFails"
@@ -330,16 +330,10 @@ class BridgeSide:
     def once(self) -> None:
         """One run: at most one job, stop when empty (as `--max-jobs=1 --stop-when-empty`)."""
         env = self.tables.env
-        engine = create_engine_for(env.database_url, sqlite_wal=env.sqlite_wal)
-        try:
+        with interop_kit.BridgeSide.open(env) as stores:
             worker = Worker(
-                queue=DatabaseQueue(
-                    engine=engine,
-                    table=env.queue_table,
-                    connection_name=env.queue_connection,
-                    retry_after_seconds=env.retry_after,
-                ),
-                failed=DatabaseFailedJobStore(engine=engine, table=env.failed_table),
+                queue=stores.queue,
+                failed=stores.failed,
                 app=python_app(self.tables.record),
                 options=WorkerOptions(
                     queues=(self.settings.queue,),
@@ -360,8 +354,6 @@ class BridgeSide:
                 exit_process=self.hard_exits.append,
             )
             worker.run()
-        finally:
-            engine.dispose()
         assert self.hard_exits == [], "bridge's hard timeout fired: the handler ignored SIGALRM"
 
 

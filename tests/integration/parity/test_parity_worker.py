@@ -1,10 +1,14 @@
 """bridge's worker leaves the same `jobs` / `failed_jobs` rows as Laravel's, attempt by attempt.
 
-Each scenario runs one Laravel-dispatched payload through Laravel 8's `queue:work` and through
-bridge's `Worker` with the same options, one job per run, and compares the state after every
-run (see `parity_kit`). The expectations written next to each scenario (when it fails, which
-attempts ran, which backoffs were used) are checked against Laravel's run first, so a scenario
-that stops exercising what it names fails instead of comparing two empty runs.
+Each scenario runs one Laravel-dispatched payload through Laravel's worker and through bridge's
+`Worker` with the same options (and the wording of that Laravel's messages), one job per run,
+and compares the state after every run (see `parity_kit`). The expectations written next to each
+scenario (when it fails, which attempts ran, which backoffs were used, the failed row's fields)
+are checked against Laravel's run first, so a scenario that stops exercising what it names fails
+instead of comparing two empty runs. A scenario runs on Laravel 8 under native PHP and, where it
+says so, on Laravel 13.26 / 12.67 under the WebAssembly PHP 8.3 (`php_side`), whose
+`failed_jobs` row a `JobFailed` listener writes as `queue:work` writes it; that PHP has no pcntl,
+so the timeout scenarios are Laravel 8's. The other tests here run on Laravel 8 alone.
 """
 
 from __future__ import annotations
