@@ -15,7 +15,6 @@ from bridge.queue.base import (
     JobQueue,
     JobRow,
     NewJob,
-    PendingReservation,
     ReservedJob,
 )
 from bridge.queue.memory import InMemoryBatchStore, InMemoryFailedJobStore, InMemoryQueue
@@ -32,6 +31,5 @@ __all__ = [
     "JobQueue",
     "JobRow",
     "NewJob",
-    "PendingReservation",
     "ReservedJob",
 ]

@@ -1,220 +1,195 @@
-"""A reservation that goes on while the worker runs jobs: MySQL/MariaDB over PyMySQL.
+"""Reading ahead: a worker's next reservation, made while it runs the rows of the last.
 
-At 64 rows per transaction the server spends about as long on a reservation as the Python
-worker spends running those 64 trivial jobs; made one after the other, as Laravel's worker
-does, the two add up. Here the worker starts the next reservation as it starts a batch, and
-between two jobs `poll` reads whichever answer has arrived and sends the next statement, so
-the server works while the jobs run. Nothing runs on another thread: a thread contends with
-the jobs for the interpreter lock on every network read, which was measured to cost as
-much as it saved.
-
-Such a transaction stays open while jobs run, so it must hold no lock that anyone else, or
-this worker itself, may wait for. Laravel's locking SELECT cannot be used as it is: it also
-locks every row it scans and passes over (the reserved rows in front of the free ones: other
-workers' jobs and this worker's own current batch), and MariaDB keeps those locks until the
-commit even at READ COMMITTED. So the reservation is made in steps that lock only rows that
-are the worker's anyway:
-
-1. DELETE the rows the worker finished (its own);
-2. read the candidates, Laravel's condition and order, without locking (READ COMMITTED: the
-   latest committed rows, and no gap locks anywhere in the transaction);
-3. lock the candidates by primary key, the condition checked again and rows others hold
-   skipped (`FOR UPDATE SKIP LOCKED`), reading their `attempts`;
-4. UPDATE the locked ones as reserved, and COMMIT.
-
-Step 3 never overlaps a job: `poll` sends it and waits for its answer. If it locked every
-candidate, the transaction holds only the worker's rows, and steps 4 go on while jobs run.
-If a candidate changed hands between steps 2 and 3, a row that no longer meets the
-condition may be locked all the same, so the reservation finishes at once. A row's queue,
-payload and times never change in place (Laravel's release inserts a new row), so step 2's
-columns stand; only `attempts` is read again. The candidates are the lowest ids free when
-step 2 ran, a batch earlier than Laravel's worker would look; rows that became free since
-(a delay that ran out, an expired reservation) go in the next batch.
-
-The driver has no public call for "send now, read the answer later", so this uses two of
-PyMySQL's internal methods (`_execute_command`, `_read_query_result`), which its own `query`
-is made of. Where they are missing the queue does not offer `reserve_ahead`. Every path ends
-the transaction: the last statement is COMMIT; any error discards the connection, and the
-server rolls back what was not committed.
+`JobQueue.reserve(..., ahead=N)` starts it as it returns rows; `poll` moves it on between
+jobs; the next `reserve` of that queue returns its rows. This module keeps what the
+database queue and the in-memory one share: at most one reservation under way, for one
+queue; the finished rows whose DELETE it carries; and, after a failure, the finished rows
+still to delete, so that none is forgotten. The reservation itself is the driver's
+(`_ahead_mysql`, `_ahead_postgres`); the in-memory queue's is made at once (`Ready`).
 """
 
 from __future__ import annotations
 
-import select
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.engine import Connection
+from typing import Protocol
 
 from bridge.exceptions import QueueError
-from bridge.queue._cursor import queue_error
 from bridge.queue.base import ReservedJob
 
-__all__ = ["AheadStatements", "PyMySQLReservation", "supports_reading_ahead"]
-
-#: PyMySQL's COM_QUERY command code (`pymysql.constants.COMMAND.COM_QUERY`).
-_COM_QUERY = 3
-# poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
-_poll = getattr(select, "poll", None)
+__all__ = ["ReadAhead", "Ready", "Reservation"]
 
 
-def supports_reading_ahead(dbapi_connection: Any) -> bool:
-    """Whether this DBAPI connection has the PyMySQL internals a read-ahead needs."""
-    return all(
-        hasattr(dbapi_connection, name)
-        for name in ("_execute_command", "_read_query_result", "_sock")
-    )
+class Reservation(Protocol):
+    """A reservation under way while its caller runs jobs."""
+
+    def poll(self) -> None:
+        """Move the reservation on as far as the database has answered."""
+        ...
+
+    def wait(self) -> list[ReservedJob]:
+        """Finish the reservation and return the rows it reserved.
+
+        Raises:
+            QueueError: nothing was reserved and the finished rows were not deleted.
+        """
+        ...
+
+    def abandon(self) -> None:
+        """End the reservation unfinished; its connection is dropped."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
-class AheadStatements:
-    """The SQL of one reservation ahead, values written in where they are known up front.
+class Ready:
+    """A `Reservation` finished when it was started."""
 
-    `lock` and `mark` take ids (a comma-separated list of integers) and return the
-    statement.
-    """
+    rows: list[ReservedJob]
 
-    delete: str | None
-    candidates: str
-    lock: Callable[[str], str]
-    mark: Callable[[str], str]
+    def poll(self) -> None:
+        """Nothing is left to do."""
 
+    def wait(self) -> list[ReservedJob]:
+        """The rows."""
+        return self.rows
 
-def _id_list(rows: Sequence[Sequence[Any]]) -> str:
-    # int() so that nothing but digits is ever written into the SQL.
-    return ",".join(str(int(row[0])) for row in rows)
+    def abandon(self) -> None:
+        """Nothing is under way."""
 
 
-class PyMySQLReservation:
-    """One reservation, statement by statement, on a connection only it uses meanwhile."""
+#: Starts a reservation of (queue, now, limit) that deletes `finished` rows; None where
+#: the queue cannot at the moment.
+Start = Callable[[str, int, int, Sequence[ReservedJob]], Reservation | None]
+#: The queue's usual reservation: (queue, now, limit, finished) -> rows.
+Reserve = Callable[[str, int, int, Sequence[ReservedJob]], list[ReservedJob]]
+
+
+class ReadAhead:
+    """The reservation made ahead for one caller, and the finished rows it owes."""
 
     def __init__(
         self,
-        conn: Connection,
-        statements: AheadStatements,
         *,
-        now: int,
-        on_end: Callable[[bool], None],
+        start: Start,
+        reserve: Reserve,
+        delete: Callable[[Sequence[ReservedJob]], None],
+        unreserve: Callable[[ReservedJob], bool],
     ) -> None:
-        """Send the first statement.
-
-        Args:
-            conn: The kept connection, at READ COMMITTED, outside any transaction.
-            statements: The reservation's SQL.
-            now: The reservation time (`reserved_at` of the rows it takes).
-            on_end: Called once when the reservation ends, with False when the
-                connection must be discarded.
-        """
-        self._conn = conn
-        dbapi: Any = conn.connection.dbapi_connection
-        self._dbapi = dbapi
-        # Asked between every two jobs whether an answer has come: set up once.
-        self._sock = dbapi._sock
-        self._tls_pending = getattr(self._sock, "pending", None)
-        self._poller = _poll() if _poll is not None else None
-        if self._poller is not None:
-            self._poller.register(self._sock, select.POLLIN)
-        self._now = now
-        self._on_end = on_end
-        self._rows: list[ReservedJob] | None = None
-        self._error: QueueError | None = None
-        # Set while `poll` must wait for the answer: to the locking step, and once a row this
-        # reservation did not take may be locked by it.
-        self._urgent = False
-        self._steps = self._statements(statements)
-        self._advance()
-
-    def _statements(self, sql: AheadStatements) -> Generator[None, None, list[Any]]:
-        if sql.delete is not None:
-            yield from self._send(sql.delete)
-        candidates = yield from self._send(sql.candidates)
-        rows: list[Any] = []
-        if candidates:
-            self._urgent = True
-            locked = yield from self._send(sql.lock(_id_list(candidates)))
-            attempts = {int(row[0]): row[1] for row in locked}
-            rows = [
-                (*row[:3], attempts[row[0]], *row[4:]) for row in candidates if row[0] in attempts
-            ]
-            self._urgent = len(rows) < len(candidates)
-            if rows:
-                yield from self._send(sql.mark(_id_list(rows)))
-        yield from self._send("COMMIT")
-        return rows
-
-    def _send(self, statement: str) -> Generator[None, None, list[Any]]:
-        dbapi = self._dbapi
-        dbapi._execute_command(_COM_QUERY, statement)
-        yield
-        dbapi._read_query_result()
-        return list(dbapi._result.rows or ())
+        self._start = start
+        self._reserve = reserve
+        self._delete = delete
+        self._unreserve = unreserve
+        self._pending: Reservation | None = None
+        self._queue = ""
+        # The finished rows the reservation under way deletes.
+        self._carried: list[ReservedJob] = []
+        # Finished rows handed in whose DELETE failed: deleted with the next statement.
+        self._owed: list[ReservedJob] = []
 
     @property
-    def done(self) -> bool:
-        """Whether the reservation ended (its rows or its error are ready)."""
-        return self._rows is not None or self._error is not None
+    def under_way(self) -> Reservation | None:
+        """The reservation made ahead, if any."""
+        return self._pending
 
-    def poll(self) -> None:
-        """Read the answers that have arrived and send the statements they allow.
+    def reserve(
+        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob], ahead: int
+    ) -> list[ReservedJob]:
+        """`JobQueue.reserve`: the rows reserved ahead, else the usual reservation; then,
+        with `ahead` and rows to return, the next reservation ahead."""
+        done = self.with_owed(finished)
+        rows: list[ReservedJob] = []
+        if self._pending is not None:
+            if ahead < 1 or self._queue != queue:
+                # No reservation ahead will carry them: deleted before its rows are taken.
+                self.delete(done)
+                done = []
+            rows = self._finish()
+            done = self._take_carried_back() + done
+            if rows and self._queue != queue:
+                for job in rows:
+                    self._hand_back(job)
+                rows = []
+        if not rows:
+            try:
+                rows = self._reserve(queue, now, limit, done)
+            except BaseException:
+                self._owed = done
+                raise
+            done = []
+        if rows and ahead > 0:
+            self._begin(queue, now, ahead, done)
+        return rows
 
-        Waits for the server only for the locking step, and to finish a reservation that
-        may hold a row it did not take (see the module notes).
-        """
-        while not self.done and (self._urgent or self._answered()):
-            self._advance()
+    def poll(self) -> bool:
+        """`JobQueue.poll`."""
+        pending = self._pending
+        if pending is None:
+            return False
+        pending.poll()
+        return True
 
-    def wait(self) -> list[ReservedJob]:
-        """Finish the reservation and return its rows.
+    def end(self) -> list[ReservedJob]:
+        """`JobQueue.end_reading_ahead`."""
+        if self._pending is None:
+            return []
+        rows = self._finish()
+        self.delete(self._take_carried_back())
+        return rows
 
-        Raises:
-            QueueError: the reservation failed; nothing was reserved and the finished rows
-                were not deleted (unless the connection died during COMMIT: then the rows
-                may be held until `retry_after`, as with any reservation whose commit's
-                answer never came).
-        """
-        while not self.done:
-            self._advance()
-        if self._error is not None:
-            raise self._error
-        assert self._rows is not None
-        return self._rows
+    def with_owed(self, finished: Sequence[ReservedJob]) -> list[ReservedJob]:
+        """`finished` and the rows still owed a DELETE (no longer owed: the caller's now)."""
+        owed, self._owed = self._owed, []
+        return [*owed, *finished] if owed else list(finished)
+
+    def delete(self, jobs: Sequence[ReservedJob]) -> None:
+        """Delete `jobs` now; if that fails they are owed (see `with_owed`)."""
+        if not jobs:
+            return
+        try:
+            self._delete(jobs)
+        except BaseException:
+            self._owed = [*jobs, *self._owed]
+            raise
 
     def abandon(self) -> None:
-        """End the reservation unfinished: its connection is dropped, so the server rolls
-        back whatever it had not committed."""
-        if not self.done:
-            self._steps.close()
-            self._error = QueueError("the reservation ahead was abandoned")
-            self._on_end(False)
+        """End the reservation under way unfinished (its rows wait for `retry_after`); the
+        finished rows it carried are owed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.abandon()
+            self._owed = [*self._take_carried_back(), *self._owed]
 
-    def _answered(self) -> bool:
-        if self._tls_pending is not None and self._tls_pending():
-            return True  # TLS: bytes already decrypted
-        if self._poller is None:  # no poll(): select() (file descriptors under 1024 only)
-            readable, _, _ = select.select([self._sock], [], [], 0)
-            return bool(readable)
-        return bool(self._poller.poll(0))
-
-    def _advance(self) -> None:
+    def _begin(self, queue: str, now: int, limit: int, finished: list[ReservedJob]) -> None:
         try:
-            next(self._steps)
-        except StopIteration as stop:
-            self._rows = [self._job(row) for row in stop.value]
-            self._on_end(True)
-        except Exception as exc:
-            self._steps.close()
-            self._error = queue_error(self._conn, exc)
-            self._on_end(False)
+            pending = self._start(queue, now, limit, finished)
+        except QueueError:
+            pending = None
+        if pending is None:
+            try:
+                self.delete(finished)
+            except QueueError:
+                pass  # owed: deleted with the next statement
+            return
+        self._pending, self._queue, self._carried = pending, queue, finished
 
-    def _job(self, row: Sequence[Any]) -> ReservedJob:
-        job_id, queue, payload, attempts, available_at, created_at = row
-        return ReservedJob(
-            id=job_id,
-            queue=queue,
-            payload=payload,
-            attempts=attempts + 1,
-            reserved_at=self._now,
-            available_at=available_at,
-            created_at=created_at,
-        )
+    def _finish(self) -> list[ReservedJob]:
+        """The rows reserved ahead; none when that reservation failed (its finished rows
+        are then still to delete: `_take_carried_back`)."""
+        pending, self._pending = self._pending, None
+        assert pending is not None
+        try:
+            rows = pending.wait()
+        except QueueError:
+            return []
+        self._carried = []
+        return rows
+
+    def _take_carried_back(self) -> list[ReservedJob]:
+        carried, self._carried = self._carried, []
+        return carried
+
+    def _hand_back(self, job: ReservedJob) -> None:
+        try:
+            self._unreserve(job)
+        except QueueError:
+            pass  # the reservation expires after retry_after; nothing is lost

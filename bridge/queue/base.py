@@ -141,37 +141,6 @@ class BatchRecord:
         )
 
 
-class PendingReservation(Protocol):
-    """A reservation under way while its caller runs jobs (see `JobQueue.reserve_ahead`)."""
-
-    def poll(self) -> None:
-        """Move the reservation on as far as the database has answered."""
-        ...
-
-    def wait(self) -> list[ReservedJob]:
-        """Finish the reservation and return the rows it reserved.
-
-        Raises:
-            QueueError: the reservation failed: nothing was reserved and the finished
-                rows were not deleted.
-        """
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ReadyReservation:
-    """A `PendingReservation` already finished when it was started."""
-
-    rows: list[ReservedJob]
-
-    def poll(self) -> None:
-        """Nothing is left to do."""
-
-    def wait(self) -> list[ReservedJob]:
-        """The rows."""
-        return self.rows
-
-
 class JobQueue(Protocol):
     """Laravel's queue protocol: one `jobs` table, or one Redis connection's queues."""
 
@@ -201,26 +170,41 @@ class JobQueue(Protocol):
         ...
 
     def reserve(
-        self, queue: str, *, now: int, limit: int = 1, finished: Sequence[ReservedJob] = ()
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int = 1,
+        finished: Sequence[ReservedJob] = (),
+        ahead: int = 0,
     ) -> list[ReservedJob]:
-        """Reserve up to `limit` available (or expired) jobs in id order, in one transaction.
+        """Reserve up to `limit` available (or expired) jobs of `queue` in id order, in one
+        transaction, deleting the `finished` rows in it (a worker's done jobs: one commit
+        instead of two). If it raises, nothing was reserved and the finished rows may still
+        be there: hand them in again (deleting a row already gone does nothing).
 
-        `finished` rows are deleted first in that same transaction (a worker's done jobs:
-        one commit instead of two); if the reservation fails, so did their deletion.
+        Reading ahead: with `ahead`, a queue that can starts reserving up to `ahead` more
+        rows of `queue` as it returns rows, and the database works on it while the caller
+        runs them (`poll` moves it on). Those rows are the caller's: the next `reserve` of
+        `queue` returns them (reserved when they were asked for, whatever its own `limit`),
+        and its `finished` rows are deleted with the next reservation ahead; when there are
+        none (nothing found, or the reservation ahead failed), it reserves as usual.
         """
         ...
 
-    def reserve_ahead(
-        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
-    ) -> PendingReservation | None:
-        """Start a reservation like `reserve` that the database works on while the caller
-        runs jobs, holding no lock but on the finished rows and the rows it reserves.
+    def poll(self) -> bool:
+        """Between jobs: move a reservation made ahead on, as far as the database has
+        answered, without waiting; whether rows are being reserved ahead for the caller."""
+        ...
 
-        None where this queue cannot (the caller reserves with `reserve` when it needs
-        rows). One at a time: while one is under way, the next call returns None.
+    def end_reading_ahead(self) -> list[ReservedJob]:
+        """Finish a reservation made ahead and return its rows, the caller's to run or to
+        `unreserve` (none when there was none, or when it failed; the finished rows whose
+        DELETE it carried are then deleted here).
 
         Raises:
-            QueueError: the reservation could not be started (nothing was reserved).
+            QueueError: those finished rows could not be deleted (they are kept for the
+                next `reserve` or `delete_many`).
         """
         ...
 
@@ -263,18 +247,6 @@ class JobQueue(Protocol):
 
     def clear(self, queue: str) -> int:
         """Delete every row of `queue` and return how many there were."""
-        ...
-
-    def pending_size(self, queue: str, *, now: int) -> int:
-        """Rows of `queue` that are unreserved and available at `now` (Laravel 12.19+)."""
-        ...
-
-    def delayed_size(self, queue: str, *, now: int) -> int:
-        """Rows of `queue` that are unreserved and not yet available at `now`."""
-        ...
-
-    def reserved_size(self, queue: str) -> int:
-        """Rows of `queue` that are reserved (possibly expired)."""
         ...
 
 

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.queue import _ahead, _ahead_postgres
-from bridge.queue._ahead import AheadStatements, PyMySQLReservation
+from bridge.queue import _ahead_mysql, _ahead_postgres
+from bridge.queue._ahead import ReadAhead, Reservation
+from bridge.queue._ahead_mysql import AheadStatements, PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor, watched
@@ -42,7 +43,6 @@ from bridge.queue.base import (
     MAX_STORED_ATTEMPTS,
     JobRow,
     NewJob,
-    PendingReservation,
     ReservedJob,
 )
 from bridge.queue.schema import make_jobs_table
@@ -100,21 +100,25 @@ class DatabaseQueue:
         )
         if self._autocommit is not None:
             weakref.finalize(self, self._autocommit.close)
-        # A worker's reservations ahead (`reserve_ahead`) on a connection of their own:
-        # statement by statement at READ COMMITTED on PyMySQL (`_ahead` says why), one
-        # autocommit statement on psycopg (`_ahead_postgres`).
+        # A worker's reservations ahead (`reserve(..., ahead=)`) on a connection of their
+        # own: statement by statement at READ COMMITTED on PyMySQL (`_ahead_mysql` says
+        # why), one autocommit statement on psycopg (`_ahead_postgres`).
         isolation = _AHEAD_ISOLATION.get((engine.dialect.name, engine.dialect.driver))
-        self._ahead = (
+        self._ahead_slot = (
             KeptConnection(
                 engine, idle_ping_seconds=idle_ping_seconds_of(engine), isolation_level=isolation
             )
             if isolation is not None
             else None
         )
-        if self._ahead is not None:
-            weakref.finalize(self, self._ahead.close)
-        # The last of them, so that `close` can end it if it is still under way.
-        self._under_way: weakref.ref[PyMySQLReservation | PsycopgReservation] | None = None
+        if self._ahead_slot is not None:
+            weakref.finalize(self, self._ahead_slot.close)
+        self._reading = ReadAhead(
+            start=self._start_ahead,
+            reserve=self._reserve_now,
+            delete=self._delete_ids,
+            unreserve=self.unreserve,
+        )
 
     @property
     def connection_name(self) -> str:
@@ -132,14 +136,13 @@ class DatabaseQueue:
         return MAX_STORED_ATTEMPTS
 
     def close(self) -> None:
-        """Return the connection kept for pushes to the pool (reopened when needed)."""
+        """Close the kept connections (reopened when needed), ending a reservation made
+        ahead unfinished: the server rolls back what it had not committed."""
         if self._autocommit is not None:
             self._autocommit.close()
-        if self._ahead is not None:
-            under_way = self._under_way() if self._under_way is not None else None
-            if under_way is not None:
-                under_way.abandon()
-            self._ahead.close()
+        if self._ahead_slot is not None:
+            self._reading.abandon()
+            self._ahead_slot.close()
 
     def same_database(self, engine: Engine) -> bool:
         """Whether `engine` reaches the database this queue lives in (one transaction can span)."""
@@ -225,7 +228,13 @@ class DatabaseQueue:
         retrying(insert, idempotent=False)
 
     def reserve(
-        self, queue: str, *, now: int, limit: int = 1, finished: Sequence[ReservedJob] = ()
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int = 1,
+        finished: Sequence[ReservedJob] = (),
+        ahead: int = 0,
     ) -> list[ReservedJob]:
         """Reserve up to `limit` available or expired jobs of `queue`, lowest id first.
 
@@ -235,7 +244,24 @@ class DatabaseQueue:
         done rows in here commits once per batch instead of twice. On PostgreSQL with SKIP
         LOCKED the three are one statement on the connection kept for reading ahead, while
         that connection is free.
+
+        Reading `ahead` (see `JobQueue.reserve`) happens on MySQL/MariaDB over PyMySQL and
+        PostgreSQL over psycopg, where the server has SKIP LOCKED and no listener watches
+        the engine; `_ahead_mysql` and `_ahead_postgres` give its statements and locks.
         """
+        return self._reading.reserve(queue, now=now, limit=limit, finished=finished, ahead=ahead)
+
+    def poll(self) -> bool:
+        """Move a reservation made ahead on; whether one is held for the caller."""
+        return self._reading.poll()
+
+    def end_reading_ahead(self) -> list[ReservedJob]:
+        """Finish a reservation made ahead and return its rows (see `JobQueue`)."""
+        return self._reading.end()
+
+    def _reserve_now(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> list[ReservedJob]:
         if self._sql.returning:
             # PostgreSQL: the same reservation as one statement on the kept connection
             # (see `_ahead_postgres`), one round trip instead of five; Laravel's statements
@@ -284,17 +310,15 @@ class DatabaseQueue:
     def _reserve_at_once(
         self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob]
     ) -> list[ReservedJob] | None:
-        pending = self.reserve_ahead(queue, now=now, limit=limit, finished=finished)
+        pending = self._start_ahead(queue, now, limit, finished)
         return None if pending is None else pending.wait()
 
-    def reserve_ahead(
-        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
-    ) -> PendingReservation | None:
-        """A reservation that goes on on a kept connection while the caller runs jobs
-        (MySQL/MariaDB over PyMySQL and PostgreSQL over psycopg, where the server has SKIP
-        LOCKED; None elsewhere, while a listener watches the engine, or while the last one
-        is under way). See `_ahead` and `_ahead_postgres` for its statements and locks."""
-        slot = self._ahead
+    def _start_ahead(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> Reservation | None:
+        """A reservation under way on the kept connection; None where it cannot be made
+        (see `reserve`), or while that connection is busy."""
+        slot = self._ahead_slot
         if slot is None or watched(self.engine):
             return None
         with wrap_exceptions():
@@ -311,17 +335,15 @@ class DatabaseQueue:
         try:
             # The reservation's constructor sends its first statement; from then on it
             # gives the connection back itself, through `on_end`, whatever happens.
-            pending = self._start_ahead(conn, queue, now, limit, finished, on_end)
+            pending = self._driver_reservation(conn, queue, now, limit, finished, on_end)
         except BaseException:
             slot.let_go(healthy=False)
             raise
         if pending is None:
             slot.let_go(healthy=True)
-            return None
-        self._under_way = weakref.ref(pending)
         return pending
 
-    def _start_ahead(
+    def _driver_reservation(
         self,
         conn: Connection,
         queue: str,
@@ -346,7 +368,7 @@ class DatabaseQueue:
             )
             statement = self._sql.reserve_returning(materialized=materialized)
             return PsycopgReservation(conn, statement, params, now=now, on_end=on_end)
-        if not _ahead.supports_reading_ahead(dbapi_connection):
+        if not _ahead_mysql.supports_reading_ahead(dbapi_connection):
             return None
         statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
         return PyMySQLReservation(conn, statements, now=now, on_end=on_end)
@@ -385,6 +407,9 @@ class DatabaseQueue:
 
     def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
         """Delete finished jobs with one DELETE (rows already gone are skipped)."""
+        self._reading.delete(self._reading.with_owed(jobs))
+
+    def _delete_ids(self, jobs: Sequence[ReservedJob]) -> None:
         if not jobs:
             return
         statement = self._sql.delete_ids(len(jobs))
@@ -484,21 +509,6 @@ class DatabaseQueue:
     def size(self, queue: str) -> int:
         """Number of rows on `queue`, in any state."""
         return self._count(self.table.c.queue == queue)
-
-    def pending_size(self, queue: str, *, now: int) -> int:
-        """Unreserved rows of `queue` available at `now`."""
-        t = self.table
-        return self._count(t.c.queue == queue, t.c.reserved_at.is_(None), t.c.available_at <= now)
-
-    def delayed_size(self, queue: str, *, now: int) -> int:
-        """Unreserved rows of `queue` not yet available at `now`."""
-        t = self.table
-        return self._count(t.c.queue == queue, t.c.reserved_at.is_(None), t.c.available_at > now)
-
-    def reserved_size(self, queue: str) -> int:
-        """Reserved rows of `queue` (expired reservations included)."""
-        t = self.table
-        return self._count(t.c.queue == queue, t.c.reserved_at.is_not(None))
 
     def recent_payloads(self, limit: int = 20) -> list[str]:
         """The payloads of the newest rows, e.g. to detect which Laravel version wrote them."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bridge.exceptions import FailedJobNotFound, QueueError
+from bridge.queue._ahead import ReadAhead, Ready, Reservation
 from bridge.queue._batch_rules import failure_update, success_update
 from bridge.queue._filters import matches
 from bridge.queue.base import (
@@ -24,8 +25,6 @@ from bridge.queue.base import (
     JobQueue,
     JobRow,
     NewJob,
-    PendingReservation,
-    ReadyReservation,
     ReservedJob,
     RetryMove,
     log_then_delete,
@@ -48,12 +47,20 @@ class Release:
 class InMemoryQueue:
     """A `jobs` table in a dict, with Laravel's database-queue semantics."""
 
-    def __init__(self, *, connection_name: str = "database", retry_after_seconds: int = 90) -> None:
+    def __init__(
+        self,
+        *,
+        connection_name: str = "database",
+        retry_after_seconds: int = 90,
+        read_ahead: bool = True,
+    ) -> None:
         """Create an empty queue.
 
         Args:
             connection_name: Queue connection name, as written to `failed_jobs.connection`.
             retry_after_seconds: Seconds after which a reserved job is handed out again.
+            read_ahead: Whether `reserve` reads ahead when asked (False: as a queue that
+                cannot, e.g. SQLite's).
         """
         self._connection_name = connection_name
         self._retry_after_seconds = retry_after_seconds
@@ -64,6 +71,13 @@ class InMemoryQueue:
         self.released: list[Release] = []
         self.unreserved: list[int] = []
         self.released_in_place: list[int] = []
+        self._read_ahead = read_ahead
+        self._ahead = ReadAhead(
+            start=self._start_ahead,
+            reserve=self._reserve_now,
+            delete=self._delete_now,
+            unreserve=self.unreserve,
+        )
 
     @property
     def connection_name(self) -> str:
@@ -115,12 +129,43 @@ class InMemoryQueue:
                 self._insert(job)
 
     def reserve(
-        self, queue: str, *, now: int, limit: int = 1, finished: Sequence[ReservedJob] = ()
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int = 1,
+        finished: Sequence[ReservedJob] = (),
+        ahead: int = 0,
     ) -> list[ReservedJob]:
         """Reserve up to `limit` available or expired jobs of `queue`, lowest id first.
 
-        `finished` rows are deleted first, as one step with the reservation.
+        `finished` rows are deleted first, as one step with the reservation. Reading
+        `ahead` reserves the next rows at once, as a database does while jobs run.
         """
+        return self._ahead.reserve(queue, now=now, limit=limit, finished=finished, ahead=ahead)
+
+    def poll(self) -> bool:
+        """Whether rows are held for the caller, reserved ahead."""
+        return self._ahead.poll()
+
+    def end_reading_ahead(self) -> list[ReservedJob]:
+        """The rows reserved ahead (the caller's), if any."""
+        return self._ahead.end()
+
+    def _start_ahead(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> Reservation | None:
+        if not self._read_ahead:
+            return None
+        return Ready(self._reserve_now(queue, now, limit, finished))
+
+    def _delete_now(self, jobs: Sequence[ReservedJob]) -> None:
+        with self._lock:
+            self._forget(jobs)
+
+    def _reserve_now(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> list[ReservedJob]:
         expired = now - self._retry_after_seconds
         reserved: list[ReservedJob] = []
         with self._lock:
@@ -149,20 +194,13 @@ class InMemoryQueue:
                 )
         return reserved
 
-    def reserve_ahead(
-        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
-    ) -> PendingReservation:
-        """`reserve`, done at once: a dict has no round trips to overlap."""
-        return ReadyReservation(self.reserve(queue, now=now, limit=limit, finished=finished))
-
     def delete(self, job: ReservedJob) -> None:
         """Delete a finished job (no-op if already gone)."""
         self.delete_many([job])
 
     def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
         """Delete finished jobs (rows already gone are skipped)."""
-        with self._lock:
-            self._forget(jobs)
+        self._ahead.delete(self._ahead.with_owed(jobs))
 
     def _forget(self, jobs: Sequence[ReservedJob]) -> None:
         for job in jobs:
@@ -225,18 +263,6 @@ class InMemoryQueue:
             for row_id in doomed:
                 del self._rows[row_id]
             return len(doomed)
-
-    def pending_size(self, queue: str, *, now: int) -> int:
-        """Unreserved rows of `queue` available at `now`."""
-        return sum(r.reserved_at is None and r.available_at <= now for r in self.rows(queue))
-
-    def delayed_size(self, queue: str, *, now: int) -> int:
-        """Unreserved rows of `queue` not yet available at `now`."""
-        return sum(r.reserved_at is None and r.available_at > now for r in self.rows(queue))
-
-    def reserved_size(self, queue: str) -> int:
-        """Reserved rows of `queue`."""
-        return sum(r.reserved_at is not None for r in self.rows(queue))
 
 
 def _row_id(job: ReservedJob) -> int:

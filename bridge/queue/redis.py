@@ -35,7 +35,7 @@ import redis.exceptions
 
 from bridge.exceptions import ConfigError, ConnectionLost, PayloadError, QueueError
 from bridge.queue import _redis_scripts as scripts
-from bridge.queue.base import JobRow, NewJob, PendingReservation, ReservedJob
+from bridge.queue.base import JobRow, NewJob, ReservedJob
 
 __all__ = [
     "RedisQueue",
@@ -283,13 +283,20 @@ class RedisQueue:
     # --- reservations ------------------------------------------------------------------
 
     def reserve(
-        self, queue: str, *, now: int, limit: int = 1, finished: Sequence[ReservedJob] = ()
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int = 1,
+        finished: Sequence[ReservedJob] = (),
+        ahead: int = 0,
     ) -> list[ReservedJob]:
         """Reserve up to `limit` jobs of `queue`, oldest first, after migrating due ones.
 
         One script: delete `finished` reservations of this queue, move due delayed and
         expired reserved jobs to the list, pop and reserve. With `block_for_seconds` and
-        nothing to hand out, it waits on `:notify` for a push and tries once more.
+        nothing to hand out, it waits on `:notify` for a push and tries once more. Never
+        reads `ahead`: the script is short, with no database time to hide.
         """
         mine = [job for job in finished if job.queue == queue]
         others = [job for job in finished if job.queue != queue]
@@ -336,11 +343,13 @@ class RedisQueue:
             )
         return out
 
-    def reserve_ahead(
-        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
-    ) -> PendingReservation | None:
-        """None: a reservation is one short script, with no database time to hide."""
-        return None
+    def poll(self) -> bool:
+        """False: nothing is reserved ahead (see `reserve`)."""
+        return False
+
+    def end_reading_ahead(self) -> list[ReservedJob]:
+        """None: nothing is reserved ahead."""
+        return []
 
     def delete(self, job: ReservedJob) -> None:
         """Delete a finished job: its reservation leaves `:reserved` (no-op if already gone)."""

@@ -15,15 +15,17 @@ thus runs again only the jobs it finished in about the last 0.1 s (with read-ahe
 those whose DELETE rides on the reservation ahead, which commits within a few jobs), never
 a whole batch's worth.
 
-With prefetch the worker also reads ahead (`WorkerOptions.read_ahead`, where the queue
-supports `reserve_ahead`): as it starts a batch of the first queue, it starts reserving that
-queue's next batch, and moves the reservation on between jobs, so the database works while
-the jobs run. The rules above hold for it: the two batches share the aging budget (each is
-capped at half of what fits) and rows reserved ahead are checked for age before they start
-like any others; it happens only while jobs take under 50 ms on average (where the
-database's time is worth hiding); only the first queue is read ahead (rows of a lower queue
-are polled against higher queues job by job anyway); `max_jobs` caps what is reserved
-ahead; a stopping worker finishes the reservation and hands its rows back with the rest.
+With prefetch the worker also asks the queue to read ahead (`WorkerOptions.read_ahead`;
+`JobQueue.reserve`'s `ahead`): as a reservation of the first queue returns a batch, the
+queue, where it can, starts reserving that queue's next batch, and `poll` moves it on
+between jobs, so the database works while the jobs run; the next reservation returns its
+rows. The rules above hold for it: the two batches share the aging budget (each is capped
+at half of what fits) and rows reserved ahead are checked for age before they start like
+any others; it happens only while jobs take under 50 ms on average (where the database's
+time is worth hiding); only the first queue is read ahead (rows of a lower queue are polled
+against higher queues job by job anyway); `max_jobs` caps what is reserved ahead; a
+stopping worker takes the rows reserved ahead (`end_reading_ahead`) and hands them back
+with the rest.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from bridge.exceptions import QueueError
-from bridge.queue.base import JobQueue, PendingReservation, ReservedJob
+from bridge.queue.base import JobQueue, ReservedJob
 from bridge.worker.options import WorkerOptions
 
 __all__ = ["Reservations"]
@@ -63,12 +65,9 @@ class Reservations:
             # A resting worker is in no hurry, and rests with nothing reserved.
             and options.rest_seconds == 0
         )
-        self._ahead: PendingReservation | None = None
-        # Until the queue says it cannot (`reserve_ahead` gives None), batches are sized
-        # for reading ahead.
+        # Until the queue shows it cannot (asked to read ahead, it holds nothing), batches
+        # are sized for reading ahead.
         self._ahead_offered = True
-        # The finished rows whose DELETE rides on the reservation ahead.
-        self._ahead_finished: list[ReservedJob] = []
         #: Running average of job durations in seconds (None before the first job).
         self.average_seconds: float | None = None
 
@@ -151,81 +150,56 @@ class Reservations:
                     self._unreserve(held)
                 else:
                     self._buffer.extend(held)
-            elif self._ahead is not None:
-                self._ahead.poll()
+            elif self._reading_ahead:
+                self._queue.poll()
         if not self._buffer:
-            rows = self._finish_ahead()
-            if rows and now - rows[0].reserved_at > self._age_limit_seconds:
-                self._unreserve(rows)
-                rows = []
-            if rows:
-                self._buffer.extend(rows)
-                self._buffer_rank = 0
-            else:
-                # Also after an empty read-ahead: jobs may have come since it looked.
-                self._reserve(range(len(self._options.queues)), now)
-            if self._buffer and self._buffer_rank == 0:
-                self._start_ahead(now, jobs_processed)
+            self._reserve(range(len(self._options.queues)), now, jobs_processed)
         return self._buffer.popleft() if self._buffer else None
 
-    def _reserve(self, ranks: Iterable[int], now: float) -> bool:
+    def _reserve(self, ranks: Iterable[int], now: float, jobs_processed: int = -1) -> bool:
+        """Reserve from the first of `ranks` that has rows; read the first queue ahead when
+        `jobs_processed` is given."""
         for rank in ranks:
-            # Finished rows are deleted in the reservation's transaction: one commit per batch.
-            finished = self._take_deletes()
-            try:
-                rows = self._queue.reserve(
-                    self._options.queues[rank],
-                    now=int(now),
-                    limit=self.batch_size(),
-                    finished=finished,
-                )
-            except QueueError:
-                self._keep_deletes(finished, now)
-                raise
+            ahead = self._ahead_limit(jobs_processed) if rank == 0 and jobs_processed >= 0 else 0
+            rows = self._reserve_from(rank, now, ahead)
+            if rows and now - rows[0].reserved_at > self._age_limit_seconds:
+                # Reserved ahead and kept waiting too long: back they go, and fresh rows.
+                self._unreserve(rows)
+                rows = self._reserve_from(rank, now, ahead)
             if rows:
+                if ahead:
+                    self._ahead_offered = self._queue.poll()
                 self._buffer.extend(rows)
                 self._buffer_rank = rank
                 return True
         return False
 
-    def _start_ahead(self, now: float, jobs_processed: int) -> None:
+    def _reserve_from(self, rank: int, now: float, ahead: int) -> list[ReservedJob]:
+        # Finished rows are deleted in the reservation's transaction: one commit per batch.
+        finished = self._take_deletes()
+        try:
+            return self._queue.reserve(
+                self._options.queues[rank],
+                now=int(now),
+                limit=self.batch_size(),
+                finished=finished,
+                ahead=ahead,
+            )
+        except QueueError:
+            self._keep_deletes(finished, now)
+            raise
+
+    def _ahead_limit(self, jobs_processed: int) -> int:
+        """Rows to read ahead with the next batch (0: none)."""
         average = self.average_seconds
         if not self._reading_ahead or average is None or average > _AHEAD_MAX_AVERAGE_SECONDS:
-            return
+            return 0
         options = self._options
         limit = min(options.prefetch, self._fits())
         if options.max_jobs:
-            limit = min(limit, options.max_jobs - jobs_processed - len(self._buffer))
-        if limit < 1:
-            return
-        finished = self._take_deletes()
-        try:
-            pending = self._queue.reserve_ahead(
-                options.queues[0], now=int(now), limit=limit, finished=finished
-            )
-        except QueueError as exc:
-            self._logger.warning("Could not start reserving ahead: %s", exc)
-            pending = None
-        else:
-            self._ahead_offered = pending is not None
-        if pending is None:
-            self._keep_deletes(finished, now)
-            return
-        self._ahead, self._ahead_finished = pending, finished
-
-    def _finish_ahead(self) -> list[ReservedJob]:
-        """The rows reserved ahead, if any (none when that reservation failed)."""
-        pending, self._ahead = self._ahead, None
-        finished, self._ahead_finished = self._ahead_finished, []
-        if pending is None:
-            return []
-        try:
-            return pending.wait()
-        except QueueError as exc:
-            # Nothing was reserved or deleted: the usual reservation takes over.
-            self._keep_deletes(finished, self._pending_since or 0.0)
-            self._logger.warning("Reserving ahead failed (%s); reserving again", exc)
-            return []
+            # The batch itself may take up to `batch_size` rows of what is left.
+            limit = min(limit, options.max_jobs - jobs_processed - self.batch_size())
+        return max(limit, 0)
 
     # --- handing back ---------------------------------------------------------------------
 
@@ -257,7 +231,10 @@ class Reservations:
         """Hand back every row not started (the batch read ahead too); delete the done ones."""
         held = list(self._buffer)
         self._buffer.clear()
-        held += self._finish_ahead()
+        try:
+            held += self._queue.end_reading_ahead()
+        except QueueError as exc:
+            self._logger.error("Could not delete finished jobs: %s", exc)
         self._unreserve(held)
         try:
             self.flush_deletes()

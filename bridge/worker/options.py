@@ -114,7 +114,7 @@ class WorkerOptions:
         prefetch: Rows to reserve in one transaction (1 = Laravel's one-at-a-time).
         prefetch_age_fraction: Share of `retry_after` a prefetched row may wait before start.
         read_ahead: With prefetch, start reserving the first queue's next batch when a batch
-            starts, where the queue can (`JobQueue.reserve_ahead`): the database works on it
+            starts, where the queue can (`JobQueue.reserve`'s `ahead`): the database works on it
             while the jobs run.
         default_queue: The connection's default queue (Laravel's `queue.connections.*.queue`),
             where a chained job naming no queue goes.

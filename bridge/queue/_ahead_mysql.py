@@ -1,0 +1,220 @@
+"""A reservation that goes on while the worker runs jobs: MySQL/MariaDB over PyMySQL.
+
+At 64 rows per transaction the server spends about as long on a reservation as the Python
+worker spends running those 64 trivial jobs; made one after the other, as Laravel's worker
+does, the two add up. Here the worker starts the next reservation as it starts a batch, and
+between two jobs `poll` reads whichever answer has arrived and sends the next statement, so
+the server works while the jobs run. Nothing runs on another thread: a thread contends with
+the jobs for the interpreter lock on every network read, which was measured to cost as
+much as it saved.
+
+Such a transaction stays open while jobs run, so it must hold no lock that anyone else, or
+this worker itself, may wait for. Laravel's locking SELECT cannot be used as it is: it also
+locks every row it scans and passes over (the reserved rows in front of the free ones: other
+workers' jobs and this worker's own current batch), and MariaDB keeps those locks until the
+commit even at READ COMMITTED. So the reservation is made in steps that lock only rows that
+are the worker's anyway:
+
+1. DELETE the rows the worker finished (its own);
+2. read the candidates, Laravel's condition and order, without locking (READ COMMITTED: the
+   latest committed rows, and no gap locks anywhere in the transaction);
+3. lock the candidates by primary key, the condition checked again and rows others hold
+   skipped (`FOR UPDATE SKIP LOCKED`), reading their `attempts`;
+4. UPDATE the locked ones as reserved, and COMMIT.
+
+Step 3 never overlaps a job: `poll` sends it and waits for its answer. If it locked every
+candidate, the transaction holds only the worker's rows, and steps 4 go on while jobs run.
+If a candidate changed hands between steps 2 and 3, a row that no longer meets the
+condition may be locked all the same, so the reservation finishes at once. A row's queue,
+payload and times never change in place (Laravel's release inserts a new row), so step 2's
+columns stand; only `attempts` is read again. The candidates are the lowest ids free when
+step 2 ran, a batch earlier than Laravel's worker would look; rows that became free since
+(a delay that ran out, an expired reservation) go in the next batch.
+
+The driver has no public call for "send now, read the answer later", so this uses two of
+PyMySQL's internal methods (`_execute_command`, `_read_query_result`), which its own `query`
+is made of. Where they are missing the queue does not offer `reserve_ahead`. Every path ends
+the transaction: the last statement is COMMIT; any error discards the connection, and the
+server rolls back what was not committed.
+"""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from bridge.exceptions import QueueError
+from bridge.queue._cursor import queue_error
+from bridge.queue.base import ReservedJob
+
+__all__ = ["AheadStatements", "PyMySQLReservation", "supports_reading_ahead"]
+
+#: PyMySQL's COM_QUERY command code (`pymysql.constants.COMMAND.COM_QUERY`).
+_COM_QUERY = 3
+# poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
+_poll = getattr(select, "poll", None)
+
+
+def supports_reading_ahead(dbapi_connection: Any) -> bool:
+    """Whether this DBAPI connection has the PyMySQL internals a read-ahead needs."""
+    return all(
+        hasattr(dbapi_connection, name)
+        for name in ("_execute_command", "_read_query_result", "_sock")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AheadStatements:
+    """The SQL of one reservation ahead, values written in where they are known up front.
+
+    `lock` and `mark` take ids (a comma-separated list of integers) and return the
+    statement.
+    """
+
+    delete: str | None
+    candidates: str
+    lock: Callable[[str], str]
+    mark: Callable[[str], str]
+
+
+def _id_list(rows: Sequence[Sequence[Any]]) -> str:
+    # int() so that nothing but digits is ever written into the SQL.
+    return ",".join(str(int(row[0])) for row in rows)
+
+
+class PyMySQLReservation:
+    """One reservation, statement by statement, on a connection only it uses meanwhile."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        statements: AheadStatements,
+        *,
+        now: int,
+        on_end: Callable[[bool], None],
+    ) -> None:
+        """Send the first statement.
+
+        Args:
+            conn: The kept connection, at READ COMMITTED, outside any transaction.
+            statements: The reservation's SQL.
+            now: The reservation time (`reserved_at` of the rows it takes).
+            on_end: Called once when the reservation ends, with False when the
+                connection must be discarded.
+        """
+        self._conn = conn
+        dbapi: Any = conn.connection.dbapi_connection
+        self._dbapi = dbapi
+        # Asked between every two jobs whether an answer has come: set up once.
+        self._sock = dbapi._sock
+        self._tls_pending = getattr(self._sock, "pending", None)
+        self._poller = _poll() if _poll is not None else None
+        if self._poller is not None:
+            self._poller.register(self._sock, select.POLLIN)
+        self._now = now
+        self._on_end = on_end
+        self._rows: list[ReservedJob] | None = None
+        self._error: QueueError | None = None
+        # Set while `poll` must wait for the answer: to the locking step, and once a row this
+        # reservation did not take may be locked by it.
+        self._urgent = False
+        self._steps = self._statements(statements)
+        self._advance()
+
+    def _statements(self, sql: AheadStatements) -> Generator[None, None, list[Any]]:
+        if sql.delete is not None:
+            yield from self._send(sql.delete)
+        candidates = yield from self._send(sql.candidates)
+        rows: list[Any] = []
+        if candidates:
+            self._urgent = True
+            locked = yield from self._send(sql.lock(_id_list(candidates)))
+            attempts = {int(row[0]): row[1] for row in locked}
+            rows = [
+                (*row[:3], attempts[row[0]], *row[4:]) for row in candidates if row[0] in attempts
+            ]
+            self._urgent = len(rows) < len(candidates)
+            if rows:
+                yield from self._send(sql.mark(_id_list(rows)))
+        yield from self._send("COMMIT")
+        return rows
+
+    def _send(self, statement: str) -> Generator[None, None, list[Any]]:
+        dbapi = self._dbapi
+        dbapi._execute_command(_COM_QUERY, statement)
+        yield
+        dbapi._read_query_result()
+        return list(dbapi._result.rows or ())
+
+    @property
+    def done(self) -> bool:
+        """Whether the reservation ended (its rows or its error are ready)."""
+        return self._rows is not None or self._error is not None
+
+    def poll(self) -> None:
+        """Read the answers that have arrived and send the statements they allow.
+
+        Waits for the server only for the locking step, and to finish a reservation that
+        may hold a row it did not take (see the module notes).
+        """
+        while not self.done and (self._urgent or self._answered()):
+            self._advance()
+
+    def wait(self) -> list[ReservedJob]:
+        """Finish the reservation and return its rows.
+
+        Raises:
+            QueueError: the reservation failed; nothing was reserved and the finished rows
+                were not deleted (unless the connection died during COMMIT: then the rows
+                may be held until `retry_after`, as with any reservation whose commit's
+                answer never came).
+        """
+        while not self.done:
+            self._advance()
+        if self._error is not None:
+            raise self._error
+        assert self._rows is not None
+        return self._rows
+
+    def abandon(self) -> None:
+        """End the reservation unfinished: its connection is dropped, so the server rolls
+        back whatever it had not committed."""
+        if not self.done:
+            self._steps.close()
+            self._error = QueueError("the reservation ahead was abandoned")
+            self._on_end(False)
+
+    def _answered(self) -> bool:
+        if self._tls_pending is not None and self._tls_pending():
+            return True  # TLS: bytes already decrypted
+        if self._poller is None:  # no poll(): select() (file descriptors under 1024 only)
+            readable, _, _ = select.select([self._sock], [], [], 0)
+            return bool(readable)
+        return bool(self._poller.poll(0))
+
+    def _advance(self) -> None:
+        try:
+            next(self._steps)
+        except StopIteration as stop:
+            self._rows = [self._job(row) for row in stop.value]
+            self._on_end(True)
+        except Exception as exc:
+            self._steps.close()
+            self._error = queue_error(self._conn, exc)
+            self._on_end(False)
+
+    def _job(self, row: Sequence[Any]) -> ReservedJob:
+        job_id, queue, payload, attempts, available_at, created_at = row
+        return ReservedJob(
+            id=job_id,
+            queue=queue,
+            payload=payload,
+            attempts=attempts + 1,
+            reserved_at=self._now,
+            available_at=available_at,
+            created_at=created_at,
+        )
