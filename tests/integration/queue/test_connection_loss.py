@@ -75,7 +75,7 @@ def kill_kept_connection(queue: DatabaseQueue, slot: KeptConnection | None, admi
 def kill_reading_ahead_connection(queue: DatabaseQueue, admin: Engine) -> None:
     """Kill the connection `queue` keeps for reading ahead (PostgreSQL's `reserve` uses it
     too while it is free)."""
-    kill_kept_connection(queue, queue._ahead, admin)
+    kill_kept_connection(queue, queue._ahead_slot, admin)
 
 
 def kill_push_connection(queue: DatabaseQueue, admin: Engine) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from bridge.queue._cursor import watched
 from bridge.queue.base import NewJob
 from bridge.queue.database import DatabaseQueue
+from bridge.queue.stats import queue_stats
 
 NOW = 1_760_000_000
 
@@ -75,10 +76,8 @@ def test_reserve_takes_lowest_id_and_counts_the_attempt(
 def test_delayed_job_is_invisible_until_available_at(queue: DatabaseQueue) -> None:
     queue.push("later", queue="default", now=NOW, delay_seconds=60)
     assert queue.reserve("default", now=NOW + 59) == []
-    assert (queue.delayed_size("default", now=NOW), queue.pending_size("default", now=NOW)) == (
-        1,
-        0,
-    )
+    [stats] = queue_stats(queue, now=NOW)
+    assert (stats.delayed, stats.pending) == (1, 0)
     (job,) = queue.reserve("default", now=NOW + 60)
     assert job.available_at == NOW + 60
 
@@ -137,9 +136,8 @@ def test_sizes_and_clear(queue: DatabaseQueue) -> None:
     queue.push("c", queue="q", now=NOW)
     queue.reserve("q", now=NOW)
     assert queue.size("q") == 3
-    assert queue.pending_size("q", now=NOW) == 1
-    assert queue.delayed_size("q", now=NOW) == 1
-    assert queue.reserved_size("q") == 1
+    [stats] = queue_stats(queue, now=NOW)
+    assert (stats.queue, stats.pending, stats.delayed, stats.reserved) == ("q", 1, 1, 1)
     assert queue.clear("q") == 3 and queue.size("q") == 0
 
 

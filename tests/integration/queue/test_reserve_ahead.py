@@ -1,4 +1,5 @@
-"""`DatabaseQueue.reserve_ahead`: a reservation that proceeds while the worker runs jobs.
+"""Reading ahead (`DatabaseQueue.reserve(..., ahead=)`): a reservation that proceeds while
+the worker runs jobs.
 
 On MariaDB (PyMySQL) it is the same reservation as `reserve`, sent statement by statement;
 while it is open it holds only rows that are the worker's own (READ COMMITTED), so pushes,
@@ -10,7 +11,7 @@ and while a listener watches the engine, it is not offered.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -19,13 +20,22 @@ from queue_helpers import Tables
 from sqlalchemy.engine import Engine
 
 from bridge.exceptions import QueueError
-from bridge.queue._ahead import PyMySQLReservation
+from bridge.queue._ahead import Reservation
+from bridge.queue._ahead_mysql import PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue.base import ReservedJob
 from bridge.queue.database import DatabaseQueue, create_engine_for
 from bridge.queue.schema import migrate
 
 NOW = 1_760_000_000
+
+
+def reserve_ahead(
+    queue: DatabaseQueue, name: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
+) -> Reservation | None:
+    """Start a reservation ahead as `reserve(..., ahead=)` does, and hand it over (None where
+    the queue cannot, or while its connection is busy)."""
+    return queue._start_ahead(name, now, limit, finished)
 
 
 def _queue_on(url: str) -> Iterator[DatabaseQueue]:
@@ -96,11 +106,11 @@ def test_reads_ahead_what_reserve_would_reserve(server_queue: DatabaseQueue) -> 
     queue = server_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
     first = queue.reserve("default", now=NOW, limit=2)
-    pending = queue.reserve_ahead("default", now=NOW + 1, limit=3, finished=first)
+    pending = reserve_ahead(queue, "default", now=NOW + 1, limit=3, finished=first)
     mysql = queue.engine.dialect.name == "mysql"
     assert isinstance(pending, PyMySQLReservation if mysql else PsycopgReservation)
     # Busy while in flight: a second one is refused rather than queued behind it.
-    assert queue.reserve_ahead("default", now=NOW + 1, limit=3) is None
+    assert reserve_ahead(queue, "default", now=NOW + 1, limit=3) is None
     while not pending.done:
         pending.poll()
     rows = pending.wait()
@@ -125,7 +135,7 @@ def test_reads_ahead_what_reserve_would_reserve(server_queue: DatabaseQueue) -> 
         ids[5]: (0, None),
     }
     # The connection is free again, and an empty reservation still deletes what it was given.
-    last = queue.reserve_ahead("other", now=NOW + 2, limit=3, finished=rows)
+    last = reserve_ahead(queue, "other", now=NOW + 2, limit=3, finished=rows)
     assert last is not None and last.wait() == []
     assert [r.id for r in queue.rows()] == [ids[5]]
 
@@ -134,7 +144,7 @@ def test_an_open_reservation_ahead_holds_only_its_own_rows(server_queue: Databas
     queue = server_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(8)]
     current = queue.reserve("default", now=NOW, limit=3)  # the batch the worker runs
-    pending = queue.reserve_ahead("default", now=NOW, limit=3, finished=current[:1])
+    pending = reserve_ahead(queue, "default", now=NOW, limit=3, finished=current[:1])
     if isinstance(pending, PyMySQLReservation):
         # Step by step, as between jobs: the DELETE, the candidates, the lock; the UPDATE
         # is under way and the transaction open, as while a job runs. The worker's own rows
@@ -160,7 +170,7 @@ def test_an_open_reservation_ahead_holds_only_its_own_rows(server_queue: Databas
 def test_candidates_taken_meanwhile_are_left_to_their_taker(mysql_queue: DatabaseQueue) -> None:
     queue = mysql_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
-    pending = queue.reserve_ahead("default", now=NOW + 1, limit=3)
+    pending = reserve_ahead(queue, "default", now=NOW + 1, limit=3)
     assert isinstance(pending, PyMySQLReservation)
     _answered(pending)  # the candidates are read: the first three rows, none locked
     taken = queue.reserve("default", now=NOW, limit=2)  # another worker is quicker
@@ -190,7 +200,7 @@ def _assert_untouched_and_next_one_works(
     else reserved; the dead connection was dropped and the next reservation works."""
     stored = {r.id: (r.attempts, r.reserved_at) for r in queue.rows()}
     assert stored == {ids[0]: (1, NOW), ids[1]: (0, None), ids[2]: (0, None), ids[3]: (0, None)}
-    again = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+    again = reserve_ahead(queue, "default", now=NOW, limit=2, finished=first)
     assert again is not None
     assert [job.id for job in again.wait()] == ids[1:3]
     assert [r.id for r in queue.rows()] == ids[1:]
@@ -202,7 +212,7 @@ def test_a_reservation_ahead_that_fails_reserves_and_deletes_nothing(
     queue = mysql_queue
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
     first = queue.reserve("default", now=NOW, limit=1)
-    pending = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+    pending = reserve_ahead(queue, "default", now=NOW, limit=2, finished=first)
     assert isinstance(pending, PyMySQLReservation)
     killer = create_engine_for(mysql_url)
     with killer.connect() as conn:
@@ -220,16 +230,19 @@ def test_not_offered_where_it_cannot_work(engine: Engine, tables: Tables) -> Non
     queue = DatabaseQueue(engine=engine, table=tables.jobs)
     queue.push("p", queue="default", now=NOW)
     if engine.dialect.name == "sqlite":
-        assert queue.reserve_ahead("default", now=NOW, limit=2) is None
+        assert reserve_ahead(queue, "default", now=NOW, limit=2) is None
+        queue.push("q", queue="default", now=NOW)
+        assert len(queue.reserve("default", now=NOW, ahead=2)) == 1
+        assert not queue.poll() and queue.end_reading_ahead() == []
         return
     listener = lambda *args: None  # noqa: E731
     sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         # A listener on the engine would not see statements sent this way.
-        assert queue.reserve_ahead("default", now=NOW, limit=2) is None
+        assert reserve_ahead(queue, "default", now=NOW, limit=2) is None
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
-    pending = queue.reserve_ahead("default", now=NOW, limit=2)
+    pending = reserve_ahead(queue, "default", now=NOW, limit=2)
     assert pending is not None and len(pending.wait()) == 1
     queue.close()
 
@@ -264,7 +277,7 @@ def test_postgres_takes_expired_rows_and_counts_their_attempts(
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(3)]
     queue.reserve("default", now=NOW, limit=2)  # a worker that died with them
     later = NOW + queue.retry_after_seconds
-    pending = queue.reserve_ahead("default", now=later, limit=5)
+    pending = reserve_ahead(queue, "default", now=later, limit=5)
     assert pending is not None
     assert [(job.id, job.attempts, job.reserved_at) for job in pending.wait()] == [
         (ids[0], 2, later),
@@ -280,7 +293,7 @@ def test_postgres_rows_locked_elsewhere_are_skipped(postgres_queue: DatabaseQueu
     try:
         # Another worker in the middle of reserving the first row.
         other.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
-        pending = queue.reserve_ahead("default", now=NOW, limit=2)
+        pending = reserve_ahead(queue, "default", now=NOW, limit=2)
         assert pending is not None
         assert [job.id for job in pending.wait()] == ids[1:3]
     finally:
@@ -299,7 +312,7 @@ def test_postgres_reservation_ahead_that_fails_reserves_and_deletes_nothing(
     try:
         # Holding the finished row makes the statement wait at its DELETE, unfinished.
         blocker.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
-        pending = queue.reserve_ahead("default", now=NOW, limit=2, finished=first)
+        pending = reserve_ahead(queue, "default", now=NOW, limit=2, finished=first)
         assert isinstance(pending, PsycopgReservation)
         pending.poll()
         assert not pending.done
@@ -320,7 +333,7 @@ def test_postgres_server_error_is_a_queue_error(postgres_queue: DatabaseQueue) -
     queue.push("p", queue="default", now=NOW)
     with queue.engine.begin() as conn:
         conn.exec_driver_sql(f"ALTER TABLE {queue.table.name} RENAME COLUMN attempts TO tries")
-    pending = queue.reserve_ahead("default", now=NOW, limit=2)
+    pending = reserve_ahead(queue, "default", now=NOW, limit=2)
     assert pending is not None
     with pytest.raises(QueueError, match="attempts"):
         pending.wait()
@@ -337,7 +350,7 @@ def test_postgres_reserve_runs_laravels_statements_while_the_kept_connection_is_
     try:
         blocker.exec_driver_sql(f"SELECT id FROM {queue.table.name} WHERE id = {ids[0]} FOR UPDATE")
         # A reservation ahead waits on the blocked row and holds the kept connection...
-        pending = queue.reserve_ahead("other", now=NOW, limit=2, finished=done)
+        pending = reserve_ahead(queue, "other", now=NOW, limit=2, finished=done)
         assert pending is not None
         pending.poll()
         assert not pending.done
@@ -386,3 +399,77 @@ def test_postgres_reservation_statement_in_both_forms(
         ids[2]: (1, NOW + 1),
         ids[3]: (0, None),
     }
+
+
+# --- through `reserve` ------------------------------------------------------------------------
+
+
+def test_reserve_reads_ahead_and_hands_those_rows_out_next(server_queue: DatabaseQueue) -> None:
+    queue = server_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(5)]
+    first = queue.reserve("default", now=NOW, limit=2, ahead=3)
+    assert [job.id for job in first] == ids[:2]
+    mysql = queue.engine.dialect.name == "mysql"
+    assert isinstance(queue._reading.under_way, PyMySQLReservation if mysql else PsycopgReservation)
+    assert queue.poll()  # under way, held for the caller
+    # The next reservation returns the rows reserved ahead (when they were asked for), and
+    # the finished rows ride on the reservation it starts ahead in turn (which finds none).
+    second = queue.reserve("default", now=NOW + 1, limit=1, finished=first, ahead=3)
+    assert [(job.id, job.attempts, job.reserved_at) for job in second] == [
+        (row_id, 1, NOW) for row_id in ids[2:5]
+    ]
+    assert queue.end_reading_ahead() == []
+    assert not queue.poll()
+    assert {r.id: (r.attempts, r.reserved_at) for r in queue.rows()} == {
+        row_id: (1, NOW) for row_id in ids[2:5]
+    }
+    assert queue.reserve("default", now=NOW + 2, finished=second, ahead=3) == []
+    assert queue.rows() == []
+
+
+def test_reserve_without_ahead_deletes_the_finished_rows_at_once(
+    server_queue: DatabaseQueue,
+) -> None:
+    queue = server_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    first = queue.reserve("default", now=NOW, limit=2, ahead=2)
+    # No reservation ahead will carry the DELETE of `first`: it happens before the rows
+    # reserved ahead are handed out.
+    second = queue.reserve("default", now=NOW + 1, finished=first)
+    assert [job.id for job in second] == ids[2:]
+    assert not queue.poll()
+    assert [r.id for r in queue.rows()] == ids[2:]
+
+
+def test_a_stopping_worker_takes_the_rows_reserved_ahead(server_queue: DatabaseQueue) -> None:
+    queue = server_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(4)]
+    first = queue.reserve("default", now=NOW, limit=1, ahead=2)
+    second = queue.reserve("default", now=NOW, finished=first, ahead=2)
+    ahead = queue.end_reading_ahead()
+    assert [job.id for job in [*second, *ahead]] == ids[1:]
+    for job in [*second, *ahead]:
+        assert queue.unreserve(job)
+    assert {r.id: (r.attempts, r.reserved_at) for r in queue.rows()} == {
+        row_id: (0, None) for row_id in ids[1:]
+    }
+
+
+def test_reserve_reserves_again_after_a_failed_reservation_ahead(
+    mysql_queue: DatabaseQueue, mysql_url: str
+) -> None:
+    queue = mysql_queue
+    ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
+    first = queue.reserve("default", now=NOW, limit=1, ahead=2)
+    second = queue.reserve("default", now=NOW, finished=first, ahead=2)  # carries first's DELETE
+    pending = queue._reading.under_way
+    assert isinstance(pending, PyMySQLReservation)
+    killer = create_engine_for(mysql_url)
+    with killer.connect() as conn:
+        conn.exec_driver_sql(f"KILL CONNECTION {pending._dbapi.thread_id()}")
+    killer.dispose()
+    # Nothing was reserved ahead, and neither `first` nor `second` was deleted: the next
+    # reservation deletes both and reserves as usual.
+    third = queue.reserve("default", now=NOW + 1, limit=2, finished=second)
+    assert [job.id for job in third] == ids[3:5]
+    assert [r.id for r in queue.rows()] == ids[3:]
