@@ -31,11 +31,11 @@ columns stand; only `attempts` is read again. The candidates are the lowest ids 
 step 2 ran, a batch earlier than Laravel's worker would look; rows that became free since
 (a delay that ran out, an expired reservation) go in the next batch.
 
-The driver has no public call for "send now, read the answer later", so this uses two of
-PyMySQL's internal methods (`_execute_command`, `_read_query_result`), which its own `query`
-is made of. Where they are missing the queue does not offer `reserve_ahead`. Every path ends
-the transaction: the last statement is COMMIT; any error discards the connection, and the
-server rolls back what was not committed.
+The driver has no public call for "send now, read the answer later", so this uses PyMySQL's
+internals, through `_driver` (where they are missing, or the version is not one the tests
+run, the queue does not read ahead). Every path ends the transaction: the last statement is
+COMMIT; any error discards the connection, and the server rolls back what was not
+committed.
 """
 
 from __future__ import annotations
@@ -48,23 +48,14 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
+from bridge.queue import _driver
 from bridge.queue._cursor import queue_error
 from bridge.queue.base import ReservedJob
 
-__all__ = ["AheadStatements", "PyMySQLReservation", "supports_reading_ahead"]
+__all__ = ["AheadStatements", "PyMySQLReservation"]
 
-#: PyMySQL's COM_QUERY command code (`pymysql.constants.COMMAND.COM_QUERY`).
-_COM_QUERY = 3
 # poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
 _poll = getattr(select, "poll", None)
-
-
-def supports_reading_ahead(dbapi_connection: Any) -> bool:
-    """Whether this DBAPI connection has the PyMySQL internals a read-ahead needs."""
-    return all(
-        hasattr(dbapi_connection, name)
-        for name in ("_execute_command", "_read_query_result", "_sock")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +101,7 @@ class PyMySQLReservation:
         dbapi: Any = conn.connection.dbapi_connection
         self._dbapi = dbapi
         # Asked between every two jobs whether an answer has come: set up once.
-        self._sock = dbapi._sock
+        self._sock = _driver.socket_of(dbapi)
         self._tls_pending = getattr(self._sock, "pending", None)
         self._poller = _poll() if _poll is not None else None
         if self._poller is not None:
@@ -144,11 +135,9 @@ class PyMySQLReservation:
         return rows
 
     def _send(self, statement: str) -> Generator[None, None, list[Any]]:
-        dbapi = self._dbapi
-        dbapi._execute_command(_COM_QUERY, statement)
+        _driver.send_query(self._dbapi, statement)
         yield
-        dbapi._read_query_result()
-        return list(dbapi._result.rows or ())
+        return _driver.read_result(self._dbapi)
 
     @property
     def done(self) -> bool:

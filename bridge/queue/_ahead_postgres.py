@@ -19,8 +19,9 @@ on a batch read ahead for longer than the server takes to run it.
 
 psycopg's `Connection` has no "send now, read later" call, so the statement goes through
 its libpq connection (`pgconn`: `send_query_params`, `consume_input`, `is_busy`,
-`get_result`), which psycopg exposes for such use. Any error discards the connection: the
-server has then either committed the whole statement or nothing of it.
+`get_result`), which psycopg exposes for such use (`_driver` checks for it). Any error
+discards the connection: the server has then either committed the whole statement or
+nothing of it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from bridge.exceptions import QueueError
 from bridge.queue._cursor import queue_error
 from bridge.queue.base import ReservedJob
 
-__all__ = ["PsycopgReservation", "reservation_params", "supports_reading_ahead"]
+__all__ = ["PsycopgReservation", "reservation_params"]
 
 # libpq's PGRES_TUPLES_OK: a statement that returned rows (`psycopg.pq.ExecStatus`).
 _TUPLES_OK = 2
@@ -43,15 +44,6 @@ _TUPLES_OK = 2
 _SQLSTATE = ord("C")
 # poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
 _poll = getattr(select, "poll", None)
-
-
-def supports_reading_ahead(dbapi_connection: Any) -> bool:
-    """Whether this DBAPI connection is psycopg 3's, with the libpq calls a read-ahead needs."""
-    pgconn = getattr(dbapi_connection, "pgconn", None)
-    return pgconn is not None and all(
-        hasattr(pgconn, name)
-        for name in ("send_query_params", "consume_input", "is_busy", "get_result", "socket")
-    )
 
 
 def reservation_params(

@@ -17,24 +17,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy.exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
 from bridge.queue._errors import translate
 
-__all__ = ["driver_error", "queue_error", "run_on_cursor", "watched"]
+__all__ = ["driver_error", "queue_error", "run_on_cursor"]
 
 T = TypeVar("T")
-
-
-def watched(engine: Engine) -> bool:
-    """Whether a listener wants to see this engine's statements."""
-    # SQLAlchemy's own flag, set by the first listener of any connection event: the common
-    # case of none is one attribute read instead of a walk over the event collections.
-    if not getattr(engine, "_has_events", True):
-        return False
-    dispatch = engine.dispatch
-    return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
 
 
 def run_on_cursor(conn: Connection, action: Callable[[Any], T]) -> T:

@@ -23,12 +23,13 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.queue import _ahead_mysql, _ahead_postgres
+from bridge.queue import _driver
 from bridge.queue._ahead import ReadAhead, Reservation
 from bridge.queue._ahead_mysql import AheadStatements, PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
-from bridge.queue._cursor import run_on_cursor, watched
+from bridge.queue._cursor import run_on_cursor
+from bridge.queue._driver import watched
 from bridge.queue._engine import (
     create_engine_for,
     idle_ping_seconds_of,
@@ -355,7 +356,7 @@ class DatabaseQueue:
         """The driver's reservation ahead, under way; None if the driver lacks the calls."""
         dbapi_connection: Any = conn.connection.dbapi_connection
         if self._sql.returning:
-            if not _ahead_postgres.supports_reading_ahead(dbapi_connection):
+            if not _driver.psycopg_reads_ahead(dbapi_connection):
                 return None
             materialized = dbapi_connection.pgconn.server_version >= 120000
             params = reservation_params(
@@ -368,7 +369,7 @@ class DatabaseQueue:
             )
             statement = self._sql.reserve_returning(materialized=materialized)
             return PsycopgReservation(conn, statement, params, now=now, on_end=on_end)
-        if not _ahead_mysql.supports_reading_ahead(dbapi_connection):
+        if not _driver.pymysql_reads_ahead(dbapi_connection):
             return None
         statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
         return PyMySQLReservation(conn, statements, now=now, on_end=on_end)
