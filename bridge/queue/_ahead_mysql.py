@@ -49,7 +49,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
 from bridge.queue import _driver
-from bridge.queue._cursor import queue_error
+from bridge.queue._errors import translate
 from bridge.queue.base import ReservedJob
 
 __all__ = ["AheadStatements", "PyMySQLReservation"]
@@ -193,7 +193,7 @@ class PyMySQLReservation:
             self._on_end(True)
         except Exception as exc:
             self._steps.close()
-            self._error = queue_error(self._conn, exc)
+            self._error = translate(exc, self._conn)
             self._on_end(False)
 
     def _job(self, row: Sequence[Any]) -> ReservedJob:

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
-from bridge.queue._cursor import queue_error
+from bridge.queue._errors import translate
 from bridge.queue.base import ReservedJob
 
 __all__ = ["PsycopgReservation", "reservation_params"]
@@ -175,7 +175,7 @@ class PsycopgReservation:
         return jobs
 
     def _fail(self, exc: Exception) -> None:
-        self._error = exc if isinstance(exc, QueueError) else queue_error(self._conn, exc)
+        self._error = translate(exc, self._conn)
         self._on_end(False)
 
 

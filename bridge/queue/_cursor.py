@@ -1,8 +1,8 @@
 """Statements run on a DBAPI cursor directly, for the queue's hottest paths.
 
-SQLAlchemy's execution path (execution context, result wrapping, `Row` objects) costs about
-25 µs of CPU per statement here: a tenth of a one-row INSERT's round trip, and more per job
-than a 64-row reservation's own database work. The push and the reservation run their
+SQLAlchemy's execution path (execution context, result wrapping, `Row` objects) costs a
+sizeable part of a one-row INSERT's round trip, and more per job than a 64-row
+reservation's own database work. The push and the reservation run their
 statements on the connection's DBAPI cursor instead (a push on PyMySQL on the DBAPI
 connection itself, see `KeptConnection.insert`), inside the same SQLAlchemy connection and
 transaction. Driver errors are wrapped as SQLAlchemy wraps them, and a connection the
@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from bridge.exceptions import QueueError
-from bridge.queue._errors import translate
+from bridge.queue._errors import driver_error
 
-__all__ = ["driver_error", "queue_error", "run_on_cursor"]
+__all__ = ["run_on_cursor"]
 
 T = TypeVar("T")
 
@@ -44,39 +42,3 @@ def run_on_cursor(conn: Connection, action: Callable[[Any], T]) -> T:
             cursor.close()
         except Exception:
             pass  # a dead connection's cursor: the error above is the one to report
-
-
-def driver_error(
-    conn: Connection, exc: Exception, cursor: Any = None
-) -> sa_exc.StatementError | None:
-    """A driver error of `conn` as SQLAlchemy wraps it (None for any other exception).
-
-    A connection the driver reports dead is invalidated, as SQLAlchemy would.
-    """
-    dialect = conn.dialect
-    if not isinstance(exc, dialect.loaded_dbapi.Error):
-        return None
-    dbapi_connection = conn.connection.dbapi_connection
-    dead = dialect.is_disconnect(exc, dbapi_connection, cursor)
-    wrapped = sa_exc.DBAPIError.instance(
-        None,
-        None,
-        exc,
-        dialect.loaded_dbapi.Error,
-        connection_invalidated=dead,
-        dialect=dialect,
-    )
-    if dead:
-        conn.invalidate(wrapped)
-    return wrapped
-
-
-def queue_error(conn: Connection, exc: Exception) -> QueueError:
-    """An exception from `conn`'s driver, met outside SQLAlchemy, as the `QueueError` that
-    SQLAlchemy's wrapping and `translate` would give (`exc` as its cause)."""
-    wrapped = driver_error(conn, exc)
-    if wrapped is None:
-        return QueueError(f"queue database error: {exc!r}")
-    error = translate(wrapped)
-    error.__cause__ = exc
-    return error

@@ -2,8 +2,8 @@
 
 SQLite: Laravel opens deferred transactions and relies on SQLite's file lock. Two workers
 may then both read before either writes; SQLite refuses the second lock upgrade, and that
-worker's pop fails with "database is locked" (measured: a dozen failures per 2,000 jobs
-with four processes). bridge takes the write lock first (`BEGIN IMMEDIATE`) in every
+worker's pop fails with "database is locked" (a few times per thousand jobs with four
+processes). bridge takes the write lock first (`BEGIN IMMEDIATE`) in every
 transaction, so reservations queue up behind each other instead, and a busy timeout makes
 contenders wait rather than fail.
 

@@ -1,8 +1,12 @@
-"""The one place where `sqlalchemy.exc` errors become bridge's `QueueError` family.
+"""The one place where database errors become bridge's `QueueError` family: `translate`.
 
-`wrap_exceptions` translates; `retrying` runs an operation again after an error that
-certainly left nothing behind (a rolled-back deadlock or lock timeout), and after a lost
-connection only when the caller says the operation is idempotent: a statement whose
+Errors come as SQLAlchemy raises them, or straight from the driver where a hot path runs on
+the DBAPI connection (`_cursor`, `_kept`, the reservations ahead): those are wrapped first
+as SQLAlchemy would wrap them (`driver_error`), so both are classified alike.
+
+`wrap_exceptions` translates a block's errors; `retrying` runs an operation again after an
+error that certainly left nothing behind (a rolled-back deadlock or lock timeout), and after
+a lost connection only when the caller says the operation is idempotent: a statement whose
 connection died after it was sent may or may not have committed.
 """
 
@@ -12,9 +16,10 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy.exc as sa_exc
+from sqlalchemy.engine import Connection
 
 from bridge.exceptions import ConnectionLost, QueueAccessError, QueueBusy, QueueError, SchemaError
 
@@ -61,8 +66,16 @@ _CONTENDED = (
 )
 
 
-def translate(exc: sa_exc.SQLAlchemyError) -> QueueError:
-    """The bridge error for a SQLAlchemy error (the caller chains it with `from`)."""
+def translate(exc: Exception, conn: Connection | None = None) -> QueueError:
+    """The bridge error for a SQLAlchemy error, or for a driver's error met outside
+    SQLAlchemy on `conn` (see `driver_error`); the caller chains it with `from`."""
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        if isinstance(exc, QueueError):
+            return exc
+        wrapped = driver_error(conn, exc) if conn is not None else None
+        if wrapped is None:
+            return QueueError(f"queue database error: {exc!r}")
+        exc = wrapped
     text = str(exc).lower()
     if any(m in text for m in _REFUSED) or any(
         f'{name} "' in text and '" does not exist' in text for name in _REFUSED_NAMES
@@ -79,6 +92,31 @@ def translate(exc: sa_exc.SQLAlchemyError) -> QueueError:
     ):
         return SchemaError(f"queue table or column missing: {_first_line(exc)}")
     return QueueError(f"queue database error: {_first_line(exc)}")
+
+
+def driver_error(
+    conn: Connection, exc: Exception, cursor: Any = None
+) -> sa_exc.StatementError | None:
+    """A driver error of `conn` as SQLAlchemy wraps it (None for any other exception).
+
+    A connection the driver reports dead is invalidated, as SQLAlchemy would.
+    """
+    dialect = conn.dialect
+    if not isinstance(exc, dialect.loaded_dbapi.Error):
+        return None
+    dbapi_connection = conn.connection.dbapi_connection
+    dead = dialect.is_disconnect(exc, dbapi_connection, cursor)
+    wrapped = sa_exc.DBAPIError.instance(
+        None,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dead,
+        dialect=dialect,
+    )
+    if dead:
+        conn.invalidate(wrapped)
+    return wrapped
 
 
 def _first_line(exc: sa_exc.SQLAlchemyError) -> str:

@@ -30,7 +30,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
 from bridge._forks import generation
-from bridge.queue._cursor import driver_error, run_on_cursor
+from bridge.queue._cursor import run_on_cursor
+from bridge.queue._errors import driver_error
 
 __all__ = ["BUSY", "Busy", "KeptConnection"]
 

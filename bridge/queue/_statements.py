@@ -2,9 +2,9 @@
 
 The worker and the dispatcher run these thousands of times a second. Passing ready text to
 `exec_driver_sql` skips SQLAlchemy's per-call statement construction, cache-key generation
-and expanding-IN rendering, which measured about 20 µs per job at 64 rows per reservation:
-more than the database work. The statements are Laravel's (spec §5); only the placeholder
-style and identifier quoting vary by dialect.
+and expanding-IN rendering, which at 64 rows per reservation cost more per job than the
+database work. The statements are Laravel's; only the placeholder style and identifier
+quoting vary by dialect.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ class JobStatements:
         """INSERTs of `jobs` with the values written in, each within `max_rows` rows and
         about `max_chars` characters of SQL (a single larger row goes alone). MySQL only.
 
-        pymysql escapes a str parameter character by character, ~18 µs for a 600-byte
-        payload: more than the server spends storing the row. A hex literal costs one
+        pymysql escapes a str parameter character by character, which for a typical payload
+        takes longer than the server spends storing the row. A hex literal costs one
         C-level `bytes.hex()`, stands for exactly those bytes whatever the server's
         `sql_mode` (`NO_BACKSLASH_ESCAPES` included), and leaves the statement pure ASCII
         (no `%` for the driver to format, as nothing is bound).

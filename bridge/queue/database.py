@@ -1,6 +1,6 @@
 """Laravel's database queue driver over SQLAlchemy Core: `DatabaseQueue` and its siblings.
 
-Every statement has the shape of the one Laravel issues (spec §5): one INSERT per push,
+Every statement has the shape of the one Laravel issues: one INSERT per push,
 one multi-row INSERT per bulk, a short reservation transaction that locks in id order with
 `FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. (On
 PostgreSQL with SKIP LOCKED a reservation is Laravel's SELECT and UPDATE in one statement,
@@ -157,12 +157,11 @@ class DatabaseQueue:
         One statement, as Laravel's `bulk()`, up to 1,000 rows or ~4 MB of payload; larger
         sets take several statements in the same transaction (SQLite caps bound parameters,
         MySQL the packet size). The SQL text is built directly: compiling a 500-row
-        `insert().values()` costs SQLAlchemy ~80 ms, more than the INSERT itself.
+        `insert().values()` costs SQLAlchemy more than the INSERT itself.
 
         On PostgreSQL over psycopg the rows go in with one COPY instead: the same rows in the
         same order, in the same transaction, without psycopg rewriting and binding a few
-        thousand placeholders per statement in Python (a 500-row INSERT ~11 ms, the COPY
-        ~3 ms).
+        thousand placeholders per statement in Python.
         """
         if self._copies and not watched(self.engine):
             statement = self._sql.copy_in()
