@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import select
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -50,26 +49,13 @@ from sqlalchemy.engine import Connection
 from bridge.exceptions import QueueError
 from bridge.queue import _driver
 from bridge.queue._errors import translate
+from bridge.queue._statements import AheadStatements
 from bridge.queue.base import ReservedJob
 
-__all__ = ["AheadStatements", "PyMySQLReservation"]
+__all__ = ["PyMySQLReservation"]
 
 # poll() has no limit on descriptor numbers, unlike select() (a busy process may be past it).
 _poll = getattr(select, "poll", None)
-
-
-@dataclass(frozen=True, slots=True)
-class AheadStatements:
-    """The SQL of one reservation ahead, values written in where they are known up front.
-
-    `lock` and `mark` take ids (a comma-separated list of integers) and return the
-    statement.
-    """
-
-    delete: str | None
-    candidates: str
-    lock: Callable[[str], str]
-    mark: Callable[[str], str]
 
 
 def _id_list(rows: Sequence[Sequence[Any]]) -> str:

@@ -1,6 +1,6 @@
-"""The SQL text of the `jobs` table's hot statements, built once per table and dialect.
+"""The SQL text of every `jobs` statement the queue runs, built once per table and dialect.
 
-The worker and the dispatcher run these thousands of times a second. Passing ready text to
+The worker and the dispatcher run the hot ones thousands of times a second. Passing ready text to
 `exec_driver_sql` skips SQLAlchemy's per-call statement construction, cache-key generation
 and expanding-IN rendering, which at 64 rows per reservation cost more per job than the
 database work. The statements are Laravel's; only the placeholder style and identifier
@@ -9,16 +9,20 @@ quoting vary by dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from bridge.queue.base import MAX_STORED_ATTEMPTS, NewJob
 
-__all__ = ["INSERT_COLUMNS", "JobStatements"]
+__all__ = ["INSERT_COLUMNS", "AheadStatements", "JobStatements"]
 
 INSERT_COLUMNS = ("queue", "attempts", "reserved_at", "available_at", "created_at", "payload")
+#: Every column, in the order of `JobRow`'s fields.
+ROW_COLUMNS = ("id", "queue", "payload", "attempts", "reserved_at", "available_at", "created_at")
 # What `reserve` reads, in the order it unpacks.
 _RESERVE_COLUMNS = ("id", "queue", "payload", "attempts", "available_at", "created_at")
 _CACHE_LIMIT = 512
@@ -32,7 +36,8 @@ class JobStatements:
         self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._sqlite = dialect.name == "sqlite"
         self._table = preparer.format_table(table)
-        self._q = {name: preparer.quote(name) for name in (*INSERT_COLUMNS, "id")}
+        self._q = {name: preparer.quote(name) for name in ROW_COLUMNS}
+        self._for_update = "" if self._sqlite else " FOR UPDATE"
         columns = ", ".join(self._q[c] for c in INSERT_COLUMNS)
         self._insert_head = f"INSERT INTO {self._table} ({columns}) VALUES "
         self.returning = dialect.name == "postgresql"
@@ -126,7 +131,7 @@ class JobStatements:
             f" WHERE {q['queue']} = {m} AND {self._available()} ORDER BY {q['id']} LIMIT {m}"
         )
 
-    def lock_candidates(self) -> tuple[str, str]:
+    def _lock_candidates(self) -> tuple[str, str]:
         """Head and tail of the locking SELECT (id, attempts) of candidate ids, which go
         between the two; the tail's params: now, now - retry_after.
 
@@ -174,7 +179,7 @@ class JobStatements:
             f" WHERE j.{q['id']} = picked.{q['id']} RETURNING {columns}"
         )
 
-    def mark_reserved_parts(self) -> tuple[str, str]:
+    def _mark_reserved_parts(self) -> tuple[str, str]:
         """`mark_reserved` as head and tail around the ids; the head's param: now."""
         q = self._q
         return (
@@ -193,7 +198,7 @@ class JobStatements:
         """Set `reserved_at` and count the attempt on `count` ids: params now, *ids."""
         text = self._by_count.get(("reserve", count))
         if text is None:
-            head, tail = self.mark_reserved_parts()
+            head, tail = self._mark_reserved_parts()
             text = self._remember(("reserve", count), f"{head}{self._marks(count)}{tail}")
         return text
 
@@ -207,11 +212,100 @@ class JobStatements:
             )
         return text
 
+    def ahead_mysql(
+        self,
+        quote: Callable[[str, Any], str],
+        *,
+        queue: str,
+        now: int,
+        expired: int,
+        limit: int,
+        finished: Sequence[int | str],
+    ) -> AheadStatements:
+        """A reservation ahead on MySQL/MariaDB (`_ahead_mysql`), statement by statement,
+        its values written in by `quote` (the PyMySQL cursor's `mogrify`: the driver's own
+        quoting, as its `execute` would apply it), since the statements go out whole."""
+        lock_head, lock_tail = self._lock_candidates()
+        mark_head, mark_tail = self._mark_reserved_parts()
+        lock_tail = quote(lock_tail, (now, expired))
+        mark_head = quote(mark_head, (now,))
+        ids = tuple(finished)
+        return AheadStatements(
+            delete=quote(self.delete_ids(len(ids)), ids) if ids else None,
+            candidates=quote(self.candidates(), (queue, now, expired, limit)),
+            lock=lambda id_list: f"{lock_head}{id_list}{lock_tail}",
+            mark=lambda id_list: f"{mark_head}{id_list}{mark_tail}",
+        )
+
+    def _held(self) -> str:
+        """The row of one reservation, still held: params id, reserved_at, attempts."""
+        q, m = self._q, self._mark
+        return f" WHERE {q['id']} = {m} AND {q['reserved_at']} = {m} AND {q['attempts']} = {m}"
+
+    def unreserve(self) -> str:
+        """Undo a reservation still held (`_held`'s params)."""
+        q = self._q
+        return (
+            f"UPDATE {self._table} SET {q['reserved_at']} = NULL,"
+            f" {q['attempts']} = {q['attempts']} - 1{self._held()}"
+        )
+
+    def release_in_place(self, *, undo_attempt: bool) -> str:
+        """Free a held row again: params available_at, then `_held`'s."""
+        q = self._q
+        attempts = f", {q['attempts']} = {q['attempts']} - 1" if undo_attempt else ""
+        return (
+            f"UPDATE {self._table} SET {q['reserved_at']} = NULL,"
+            f" {q['available_at']} = {self._mark}{attempts}{self._held()}"
+        )
+
+    def lock_id(self) -> str:
+        """Laravel's release: lock the row by id before deleting it; param id."""
+        q = self._q
+        return (
+            f"SELECT {q['id']} FROM {self._table} WHERE {q['id']} = {self._mark}"
+            f" LIMIT 1{self._for_update}"
+        )
+
+    def clear(self) -> str:
+        """Delete a whole queue: param queue."""
+        return f"DELETE FROM {self._table} WHERE {self._q['queue']} = {self._mark}"
+
+    def count(self) -> str:
+        """Rows of a queue: param queue."""
+        return f"SELECT count(*) FROM {self._table} WHERE {self._q['queue']} = {self._mark}"
+
+    def recent_payloads(self) -> str:
+        """The newest rows' payloads: param limit."""
+        q = self._q
+        return (
+            f"SELECT {q['payload']} FROM {self._table} ORDER BY {q['id']} DESC LIMIT {self._mark}"
+        )
+
+    def rows(self, *, of_queue: bool) -> str:
+        """Every row in id order (`ROW_COLUMNS`); with `of_queue`, param queue."""
+        q = self._q
+        where = f" WHERE {q['queue']} = {self._mark}" if of_queue else ""
+        columns = ", ".join(q[c] for c in ROW_COLUMNS)
+        return f"SELECT {columns} FROM {self._table}{where} ORDER BY {q['id']}"
+
     def _remember(self, key: tuple[str, int], text: str) -> str:
         if len(self._by_count) >= _CACHE_LIMIT:
             self._by_count.clear()
         self._by_count[key] = text
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class AheadStatements:
+    """The SQL of one reservation ahead on MySQL/MariaDB, values written in where they are
+    known up front. `lock` and `mark` take ids (a comma-separated list of integers) and
+    return the statement."""
+
+    delete: str | None
+    candidates: str
+    lock: Callable[[str], str]
+    mark: Callable[[str], str]
 
 
 def _literal_row(job: NewJob) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue import _driver
 from bridge.queue._ahead import ReadAhead, Reservation
-from bridge.queue._ahead_mysql import AheadStatements, PyMySQLReservation
+from bridge.queue._ahead_mysql import PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
 from bridge.queue._cursor import run_on_cursor
@@ -55,6 +55,8 @@ __all__ = [
     "create_engine_for",
     "wrap_exceptions",
 ]
+
+T = TypeVar("T")
 
 # The drivers a worker reads ahead on, and the isolation of the connection it uses.
 _AHEAD_ISOLATION = {
@@ -221,11 +223,7 @@ class DatabaseQueue:
     def bulk(self, jobs: Sequence[NewJob]) -> None:
         """Insert many jobs with one multi-row INSERT."""
 
-        def insert() -> None:
-            with self.engine.begin() as conn:
-                self.insert_rows(conn, jobs)
-
-        retrying(insert, idempotent=False)
+        self._run(lambda conn: self.insert_rows(conn, jobs), idempotent=False)
 
     def reserve(
         self,
@@ -370,31 +368,16 @@ class DatabaseQueue:
             return PsycopgReservation(conn, statement, params, now=now, on_end=on_end)
         if not _driver.pymysql_reads_ahead(dbapi_connection):
             return None
-        statements = self._ahead_statements(dbapi_connection, queue, now, limit, finished)
-        return PyMySQLReservation(conn, statements, now=now, on_end=on_end)
-
-    def _ahead_statements(
-        self,
-        dbapi_connection: Any,
-        queue: str,
-        now: int,
-        limit: int,
-        finished: Sequence[ReservedJob],
-    ) -> AheadStatements:
-        sql = self._sql
-        expired = now - self._retry_after_seconds
         with dbapi_connection.cursor() as cursor:
-            ids = tuple(job.id for job in finished)
-            lock_head, lock_tail = sql.lock_candidates()
-            mark_head, mark_tail = sql.mark_reserved_parts()
-            lock_tail = cursor.mogrify(lock_tail, (now, expired))
-            mark_head = cursor.mogrify(mark_head, (now,))
-            return AheadStatements(
-                delete=cursor.mogrify(sql.delete_ids(len(ids)), ids) if ids else None,
-                candidates=cursor.mogrify(sql.candidates(), (queue, now, expired, limit)),
-                lock=lambda id_list: f"{lock_head}{id_list}{lock_tail}",
-                mark=lambda id_list: f"{mark_head}{id_list}{mark_tail}",
+            statements = self._sql.ahead_mysql(
+                cursor.mogrify,
+                queue=queue,
+                now=now,
+                expired=now - self._retry_after_seconds,
+                limit=limit,
+                finished=[job.id for job in finished],
             )
+        return PyMySQLReservation(conn, statements, now=now, on_end=on_end)
 
     def _reserve_sql(self) -> str:
         if self._skip_locked is None:
@@ -414,51 +397,23 @@ class DatabaseQueue:
             return
         statement = self._sql.delete_ids(len(jobs))
         ids = tuple(j.id for j in jobs)
-
-        def run() -> None:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(statement, ids)
-
-        retrying(run, idempotent=True)
+        self._run(lambda conn: conn.exec_driver_sql(statement, ids))
 
     def unreserve(self, job: ReservedJob) -> bool:
         """Undo a reservation still held by `job`; False when the row moved on."""
-        t = self.table
-        statement = (
-            t.update()
-            .where(t.c.id == job.id, t.c.reserved_at == job.reserved_at)
-            .where(t.c.attempts == job.attempts)
-            .values(reserved_at=None, attempts=t.c.attempts - 1)
-        )
-
-        def run() -> bool:
-            with self.engine.begin() as conn:
-                return conn.execute(statement).rowcount == 1
-
+        statement = self._sql.unreserve()
+        params = (job.id, job.reserved_at, job.attempts)
         # Repeating it is harmless: once undone, the WHERE no longer matches.
-        return retrying(run, idempotent=True)
+        return self._run(lambda conn: conn.exec_driver_sql(statement, params).rowcount == 1)
 
     def release_in_place(
         self, job: ReservedJob, *, now: int, delay_seconds: int = 0, undo_attempt: bool = False
     ) -> bool:
         """Put a job back in its own row; False when this reservation no longer holds it."""
-        t = self.table
-        values: dict[str, Any] = {"reserved_at": None, "available_at": now + delay_seconds}
-        if undo_attempt:
-            values["attempts"] = t.c.attempts - 1
-        statement = (
-            t.update()
-            .where(t.c.id == job.id, t.c.reserved_at == job.reserved_at)
-            .where(t.c.attempts == job.attempts)
-            .values(**values)
-        )
-
-        def run() -> bool:
-            with self.engine.begin() as conn:
-                return conn.execute(statement).rowcount == 1
-
+        statement = self._sql.release_in_place(undo_attempt=undo_attempt)
+        params = (now + delay_seconds, job.id, job.reserved_at, job.attempts)
         # Repeating it is harmless: once done, the WHERE no longer matches.
-        return retrying(run, idempotent=True)
+        return self._run(lambda conn: conn.exec_driver_sql(statement, params).rowcount == 1)
 
     def release(self, job: ReservedJob, *, now: int, delay_seconds: int = 0) -> int:
         """Put a job back as Laravel does: lock, delete, insert anew; returns the new id.
@@ -466,7 +421,6 @@ class DatabaseQueue:
         The new row keeps the payload (byte-identical) and the attempts, with a new id and
         `created_at = now`. As in Laravel, the INSERT happens even if the row was gone.
         """
-        t = self.table
         row = NewJob(
             payload=job.payload,
             queue=job.queue,
@@ -474,65 +428,50 @@ class DatabaseQueue:
             created_at=now,
             attempts=job.attempts,
         )
+        sql = self._sql
 
-        def run() -> int:
-            with self.engine.begin() as conn:
-                found = conn.execute(
-                    sa.select(t.c.id).where(t.c.id == job.id).limit(1).with_for_update()
-                ).first()
-                if found is not None:
-                    conn.execute(t.delete().where(t.c.id == job.id))
-                return self._insert_one(conn.exec_driver_sql, row)
+        def run(conn: Connection) -> int:
+            if conn.exec_driver_sql(sql.lock_id(), (job.id,)).first() is not None:
+                conn.exec_driver_sql(sql.delete_ids(1), (job.id,))
+            return self._insert_one(conn.exec_driver_sql, row)
 
-        return retrying(run, idempotent=False)
+        return self._run(run, idempotent=False)
 
     def clear(self, queue: str) -> int:
         """Delete every row of `queue` (reserved ones too) and return how many there were."""
+        statement = self._sql.clear()
+        return self._run(lambda conn: int(conn.exec_driver_sql(statement, (queue,)).rowcount))
 
-        def run() -> int:
+    def _run(self, operation: Callable[[Connection], T], *, idempotent: bool = True) -> T:
+        """`operation` in a transaction of its own, under `retrying`."""
+
+        def run() -> T:
             with self.engine.begin() as conn:
-                return conn.execute(self.table.delete().where(self.table.c.queue == queue)).rowcount
+                return operation(conn)
 
-        return retrying(run, idempotent=True)
+        return retrying(run, idempotent=idempotent)
 
     # --- reads -------------------------------------------------------------------------
 
-    def _count(self, *where: sa.ColumnElement[bool]) -> int:
-        query = sa.select(sa.func.count()).select_from(self.table).where(*where)
-
-        def run() -> int:
-            with self.engine.begin() as conn:
-                return int(conn.execute(query).scalar_one())
-
-        return retrying(run, idempotent=True)
-
     def size(self, queue: str) -> int:
         """Number of rows on `queue`, in any state."""
-        return self._count(self.table.c.queue == queue)
+        statement = self._sql.count()
+        return self._run(lambda conn: int(conn.exec_driver_sql(statement, (queue,)).scalar_one()))
 
     def recent_payloads(self, limit: int = 20) -> list[str]:
         """The payloads of the newest rows, e.g. to detect which Laravel version wrote them."""
-        t = self.table
-        query = sa.select(t.c.payload).order_by(t.c.id.desc()).limit(limit)
-
-        def run() -> list[str]:
-            with self.engine.begin() as conn:
-                return [str(payload) for (payload,) in conn.execute(query)]
-
-        return retrying(run, idempotent=True)
+        statement = self._sql.recent_payloads()
+        return self._run(
+            lambda conn: [str(payload) for (payload,) in conn.exec_driver_sql(statement, (limit,))]
+        )
 
     def rows(self, queue: str | None = None) -> list[JobRow]:
         """Every row (of `queue`, if given) in id order, for inspection and tests."""
-        t = self.table
-        query = sa.select(t).order_by(t.c.id)
-        if queue is not None:
-            query = query.where(t.c.queue == queue)
-
-        def run() -> list[JobRow]:
-            with self.engine.begin() as conn:
-                return [JobRow(**r._asdict()) for r in conn.execute(query)]
-
-        return retrying(run, idempotent=True)
+        statement = self._sql.rows(of_queue=queue is not None)
+        params = None if queue is None else (queue,)
+        return self._run(
+            lambda conn: [JobRow(*row) for row in conn.exec_driver_sql(statement, params)]
+        )
 
 
 # Runs one statement with its parameters (None: none) and returns something to fetch from:
