@@ -16,13 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue._errors import driver_error
 
-__all__ = ["run_on_cursor"]
+__all__ = ["run_on_cursor", "watched"]
 
 T = TypeVar("T")
+
+
+def watched(engine: Engine) -> bool:
+    """Whether a listener wants to see this engine's statements."""
+    dispatch = engine.dispatch
+    return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
 
 
 def run_on_cursor(conn: Connection, action: Callable[[Any], T]) -> T:

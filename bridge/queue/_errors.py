@@ -13,9 +13,8 @@ connection died after it was sent may or may not have committed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from types import TracebackType
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy.exc as sa_exc
@@ -125,25 +124,13 @@ def _first_line(exc: sa_exc.SQLAlchemyError) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class _Translating(AbstractContextManager[None]):
-    # A plain class rather than `@contextmanager`: that makes a generator per use, and a
-    # worker's read-ahead reservation passes through here for every batch.
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if isinstance(exc, sa_exc.SQLAlchemyError):
-            raise translate(exc) from exc
-
-
-_TRANSLATING = _Translating()
-
-
-def wrap_exceptions() -> AbstractContextManager[None]:
+@contextmanager
+def wrap_exceptions() -> Iterator[None]:
     """Re-raise any `sqlalchemy.exc` error inside the block as a `QueueError`."""
-    return _TRANSLATING
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        raise translate(exc) from exc
 
 
 def retrying(
@@ -162,10 +149,6 @@ def retrying(
         attempts: Total number of tries.
         pause_seconds: Pause before the second try; doubled for each further one.
     """
-    # Translated here rather than in `wrap_exceptions`: a try costs nothing until something
-    # fails, and every reservation runs through this just after waiting for the disk, when
-    # each extra frame (a context manager's enter and exit) costs several times its usual
-    # time.
     for attempt in range(1, attempts + 1):
         try:
             return operation()

@@ -25,11 +25,10 @@ INSERT_COLUMNS = ("queue", "attempts", "reserved_at", "available_at", "created_a
 ROW_COLUMNS = ("id", "queue", "payload", "attempts", "reserved_at", "available_at", "created_at")
 # What `reserve` reads, in the order it unpacks.
 _RESERVE_COLUMNS = ("id", "queue", "payload", "attempts", "available_at", "created_at")
-_CACHE_LIMIT = 512
 
 
 class JobStatements:
-    """SQL text for one `jobs` table on one dialect; statements with N ids are cached per N."""
+    """SQL text for one `jobs` table on one dialect."""
 
     def __init__(self, dialect: Dialect, table: sa.Table) -> None:
         preparer = dialect.identifier_preparer
@@ -43,11 +42,6 @@ class JobStatements:
         self.returning = dialect.name == "postgresql"
         # On MySQL/MariaDB rows are written into the INSERT as literals (`literal_inserts`).
         self.literal_values = dialect.name in ("mysql", "mariadb")
-        # Keyed by statement kind and id count; counts are bounded by the prefetch size in
-        # practice, and the cap keeps a caller with ever-new counts from growing it forever.
-        self._by_count: dict[tuple[str, int], str] = {}
-        self._reserve: dict[bool, str] = {}
-        self._reserve_returning: dict[bool, str] = {}
 
     def _marks(self, count: int) -> str:
         return ", ".join([self._mark] * count)
@@ -55,13 +49,9 @@ class JobStatements:
     def insert(self, rows: int = 1, *, returning_id: bool = False) -> str:
         """INSERT of `rows` rows, values in `INSERT_COLUMNS` order (with the new id's RETURNING
         clause on PostgreSQL when `returning_id`)."""
-        key = ("insert_returning" if returning_id else "insert", rows)
-        text = self._by_count.get(key)
-        if text is None:
-            values = ", ".join([f"({self._marks(len(INSERT_COLUMNS))})"] * rows)
-            tail = f" RETURNING {self._q['id']}" if returning_id and self.returning else ""
-            text = self._remember(key, f"{self._insert_head}{values}{tail}")
-        return text
+        values = ", ".join([f"({self._marks(len(INSERT_COLUMNS))})"] * rows)
+        tail = f" RETURNING {self._q['id']}" if returning_id and self.returning else ""
+        return f"{self._insert_head}{values}{tail}"
 
     def copy_in(self) -> str:
         """PostgreSQL's COPY of rows in `INSERT_COLUMNS` order from the client."""
@@ -99,13 +89,8 @@ class JobStatements:
 
     def reserve(self, *, skip_locked: bool) -> str:
         """Laravel's `getNextAvailableJob`: params queue, now, now - retry_after, limit."""
-        text = self._reserve.get(skip_locked)
-        if text is None:
-            lock = (
-                "" if self._sqlite else " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
-            )
-            text = self._reserve[skip_locked] = self.candidates() + lock
-        return text
+        lock = " SKIP LOCKED" if skip_locked and self._for_update else ""
+        return f"{self.candidates()}{self._for_update}{lock}"
 
     def _available(self) -> str:
         """Laravel's availability condition: params now, now - retry_after."""
@@ -154,12 +139,6 @@ class JobStatements:
         `materialized` (PostgreSQL 12+, where a CTE may be inlined) keeps the locking read
         from running more than once; older servers always materialize a CTE.
         """
-        text = self._reserve_returning.get(materialized)
-        if text is None:
-            text = self._reserve_returning[materialized] = self._one_statement(materialized)
-        return text
-
-    def _one_statement(self, materialized: bool) -> str:
         q, table = self._q, self._table
         # The attempts as read plus one, as the other paths count them: a row at the
         # column's limit is not counted further, and must still show that it went past.
@@ -196,21 +175,12 @@ class JobStatements:
 
     def mark_reserved(self, count: int) -> str:
         """Set `reserved_at` and count the attempt on `count` ids: params now, *ids."""
-        text = self._by_count.get(("reserve", count))
-        if text is None:
-            head, tail = self._mark_reserved_parts()
-            text = self._remember(("reserve", count), f"{head}{self._marks(count)}{tail}")
-        return text
+        head, tail = self._mark_reserved_parts()
+        return f"{head}{self._marks(count)}{tail}"
 
     def delete_ids(self, count: int) -> str:
         """DELETE of `count` ids: params *ids."""
-        text = self._by_count.get(("delete", count))
-        if text is None:
-            text = self._remember(
-                ("delete", count),
-                f"DELETE FROM {self._table} WHERE {self._q['id']} IN ({self._marks(count)})",
-            )
-        return text
+        return f"DELETE FROM {self._table} WHERE {self._q['id']} IN ({self._marks(count)})"
 
     def ahead_mysql(
         self,
@@ -288,12 +258,6 @@ class JobStatements:
         where = f" WHERE {q['queue']} = {self._mark}" if of_queue else ""
         columns = ", ".join(q[c] for c in ROW_COLUMNS)
         return f"SELECT {columns} FROM {self._table}{where} ORDER BY {q['id']}"
-
-    def _remember(self, key: tuple[str, int], text: str) -> str:
-        if len(self._by_count) >= _CACHE_LIMIT:
-            self._by_count.clear()
-        self._by_count[key] = text
-        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue import _driver
@@ -28,15 +27,14 @@ from bridge.queue._ahead import ReadAhead, Reservation
 from bridge.queue._ahead_mysql import PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
-from bridge.queue._cursor import run_on_cursor
-from bridge.queue._driver import watched
+from bridge.queue._cursor import run_on_cursor, watched
 from bridge.queue._engine import (
     create_engine_for,
     idle_ping_seconds_of,
     install_sqlite_locking,
     supports_skip_locked,
 )
-from bridge.queue._errors import retrying, translate, worth_retrying, wrap_exceptions
+from bridge.queue._errors import retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
@@ -200,16 +198,7 @@ class DatabaseQueue:
             with self.engine.begin() as conn:
                 return self._insert_one(conn.exec_driver_sql, row)
 
-        # The first try outside `retrying`: a push's Python runs just after the previous
-        # INSERT's wait for the disk, when every extra call costs several times its usual
-        # time. `retrying`'s policy holds all the same, three tries in all.
-        try:
-            return insert()
-        except sa_exc.SQLAlchemyError as exc:
-            error = translate(exc)
-            if not worth_retrying(error, idempotent=False):
-                raise error from exc
-        return retrying(insert, idempotent=False, attempts=2)
+        return retrying(insert, idempotent=False)
 
     def _insert_one(self, execute: Execute, job: NewJob) -> int:
         """Insert one row with `execute` (`conn.exec_driver_sql`, or a cursor's); its id."""

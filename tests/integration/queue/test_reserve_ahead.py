@@ -410,7 +410,7 @@ def test_reserve_reads_ahead_and_hands_those_rows_out_next(server_queue: Databas
     first = queue.reserve("default", now=NOW, limit=2, ahead=3)
     assert [job.id for job in first] == ids[:2]
     mysql = queue.engine.dialect.name == "mysql"
-    assert isinstance(queue._reading.under_way, PyMySQLReservation if mysql else PsycopgReservation)
+    assert isinstance(queue._reading._pending, PyMySQLReservation if mysql else PsycopgReservation)
     assert queue.poll()  # under way, held for the caller
     # The next reservation returns the rows reserved ahead (when they were asked for), and
     # the finished rows ride on the reservation it starts ahead in turn (which finds none).
@@ -462,7 +462,7 @@ def test_reserve_reserves_again_after_a_failed_reservation_ahead(
     ids = [queue.push(f"p{i}", queue="default", now=NOW) for i in range(6)]
     first = queue.reserve("default", now=NOW, limit=1, ahead=2)
     second = queue.reserve("default", now=NOW, finished=first, ahead=2)  # carries first's DELETE
-    pending = queue._reading.under_way
+    pending = queue._reading._pending
     assert isinstance(pending, PyMySQLReservation)
     killer = create_engine_for(mysql_url)
     with killer.connect() as conn:
