@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bridge.exceptions import QueueError
 from bridge.queue.base import ReservedJob
 
-__all__ = ["ReadAhead", "Ready", "Reservation"]
+__all__ = ["ReadAhead", "Ready", "Reservation", "UnderWay"]
 
 
 class Reservation(Protocol):
@@ -49,6 +49,55 @@ class Ready:
 
     def abandon(self) -> None:
         """Nothing is under way."""
+
+
+class UnderWay:
+    """What the drivers' reservations share: a connection only they use meanwhile, and one
+    end, rows or error, told to `on_end` (False: the connection must be discarded)."""
+
+    def __init__(self, *, now: int, on_end: Callable[[bool], None]) -> None:
+        self._now, self._on_end = now, on_end
+        self._rows: list[ReservedJob] | None = None
+        self._error: QueueError | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the reservation ended (its rows or its error are ready)."""
+        return self._rows is not None or self._error is not None
+
+    def wait(self) -> list[ReservedJob]:
+        """Finish the reservation and return its rows, lowest id first.
+
+        Raises:
+            QueueError: the reservation failed; nothing was reserved and the finished rows
+                were not deleted (unless the connection died as the server committed: then
+                the rows stay reserved until `retry_after`, as with any reservation whose
+                commit's answer never came).
+        """
+        while not self.done:
+            self._step()
+        if self._error is not None:
+            raise self._error
+        assert self._rows is not None
+        return self._rows
+
+    def abandon(self) -> None:
+        """End the reservation unfinished: its connection is dropped (what the server had
+        not committed is rolled back; rows it reserved wait for `retry_after`)."""
+        if not self.done:
+            self._fail(QueueError("the reservation ahead was abandoned"))
+
+    def _step(self) -> None:
+        """Move on, waiting for the server if need be."""
+        raise NotImplementedError
+
+    def _succeed(self, rows: list[ReservedJob]) -> None:
+        self._rows = rows
+        self._on_end(True)
+
+    def _fail(self, error: QueueError) -> None:
+        self._error = error
+        self._on_end(False)
 
 
 #: (queue, now, limit, finished rows) -> a reservation under way (`start`; None where the

@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
 from bridge.queue import _driver
+from bridge.queue._ahead import UnderWay
 from bridge.queue._errors import translate
 from bridge.queue._statements import AheadStatements
 from bridge.queue.base import ReservedJob
@@ -63,7 +64,7 @@ def _id_list(rows: Sequence[Sequence[Any]]) -> str:
     return ",".join(str(int(row[0])) for row in rows)
 
 
-class PyMySQLReservation:
+class PyMySQLReservation(UnderWay):
     """One reservation, statement by statement, on a connection only it uses meanwhile."""
 
     def __init__(
@@ -74,15 +75,9 @@ class PyMySQLReservation:
         now: int,
         on_end: Callable[[bool], None],
     ) -> None:
-        """Send the first statement.
-
-        Args:
-            conn: The kept connection, at READ COMMITTED, outside any transaction.
-            statements: The reservation's SQL.
-            now: The reservation time (`reserved_at` of the rows it takes).
-            on_end: Called once when the reservation ends, with False when the
-                connection must be discarded.
-        """
+        """Send the first statement on `conn` (at READ COMMITTED, outside any transaction)
+        of a reservation at `now`."""
+        super().__init__(now=now, on_end=on_end)
         self._conn = conn
         dbapi: Any = conn.connection.dbapi_connection
         self._dbapi = dbapi
@@ -92,15 +87,11 @@ class PyMySQLReservation:
         self._poller = _poll() if _poll is not None else None
         if self._poller is not None:
             self._poller.register(self._sock, select.POLLIN)
-        self._now = now
-        self._on_end = on_end
-        self._rows: list[ReservedJob] | None = None
-        self._error: QueueError | None = None
         # Set while `poll` must wait for the answer: to the locking step, and once a row this
         # reservation did not take may be locked by it.
         self._urgent = False
         self._steps = self._statements(statements)
-        self._advance()
+        self._step()
 
     def _statements(self, sql: AheadStatements) -> Generator[None, None, list[Any]]:
         if sql.delete is not None:
@@ -125,11 +116,6 @@ class PyMySQLReservation:
         yield
         return _driver.read_result(self._dbapi)
 
-    @property
-    def done(self) -> bool:
-        """Whether the reservation ended (its rows or its error are ready)."""
-        return self._rows is not None or self._error is not None
-
     def poll(self) -> None:
         """Read the answers that have arrived and send the statements they allow.
 
@@ -137,31 +123,7 @@ class PyMySQLReservation:
         may hold a row it did not take (see the module notes).
         """
         while not self.done and (self._urgent or self._answered()):
-            self._advance()
-
-    def wait(self) -> list[ReservedJob]:
-        """Finish the reservation and return its rows.
-
-        Raises:
-            QueueError: the reservation failed; nothing was reserved and the finished rows
-                were not deleted (unless the connection died during COMMIT: then the rows
-                may be held until `retry_after`, as with any reservation whose commit's
-                answer never came).
-        """
-        while not self.done:
-            self._advance()
-        if self._error is not None:
-            raise self._error
-        assert self._rows is not None
-        return self._rows
-
-    def abandon(self) -> None:
-        """End the reservation unfinished: its connection is dropped, so the server rolls
-        back whatever it had not committed."""
-        if not self.done:
-            self._steps.close()
-            self._error = QueueError("the reservation ahead was abandoned")
-            self._on_end(False)
+            self._step()
 
     def _answered(self) -> bool:
         if self._tls_pending is not None and self._tls_pending():
@@ -171,16 +133,17 @@ class PyMySQLReservation:
             return bool(readable)
         return bool(self._poller.poll(0))
 
-    def _advance(self) -> None:
+    def _step(self) -> None:
         try:
             next(self._steps)
         except StopIteration as stop:
-            self._rows = [self._job(row) for row in stop.value]
-            self._on_end(True)
+            self._succeed([self._job(row) for row in stop.value])
         except Exception as exc:
-            self._steps.close()
-            self._error = translate(exc, self._conn)
-            self._on_end(False)
+            self._fail(translate(exc, self._conn))
+
+    def _fail(self, error: QueueError) -> None:
+        self._steps.close()
+        super()._fail(error)
 
     def _job(self, row: Sequence[Any]) -> ReservedJob:
         job_id, queue, payload, attempts, available_at, created_at = row

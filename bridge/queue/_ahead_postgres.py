@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bridge.exceptions import QueueError
+from bridge.queue._ahead import UnderWay
 from bridge.queue._errors import translate
 from bridge.queue.base import ReservedJob
 
@@ -63,7 +64,7 @@ def reservation_params(
     return [ids.encode(), name, b"%d" % now, b"%d" % expired, b"%d" % limit]
 
 
-class PsycopgReservation:
+class PsycopgReservation(UnderWay):
     """One reservation statement under way on a connection only it uses meanwhile."""
 
     def __init__(
@@ -75,34 +76,18 @@ class PsycopgReservation:
         now: int,
         on_end: Callable[[bool], None],
     ) -> None:
-        """Send the statement.
-
-        Args:
-            conn: The kept connection, in autocommit mode, outside any transaction.
-            statement: `JobStatements.reserve_returning`.
-            params: `reservation_params`.
-            now: The reservation time (`reserved_at` of the rows it takes).
-            on_end: Called once when the reservation ends, with False when the
-                connection must be discarded.
-        """
+        """Send `statement` (`JobStatements.reserve_returning`, with `reservation_params`)
+        on `conn` (in autocommit mode, outside any transaction), reserving at `now`."""
+        super().__init__(now=now, on_end=on_end)
         self._conn = conn
         dbapi: Any = conn.connection.dbapi_connection
         self._pgconn = dbapi.pgconn
         self._encoding: str = dbapi.info.encoding
-        self._now = now
-        self._on_end = on_end
-        self._rows: list[ReservedJob] | None = None
-        self._error: QueueError | None = None
         self._result: Any = None
         try:
             self._pgconn.send_query_params(statement.encode(self._encoding), list(params))
         except Exception as exc:
-            self._fail(exc)
-
-    @property
-    def done(self) -> bool:
-        """Whether the reservation ended (its rows or its error are ready)."""
-        return self._rows is not None or self._error is not None
+            self._fail(translate(exc, conn))
 
     def poll(self) -> None:
         """Read what the server has answered, without waiting for more."""
@@ -112,32 +97,12 @@ class PsycopgReservation:
             self._pgconn.consume_input()
             self._take_results()
         except Exception as exc:
-            self._fail(exc)
+            self._fail(translate(exc, self._conn))
 
-    def wait(self) -> list[ReservedJob]:
-        """Finish the reservation and return its rows, lowest id first.
-
-        Raises:
-            QueueError: the reservation failed; nothing was reserved and the finished rows
-                were not deleted (unless the connection died after the server ran the
-                statement: then the rows stay reserved until `retry_after`, as with any
-                reservation whose commit's answer never came).
-        """
-        while not self.done:
-            # Anything the server sends, or its closing the connection, wakes this up.
-            _wait_readable(self._pgconn.socket)
-            self.poll()
-        if self._error is not None:
-            raise self._error
-        assert self._rows is not None
-        return self._rows
-
-    def abandon(self) -> None:
-        """End the reservation unfinished: its connection is dropped (the server commits
-        the statement or rolls it back on its own; rows it reserved wait for `retry_after`)."""
-        if not self.done:
-            self._error = QueueError("the reservation ahead was abandoned")
-            self._on_end(False)
+    def _step(self) -> None:
+        # Anything the server sends, or its closing the connection, wakes this up.
+        _wait_readable(self._pgconn.socket)
+        self.poll()
 
     def _take_results(self) -> None:
         pgconn = self._pgconn
@@ -146,8 +111,7 @@ class PsycopgReservation:
             if result is None:  # the statement's results are all in
                 if self._result is None:
                     raise QueueError("the reservation ahead got no answer")
-                self._rows = self._jobs(self._result)
-                self._on_end(True)
+                self._succeed(self._jobs(self._result))
                 return
             if result.status != _TUPLES_OK:
                 raise _server_error(result, self._encoding)
@@ -173,10 +137,6 @@ class PsycopgReservation:
             )
         jobs.sort(key=lambda job: job.id)  # RETURNING keeps no order
         return jobs
-
-    def _fail(self, exc: Exception) -> None:
-        self._error = translate(exc, self._conn)
-        self._on_end(False)
 
 
 def _server_error(result: Any, encoding: str) -> Exception:

@@ -150,7 +150,7 @@ def test_an_open_reservation_ahead_holds_only_its_own_rows(server_queue: Databas
         # is under way and the transaction open, as while a job runs. The worker's own rows
         # of the current batch, which the candidates' read passed, are free:
         for _ in range(3):
-            pending._advance()
+            pending._step()
         free = [current[1].id]
     else:
         # One statement, run and committed, its answer not read yet: the rows it took are
