@@ -5,60 +5,39 @@ jobs, and the next `reserve` of that queue returns its rows. `ReadAhead` is what
 database queue and the in-memory one share: one reservation under way at most; the
 finished rows whose DELETE it carries; and, after a failure, finished rows still owed a
 DELETE, so that none is forgotten. The reservation itself is the driver's (`_ahead_mysql`,
-`_ahead_postgres`), or made at once (`Ready`, the in-memory queue's).
+`_ahead_postgres`), or made at once (`UnderWay.ready`, the in-memory queue's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bridge.exceptions import QueueError
 from bridge.queue.base import ReservedJob
 
-__all__ = ["ReadAhead", "Ready", "Reservation", "UnderWay"]
-
-
-class Reservation(Protocol):
-    """A reservation under way while its caller runs jobs."""
-
-    def poll(self) -> None:
-        """Move on as far as the database has answered, without waiting."""
-
-    def wait(self) -> list[ReservedJob]:
-        """The rows; raises `QueueError` when nothing was reserved nor deleted."""
-        ...
-
-    def abandon(self) -> None:
-        """End unfinished; its connection is dropped."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ready:
-    """A `Reservation` finished when it was started."""
-
-    rows: list[ReservedJob]
-
-    def poll(self) -> None:
-        """Nothing is left to do."""
-
-    def wait(self) -> list[ReservedJob]:
-        """The rows."""
-        return self.rows
-
-    def abandon(self) -> None:
-        """Nothing is under way."""
+__all__ = ["ReadAhead", "UnderWay"]
 
 
 class UnderWay:
-    """What the drivers' reservations share: a connection only they use meanwhile, and one
-    end, rows or error, told to `on_end` (False: the connection must be discarded)."""
+    """A reservation under way while its caller runs jobs, on a connection only it uses
+    meanwhile (the drivers' subclass it), or one made at once (`ready`). It ends once, with
+    rows or an error, told to `on_end` (False: the connection must be discarded)."""
 
     def __init__(self, *, now: int, on_end: Callable[[bool], None]) -> None:
         self._now, self._on_end = now, on_end
         self._rows: list[ReservedJob] | None = None
         self._error: QueueError | None = None
+
+    @classmethod
+    def ready(cls, rows: list[ReservedJob]) -> UnderWay:
+        """A reservation already made (the in-memory queue's)."""
+        made = cls(now=0, on_end=lambda healthy: None)
+        made._succeed(rows)
+        return made
+
+    def poll(self) -> None:
+        """Move on as far as the database has answered, without waiting."""
 
     @property
     def done(self) -> bool:
@@ -102,7 +81,7 @@ class UnderWay:
 
 #: (queue, now, limit, finished rows) -> a reservation under way (`start`; None where the
 #: queue cannot read ahead at the moment), or the rows reserved at once (`reserve`).
-Start = Callable[[str, int, int, Sequence[ReservedJob]], Reservation | None]
+Start = Callable[[str, int, int, Sequence[ReservedJob]], UnderWay | None]
 Reserve = Callable[[str, int, int, Sequence[ReservedJob]], list[ReservedJob]]
 
 
@@ -119,7 +98,7 @@ class ReadAhead:
     ) -> None:
         self._start, self._reserve, self._delete = start, reserve, delete
         self._unreserve = unreserve
-        self._pending: Reservation | None = None
+        self._pending: UnderWay | None = None
         self._queue = ""
         self._carried: list[ReservedJob] = []  # finished rows the one under way deletes
         self._owed: list[ReservedJob] = []  # finished rows whose DELETE failed

@@ -1,7 +1,7 @@
 """The one place where database errors become bridge's `QueueError` family: `translate`.
 
 Errors come as SQLAlchemy raises them, or straight from the driver where a hot path runs on
-the DBAPI connection (`_cursor`, `_kept`, the reservations ahead): those are wrapped first
+the DBAPI connection (`_driver`, `_kept`, the reservations ahead): those are wrapped first
 as SQLAlchemy would wrap them (`driver_error`), so both are classified alike.
 
 `wrap_exceptions` translates a block's errors; `retrying` runs an operation again after an

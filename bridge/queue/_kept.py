@@ -30,7 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
 from bridge._forks import generation
-from bridge.queue._cursor import run_on_cursor
+from bridge.queue._driver import run_on_cursor
 from bridge.queue._errors import driver_error
 
 __all__ = ["BUSY", "Busy", "KeptConnection"]
@@ -111,7 +111,7 @@ class KeptConnection:
             self._lock.release()
 
     def run_cursor(self, action: Callable[[Any], T]) -> T | Busy:
-        """As `run`, given a DBAPI cursor of the slot's connection (see `_cursor`)."""
+        """As `run`, given a DBAPI cursor of the slot's connection (see `_driver`)."""
 
         return self.run(lambda conn: run_on_cursor(conn, action))
 

@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue import _driver
-from bridge.queue._ahead import ReadAhead, Reservation
+from bridge.queue._ahead import ReadAhead, UnderWay
 from bridge.queue._ahead_mysql import PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
-from bridge.queue._cursor import run_on_cursor, watched
+from bridge.queue._driver import run_on_cursor, watched
 from bridge.queue._engine import (
     create_engine_for,
     idle_ping_seconds_of,
@@ -302,7 +302,7 @@ class DatabaseQueue:
 
     def _start_ahead(
         self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
-    ) -> Reservation | None:
+    ) -> UnderWay | None:
         """A reservation under way on the kept connection; None where it cannot be made
         (see `reserve`), or while that connection is busy."""
         slot = self._ahead_slot

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bridge.exceptions import FailedJobNotFound, QueueError
-from bridge.queue._ahead import ReadAhead, Ready, Reservation
+from bridge.queue._ahead import ReadAhead, UnderWay
 from bridge.queue._batch_rules import failure_update, success_update
 from bridge.queue._filters import matches
 from bridge.queue.base import (
@@ -154,10 +154,10 @@ class InMemoryQueue:
 
     def _start_ahead(
         self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
-    ) -> Reservation | None:
+    ) -> UnderWay | None:
         if not self._read_ahead:
             return None
-        return Ready(self._reserve_now(queue, now, limit, finished))
+        return UnderWay.ready(self._reserve_now(queue, now, limit, finished))
 
     def _delete_now(self, jobs: Sequence[ReservedJob]) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from bridge.queue._cursor import watched
+from bridge.queue._driver import watched
 from bridge.queue.base import NewJob
 from bridge.queue.database import DatabaseQueue
 from bridge.queue.stats import queue_stats

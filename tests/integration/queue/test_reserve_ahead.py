@@ -20,7 +20,7 @@ from queue_helpers import Tables
 from sqlalchemy.engine import Engine
 
 from bridge.exceptions import QueueError
-from bridge.queue._ahead import Reservation
+from bridge.queue._ahead import UnderWay
 from bridge.queue._ahead_mysql import PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue.base import ReservedJob
@@ -32,7 +32,7 @@ NOW = 1_760_000_000
 
 def reserve_ahead(
     queue: DatabaseQueue, name: str, *, now: int, limit: int, finished: Sequence[ReservedJob] = ()
-) -> Reservation | None:
+) -> UnderWay | None:
     """Start a reservation ahead as `reserve(..., ahead=)` does, and hand it over (None where
     the queue cannot, or while its connection is busy)."""
     return queue._start_ahead(name, now, limit, finished)
