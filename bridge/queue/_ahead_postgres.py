@@ -1,6 +1,6 @@
 """A reservation that goes on while the worker runs jobs: PostgreSQL over psycopg 3.
 
-The worker's side is the same as on MySQL/MariaDB (see `_ahead`): the next batch's
+The queue's side is the same as on MySQL/MariaDB (see `_ahead_mysql`): the next batch's
 reservation starts as a batch starts, and `poll` between jobs reads whatever the server has
 answered. What differs is the statement. PostgreSQL's `FOR UPDATE SKIP LOCKED` locks only
 the rows it returns, so the reservation needs none of the steps MariaDB needs to keep other

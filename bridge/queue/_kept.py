@@ -1,5 +1,5 @@
 """One connection kept open: for single-statement writes such as a push (in autocommit mode)
-and for a worker's read-ahead reservations (one transaction at a time, see `_ahead`).
+and for a worker's reservations ahead (one at a time, see `_ahead_mysql`).
 
 Laravel pushes a job with one autocommit INSERT: one round trip. Through a pooled connection
 bridge needs two (INSERT, COMMIT) plus the pool's checkout and checkin, which together made

@@ -142,7 +142,10 @@ class BatchRecord:
 
 
 class JobQueue(Protocol):
-    """Laravel's queue protocol: one `jobs` table, or one Redis connection's queues."""
+    """Laravel's queue verbs over one `jobs` table, or one Redis connection's queues: push,
+    bulk, reserve (`pop`, by the batch), delete, release, size, clear; and what a prefetching
+    worker adds: `unreserve`, and reading ahead (`reserve`'s `ahead`, `poll`,
+    `end_reading_ahead`)."""
 
     @property
     def connection_name(self) -> str:
@@ -179,16 +182,16 @@ class JobQueue(Protocol):
         ahead: int = 0,
     ) -> list[ReservedJob]:
         """Reserve up to `limit` available (or expired) jobs of `queue` in id order, in one
-        transaction, deleting the `finished` rows in it (a worker's done jobs: one commit
-        instead of two). If it raises, nothing was reserved and the finished rows may still
-        be there: hand them in again (deleting a row already gone does nothing).
+        transaction that also deletes the `finished` rows (a worker's done jobs: one commit
+        instead of two). If it raises, nothing was reserved; the finished rows may still be
+        there: hand them in again (deleting a row already gone does nothing).
 
-        Reading ahead: with `ahead`, a queue that can starts reserving up to `ahead` more
-        rows of `queue` as it returns rows, and the database works on it while the caller
-        runs them (`poll` moves it on). Those rows are the caller's: the next `reserve` of
-        `queue` returns them (reserved when they were asked for, whatever its own `limit`),
-        and its `finished` rows are deleted with the next reservation ahead; when there are
-        none (nothing found, or the reservation ahead failed), it reserves as usual.
+        With `ahead`, a queue that can starts reserving up to `ahead` more rows of `queue`
+        as it returns rows; the database works on it while the caller runs them (`poll`).
+        Those rows are the caller's: the next `reserve` of `queue` returns them (reserved
+        when asked for, whatever its `limit`), its `finished` rows deleted with the next
+        reservation ahead; when there are none (nothing found, or it failed), it reserves
+        as usual.
         """
         ...
 

@@ -9,8 +9,12 @@ one round trip; and on psycopg a bulk is one COPY of the same rows.) All times c
 caller. Retries (three tries in all): reads, reservations, deletes and `unreserve` are
 repeated after a lost connection; `push`, `bulk` and `release` are not, because a lost
 reply to a committed INSERT would enqueue the job twice. Deadlocks and lock timeouts, which
-roll the whole transaction back, are repeated for every operation. (Dead pooled connections
-are replaced before use by `pool_pre_ping`, so the common case needs no retry at all.)
+roll the whole transaction back, are repeated for every operation. (Pooled connections idle
+for a while are pinged before use, `create_engine_for`, so the common case needs no retry.)
+
+A worker's reading ahead (`reserve(..., ahead=)`) lives here too, out of its sight: the
+bookkeeping in `_ahead`, the drivers' reservations in `_ahead_mysql` and `_ahead_postgres`,
+on a connection kept for them (`_kept`); all SQL text comes from `_statements`.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ _AHEAD_MAX_AVERAGE_SECONDS = 0.05
 
 
 class Reservations:
-    """The rows a worker holds: its prefetched batch, the batch read ahead, its done rows."""
+    """The rows a worker holds: its prefetched batch and its done rows."""
 
     def __init__(self, *, queue: JobQueue, options: WorkerOptions, logger: logging.Logger) -> None:
         self._queue = queue
