@@ -4,8 +4,8 @@ At 64 rows per transaction the server spends about as long on a reservation as t
 worker spends running those 64 trivial jobs; made one after the other, as Laravel's worker
 does, the two add up. Here the queue starts the next reservation as it hands out a batch
 (`_ahead`), and between two jobs `poll` reads whichever answer has arrived and sends the
-next statement, so the server works while the jobs run. Nothing runs on another thread: a thread contends with
-the jobs for the interpreter lock on every network read, which was measured to cost as
+next statement, so the server works while the jobs run. Nothing runs on another thread: a
+thread contends with the jobs for the interpreter lock on every network read, which cost as
 much as it saved.
 
 Such a transaction stays open while jobs run, so it must hold no lock that anyone else, or
