@@ -108,25 +108,26 @@ class ReadAhead:
     ) -> list[ReservedJob]:
         """`JobQueue.reserve`: the rows reserved ahead for `queue`, else the usual
         reservation; then, with `ahead` and rows to return, the next one ahead."""
-        done = self.with_owed(finished)
-        rows: list[ReservedJob] = []
-        if self._pending is not None:
-            if ahead < 1 or self._queue != queue:
-                # No reservation ahead will carry them: deleted before its rows are taken.
-                self.delete(done)
-                done = []
-            rows = self.end()
-            if self._queue != queue:
-                for job in rows:
-                    self._quietly(self._unreserve, job)
-                rows = []
-        if not rows:
-            try:
+        owed, self._owed = self._owed, []
+        done = [*owed, *finished]
+        try:
+            rows: list[ReservedJob] = []
+            if self._pending is not None:
+                if ahead < 1 or self._queue != queue:
+                    # No reservation ahead will carry them: deleted before its rows are taken.
+                    self.delete(done)
+                    owed, done = [], []
+                rows = self.end()
+                if self._queue != queue:
+                    for job in rows:
+                        self._quietly(self._unreserve, job)
+                    rows = []
+            if not rows:
                 rows = self._reserve(queue, now, limit, done)
-            except BaseException:
-                self._owed = done
-                raise
-            done = []
+                done = []
+        except BaseException:
+            self._owed = [*owed, *self._owed]  # `finished` the caller hands in again
+            raise
         if rows and ahead > 0:
             try:
                 pending = self._start(queue, now, ahead, done)
