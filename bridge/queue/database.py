@@ -1,6 +1,6 @@
 """Laravel's database queue driver over SQLAlchemy Core: `DatabaseQueue` and its siblings.
 
-Every statement has the shape of the one Laravel issues (spec §5): one INSERT per push,
+Every statement has the shape of the one Laravel issues: one INSERT per push,
 one multi-row INSERT per bulk, a short reservation transaction that locks in id order with
 `FOR UPDATE SKIP LOCKED` where the server has it, release as DELETE plus INSERT. (On
 PostgreSQL with SKIP LOCKED a reservation is Laravel's SELECT and UPDATE in one statement,
@@ -38,13 +38,7 @@ from bridge.queue._errors import retrying, translate, worth_retrying, wrap_excep
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
-from bridge.queue.base import (
-    MAX_STORED_ATTEMPTS,
-    JobRow,
-    NewJob,
-    PendingReservation,
-    ReservedJob,
-)
+from bridge.queue.base import JobRow, NewJob, PendingReservation, QueueIdentity, ReservedJob
 from bridge.queue.schema import make_jobs_table
 
 __all__ = [
@@ -63,7 +57,7 @@ _AHEAD_ISOLATION = {
 }
 
 
-class DatabaseQueue:
+class DatabaseQueue(QueueIdentity):
     """One `jobs` table, used exactly as Laravel's `DatabaseQueue` uses it."""
 
     def __init__(
@@ -82,11 +76,10 @@ class DatabaseQueue:
             connection_name: Queue connection name, as written to `failed_jobs.connection`.
             retry_after_seconds: Must equal the PHP side's `retry_after` (skeleton: 90).
         """
+        super().__init__(connection_name=connection_name, retry_after_seconds=retry_after_seconds)
         install_sqlite_locking(engine)
         self.engine = engine
         self.table = make_jobs_table(sa.MetaData(), table)
-        self._connection_name = connection_name
-        self._retry_after_seconds = retry_after_seconds
         self._skip_locked: bool | None = None
         self._sql = JobStatements(engine.dialect, self.table)
         # psycopg 3 (not psycopg2, whose cursors copy another way) takes bulk rows by COPY.
@@ -116,23 +109,8 @@ class DatabaseQueue:
         # The last of them, so that `close` can end it if it is still under way.
         self._under_way: weakref.ref[PyMySQLReservation | PsycopgReservation] | None = None
 
-    @property
-    def connection_name(self) -> str:
-        """The queue connection name written to `failed_jobs.connection`."""
-        return self._connection_name
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """Seconds after which a reserved job is handed out again."""
-        return self._retry_after_seconds
-
-    @property
-    def attempts_limit(self) -> int:
-        """The most attempts the `jobs.attempts` column counts (`MAX_STORED_ATTEMPTS`)."""
-        return MAX_STORED_ATTEMPTS
-
     def close(self) -> None:
-        """Return the connection kept for pushes to the pool (reopened when needed)."""
+        """Close the connections kept for pushes and reading ahead (reopened when needed)."""
         if self._autocommit is not None:
             self._autocommit.close()
         if self._ahead is not None:
