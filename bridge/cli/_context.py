@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from bridge.dialect import Dialect
     from bridge.laravel.encryption import Encrypter
     from bridge.laravel.versions import Profile
-    from bridge.queue import JobQueue
-    from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
+    from bridge.queue import FailedJobStore, JobQueue
+    from bridge.queue.database import DatabaseQueue
     from bridge.queue.database_stores import DatabaseStores
     from bridge.queue.redis import RedisQueue
 
@@ -126,14 +126,9 @@ class CliContext:
         return self._tables
 
     @property
-    def failed(self) -> DatabaseFailedJobStore:
+    def failed(self) -> FailedJobStore:
         """The `failed_jobs` table, in whichever layout it has."""
-        return self._tables.failed
-
-    @property
-    def batches(self) -> DatabaseBatchStore:
-        """The `job_batches` table."""
-        return self._tables.batches
+        return self.stores.failed
 
     def use_connection(self, name: str | None) -> None:
         """Work on queue connection `name` (`--connection`) instead of the settings' own."""
