@@ -21,7 +21,7 @@ from bridge.queue import (
     Stores,
 )
 from bridge.queue._batch_rules import decode_failed_ids, encode_failed_ids
-from bridge.queue.base import RetryMove
+from bridge.queue.base import ReservedJob, RetryMove
 
 NOW = 1_700_000_000
 
@@ -198,15 +198,17 @@ def test_retry_pushes_fresh_row_then_forgets() -> None:
 
 def test_fail_writes_the_failed_row_before_deleting_the_job() -> None:
     stores = Stores.in_memory(connection_name="sync")
-    stores.queue.push(payload(), queue="q", now=NOW)
-    (job,) = stores.queue.reserve("q", now=NOW)
+    job = ReservedJob(
+        stores.queue.push(payload(), queue="q", now=NOW), "q", payload(), 1, NOW, NOW, NOW
+    )
     failed_id = stores.fail(job, uuid="u-1", exception="e", failed_at=datetime(2026, 1, 1))
     record = stores.failed.find(failed_id)
     assert record is not None and (record.connection, record.payload) == ("sync", job.payload)
     assert stores.queue.size("q") == 0
     # A write the failed store refuses (the uuid is taken) deletes nothing.
-    stores.queue.push(payload(), queue="q", now=NOW)
-    (again,) = stores.queue.reserve("q", now=NOW)
+    again = ReservedJob(
+        stores.queue.push(payload(), queue="q", now=NOW), "q", payload(), 1, NOW, NOW, NOW
+    )
     with pytest.raises(QueueError):
         stores.fail(again, uuid="u-1", exception="e", failed_at=datetime(2026, 1, 1))
     assert stores.queue.size("q") == 1
