@@ -121,9 +121,10 @@ class CliContext:
     def stores(self) -> Stores:
         """The chosen connection's queue, with this database's `failed_jobs` and
         `job_batches` tables (also for Redis, as Laravel's failer writes to the database)."""
-        if self.settings.connection_name == "redis":
-            return self._tables.with_queue(self.queue)
-        return self._tables
+        tables = self._tables
+        if self.settings.connection_name != "redis":
+            return tables
+        return Stores(queue=self.queue, failed=tables.failed, batches=tables.batches)
 
     @property
     def failed(self) -> FailedJobStore:

@@ -1,9 +1,6 @@
 """`DatabaseStores`: one engine, its `jobs`, `failed_jobs` and `job_batches` tables, and the
-moves between them, each in one transaction.
+moves between them, each in one transaction: a crash or an error leaves it done or not done.
 
-Failing a job deletes its `jobs` row and inserts the failed row together; retrying one
-inserts the new `jobs` row and deletes the failed row together; a batch's jobs are counted
-and inserted together. A crash or an error leaves each move done or not done, never half.
 A retry into another database (a migration) cannot share a transaction: it locks the failed
 row, looks in the target for a row carrying the job's uuid before inserting, then deletes
 the failed row, so a rerun after a crash never queues the job twice.
@@ -13,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -50,17 +48,10 @@ class DatabaseStores(Stores):
         retry_after_seconds: int = 90,
         on_close: Callable[[], None] | None = None,
     ) -> None:
-        """Bind the stores to their tables; no I/O happens until the first operation.
-
-        Args:
-            engine: Preferably from `create_engine_for` (`open` makes one from a URL).
-            jobs_table: `queue.connections.database.table`.
-            failed_table: `queue.failed.table`.
-            batches_table: `queue.batching.table`.
-            connection_name: Queue connection name, as written to `failed_jobs.connection`.
-            retry_after_seconds: Must equal the PHP side's `retry_after` (skeleton: 90).
-            on_close: Called by `close` after the queue's kept connections are closed.
-        """
+        """Bind the stores to their tables (Laravel's `queue.connections.database.table`,
+        `queue.failed.table`, `queue.batching.table`); no I/O until the first operation.
+        `connection_name` and `retry_after_seconds` are the `DatabaseQueue`'s; `on_close`
+        is called by `close` after the queue's kept connections are closed."""
         self.engine = engine
         super().__init__(
             queue=DatabaseQueue(
@@ -75,33 +66,11 @@ class DatabaseStores(Stores):
         )
 
     @classmethod
-    def open(
-        cls,
-        url: str,
-        *,
-        jobs_table: str = "jobs",
-        failed_table: str = "failed_jobs",
-        batches_table: str = "job_batches",
-        connection_name: str = "database",
-        retry_after_seconds: int = 90,
-    ) -> DatabaseStores:
-        """The stores of the database at `url`, on an engine of their own that `close` ends
-        (SQLite then also removes its WAL side files)."""
+    def open(cls, url: str, **options: Any) -> DatabaseStores:
+        """The stores of the database at `url` (`options` as the constructor's), on an engine
+        of their own that `close` disposes of (SQLite then also removes its WAL side files)."""
         engine = create_engine_for(url)
-        return cls(
-            engine=engine,
-            jobs_table=jobs_table,
-            failed_table=failed_table,
-            batches_table=batches_table,
-            connection_name=connection_name,
-            retry_after_seconds=retry_after_seconds,
-            on_close=engine.dispose,
-        )
-
-    def with_queue(self, queue: JobQueue) -> Stores:
-        """This database's failed-job and batch tables around another queue (Redis: failed
-        jobs go to the database whatever the queue, as Laravel's failer writes them)."""
-        return Stores(queue=queue, failed=self.failed, batches=self.batches)
+        return cls(engine=engine, on_close=engine.dispose, **options)
 
     def close(self) -> None:
         """Close the connections the queue keeps, then what `on_close` names."""
@@ -131,7 +100,7 @@ class DatabaseStores(Stores):
         return retrying(run, idempotent=False)
 
     def _local(self, into: JobQueue | None) -> DatabaseQueue | None:
-        """The `jobs` table a retry goes to when it shares this database, else None."""
+        # The `jobs` table a retry goes to when it shares this database, else None.
         if into is None:
             return self.queue
         if isinstance(into, DatabaseQueue) and into.same_database(self.engine):
@@ -156,7 +125,11 @@ class DatabaseStores(Stores):
         """
         local = self._local(into)
         if local is not None:
-            return self._move_within(record, local, payload, target_queue, now)
+            move = RetryMove(record, payload, target_queue)
+            new_id = self._move_chunk([move], local, now)[record.id]
+            if new_id is None:
+                raise FailedJobNotFound(f"failed job {record.id} is gone (already retried?)")
+            return new_id
         if isinstance(into, DatabaseQueue):
             return self._move_across(record, into, payload, target_queue, now)
         return super().retry(record, payload=payload, target_queue=target_queue, now=now, into=into)
@@ -212,20 +185,6 @@ class DatabaseStores(Stores):
                     else None
                     for move in moves
                 }
-
-        # Not retried after a lost connection: a commit might have happened.
-        return retrying(run, idempotent=False)
-
-    def _move_within(
-        self, record: FailedJobRecord, target: DatabaseQueue, payload: str, queue: str, now: int
-    ) -> int:
-        t = self.failed.table
-
-        def run() -> int:
-            with self.engine.begin() as conn:
-                if not conn.execute(t.delete().where(t.c.id == record.id)).rowcount:
-                    raise FailedJobNotFound(f"failed job {record.id} is gone (already retried?)")
-                return _insert_job(conn, target, payload, queue, now)
 
         # Not retried after a lost connection: a commit might have happened.
         return retrying(run, idempotent=False)

@@ -1,12 +1,10 @@
 """`Stores`: a queue, its `failed_jobs` and `job_batches` tables, and the moves between them.
 
-A job that fails leaves the queue for `failed_jobs`; a retried one goes the other way; a
-batch's jobs are counted into `job_batches` as they are queued. Each of these moves touches
-two stores, so it belongs to the object that holds both. `Stores` does each one in two
-steps, ordered so that a crash between them leaves the job in both places, never in neither:
-what the in-memory stores, a Redis queue, or tables in two databases allow.
-`bridge.queue.database.DatabaseStores` does each move in one transaction where the tables
-share a database.
+A failed job leaves the queue for `failed_jobs`, a retried one goes back, a batch's jobs
+are counted into `job_batches` as they are queued: each move touches two stores, so it
+belongs to the object that holds both. Here each is two steps, ordered so that a crash
+between them leaves the job in both places, never in neither (in-memory stores, a Redis
+queue); `bridge.queue.database_stores.DatabaseStores` makes each one transaction.
 """
 
 from __future__ import annotations
@@ -55,19 +53,11 @@ class Stores:
         self._on_close = on_close
 
     @classmethod
-    def in_memory(
-        cls,
-        *,
-        connection_name: str = "database",
-        retry_after_seconds: int = 90,
-        failed_has_uuid: bool = True,
-    ) -> Stores:
+    def in_memory(cls, *, connection_name: str = "database") -> Stores:
         """Empty in-memory stores (`bridge.queue.memory`), as unit tests and `sync` use them."""
         return cls(
-            queue=InMemoryQueue(
-                connection_name=connection_name, retry_after_seconds=retry_after_seconds
-            ),
-            failed=InMemoryFailedJobStore(has_uuid=failed_has_uuid),
+            queue=InMemoryQueue(connection_name=connection_name),
+            failed=InMemoryFailedJobStore(),
             batches=InMemoryBatchStore(),
         )
 
@@ -149,11 +139,8 @@ class Stores:
         Raises:
             QueueError: There is no such batch, or these stores keep no batches.
         """
-        record = self._batches().increment_total_jobs(batch_id, len(jobs))
-        self.queue.bulk(jobs)
-        return record
-
-    def _batches(self) -> BatchStore:
         if self.batches is None:
             raise QueueError("these stores keep no job_batches table")
-        return self.batches
+        record = self.batches.increment_total_jobs(batch_id, len(jobs))
+        self.queue.bulk(jobs)
+        return record

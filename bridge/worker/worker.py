@@ -131,15 +131,12 @@ class Worker:
         """Create a worker.
 
         Args:
-            stores: The queue, its `failed_jobs` table and its `job_batches` table (without
-                one, batch bookkeeping is skipped).
+            stores: The queue and its `failed_jobs` and `job_batches` tables (without the
+                last, batch bookkeeping is skipped).
             app: The handlers.
             options: Loop, retry and limit options.
-            queue: With `failed` (and `batches`), the stores one by one instead of `stores`:
-                joined as `Stores` (a failed job is written, then deleted; no transaction
-                spans the two).
-            failed: See `queue`.
-            batches: See `queue`.
+            queue, failed, batches: The stores one by one instead, joined as `Stores` (no
+                transaction then spans a failed job's two steps).
             clock: Current Unix time in seconds.
             sleep: Pauses the loop; by default a wait that a stop signal cuts short (tests
                 pass a fake that advances their clock).
