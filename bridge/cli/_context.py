@@ -18,7 +18,6 @@ import click
 
 from bridge.config import Settings, resolve_settings
 from bridge.exceptions import BridgeError, ConfigError, OptionError, QueueError
-from bridge.queue import Stores
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from bridge.dialect import Dialect
     from bridge.laravel.encryption import Encrypter
     from bridge.laravel.versions import Profile
-    from bridge.queue import FailedJobStore, JobQueue
+    from bridge.queue import FailedJobStore, JobQueue, Stores
     from bridge.queue.database import DatabaseQueue
     from bridge.queue.database_stores import DatabaseStores
     from bridge.queue.redis import RedisQueue
@@ -124,6 +123,8 @@ class CliContext:
         tables = self._tables
         if self.settings.connection_name != "redis":
             return tables
+        from bridge.queue import Stores
+
         return Stores(queue=self.queue, failed=tables.failed, batches=tables.batches)
 
     @property
