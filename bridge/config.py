@@ -131,14 +131,9 @@ class Settings:
         return replace(self, connection_name=name)
 
     @property
-    def is_sqlite(self) -> bool:
-        """Whether the queue lives in a SQLite file."""
-        return self.database_url.startswith("sqlite")
-
-    @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file of the queue, or None (another database, or in memory)."""
-        if not self.is_sqlite:
+        if not self.database_url.startswith("sqlite"):
             return None
         path = self.database_url.split("://", 1)[1].split("?", 1)[0]
         if not path.startswith("/") or path in {"/", "/:memory:"}:

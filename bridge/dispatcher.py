@@ -22,8 +22,7 @@ from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import build_payload, delay_seconds
 from bridge.laravel.versions import Profile, profile_for
 from bridge.php import dumps
-from bridge.queue.base import BatchRecord, BatchStore, FailedJobFilter, JobQueue, NewJob
-from bridge.queue.memory import InMemoryFailedJobStore, InMemoryQueue
+from bridge.queue import BatchRecord, FailedJobFilter, JobQueue, NewJob, Stores
 from bridge.worker import App, Worker, WorkerOptions
 from bridge.worker import Job as WorkerJob
 
@@ -73,12 +72,13 @@ class Dispatcher:
     """Queue declared PHP job classes (or Python-only ones) the way Laravel does.
 
     Args:
-        queue: Where rows go (a `DatabaseQueue` in production).
+        stores: Where rows go, and the `job_batches` table `batch()` writes to (e.g.
+            `DatabaseStores.open(url)`).
+        queue: Or only a queue to push onto (no `batch()`); give one of the two.
         profile: The Laravel version the PHP side runs ("8" ... "13", or exact like "12.11").
         clock: Unix time source.
         encrypter: Needed for `ShouldBeEncrypted` classes (built from `APP_KEY`).
         default_queue: The connection's default queue name (`queue` in Laravel's config).
-        batches: The `job_batches` table, needed for `batch()`.
         uuid_factory: Payload uuid source (tests pin it).
         dialect: The PHP side's dialect (default: Laravel with `profile`). With an SO one,
             payloads are what the SO framework's `Job::serialize()` writes; they carry no
@@ -88,22 +88,25 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        queue: JobQueue,
+        stores: Stores | None = None,
+        queue: JobQueue | None = None,
         profile: Profile | str | int = "8",
         clock: Clock = time.time,
         encrypter: Encrypter | None = None,
         default_queue: str = "default",
-        batches: BatchStore | None = None,
         uuid_factory: Callable[[], str] = new_job_uuid,
         dialect: Dialect | None = None,
     ) -> None:
-        self.queue = queue
+        target = stores.queue if stores is not None else queue
+        if target is None or (stores is not None and queue is not None):
+            raise TypeError("Dispatcher takes stores= or queue=, one of the two")
+        self.stores = stores
+        self.queue = target
         self.profile = profile_for(profile)
         self.dialect = dialect if dialect is not None else Dialect(LARAVEL, self.profile)
         self.clock = clock
         self.encrypter = encrypter
         self.default_queue = default_queue
-        self.batches = batches
         self.uuid_factory = uuid_factory
         # A queue that adds keys of its own to every payload it creates (Redis: `id` and
         # `attempts`, as Laravel's RedisQueue does) stamps them here, so `Dispatched` shows
@@ -220,8 +223,9 @@ class Dispatcher:
         """
         if not self.dialect.has_chains_and_batches:
             raise PayloadError(f"the {self.dialect.label} dialect has no batches")
-        if self.batches is None:
-            raise PayloadError("batch() needs the job_batches table: pass batches=")
+        stores = self.stores
+        if stores is None or stores.batches is None:
+            raise PayloadError("batch() needs the job_batches table: pass stores=")
         now_float = self.clock()
         now = int(now_float)
         options: dict[str, object] = {}
@@ -230,7 +234,7 @@ class Dispatcher:
         if queue is not None:
             options["queue"] = queue
         batch_id = ordered_uuid(now_float)
-        self.batches.create(batch_id=batch_id, name=name, options=dumps(options), now=now)
+        stores.batches.create(batch_id=batch_id, name=name, options=dumps(options), now=now)
         # Laravel pushes a batch with one bulk() onto the batch's queue (its `queue` option,
         # else the connection's default), whatever queue each job names itself.
         target = queue if queue is not None else self.default_queue
@@ -238,7 +242,7 @@ class Dispatcher:
         for job in jobs:
             _job_uuid, payload = self._payload(job.with_batch(batch_id), now=now, bulk=True)
             rows.append(NewJob(payload=payload, queue=target, available_at=now, created_at=now))
-        return self.batches.add_jobs(batch_id, rows, queue=self.queue)
+        return stores.add_batch_jobs(batch_id, rows)
 
 
 class SyncDispatcher:
@@ -266,23 +270,21 @@ class SyncDispatcher:
 
     def dispatch(self, job: Job) -> Dispatched:
         """Run `job`'s handler inline; raise what it raised when it fails."""
-        memory = InMemoryQueue(connection_name="sync")
-        failed = InMemoryFailedJobStore()
+        stores = Stores.in_memory(connection_name="sync")
         inline = Dispatcher(
-            queue=memory, profile=self.profile, clock=self.clock, encrypter=self.encrypter
+            stores=stores, profile=self.profile, clock=self.clock, encrypter=self.encrypter
         )
         dispatched = inline.dispatch(job.delay(None) if job.value("delay", self.profile) else job)
         raised: list[BaseException] = []
         worker = Worker(
-            queue=memory,
-            failed=failed,
+            stores=stores,
             app=_capturing(self.app, raised),
             options=WorkerOptions(queues=(dispatched.queue,), once=True, sleep_seconds=0),
             clock=self.clock,
             encrypter=self.encrypter,
         )
         worker.run()
-        for record in failed.select(FailedJobFilter()):
+        for record in stores.failed.select(FailedJobFilter()):
             if raised:
                 raise raised[-1]
             raise WorkerError(f"{job.name} failed in the sync connection:\n{record.exception}")

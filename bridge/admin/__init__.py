@@ -26,7 +26,6 @@ from bridge.admin.retry import (
     RetryUntilPolicy,
     plan_retry,
     retry_failed,
-    retry_one,
 )
 from bridge.admin.selection import (
     Selection,
@@ -88,7 +87,6 @@ __all__ = [
     "render_value",
     "replace_top_level",
     "retry_failed",
-    "retry_one",
     "select_failed",
     "summary_row",
     "to_unix",

@@ -2,7 +2,7 @@
 
 Laravel's `queue:retry` pushes the job and then, in a second step, deletes the failed row;
 killed in between, the job is queued twice. bridge moves each job with
-`FailedJobStore.retry_into`: one transaction (insert into `jobs`, delete from
+`Stores.retry_many`: one transaction (insert into `jobs`, delete from
 `failed_jobs`) when both tables share a database, and an idempotent, crash-safe move
 (insert only if no job with that payload uuid is there yet, then delete) across databases.
 Killed at any moment and run again, a retry neither loses nor duplicates a job.
@@ -39,8 +39,9 @@ from enum import StrEnum
 from bridge.admin._payload_text import replace_top_level, top_level_spans
 from bridge.admin._time import to_unix
 from bridge.dialect import SO_DIALECT_NAMES, sniff
-from bridge.exceptions import FailedJobNotFound, PayloadDecodeError
-from bridge.queue.base import FailedJobRecord, FailedJobStore, JobQueue, RetryMove
+from bridge.exceptions import PayloadDecodeError
+from bridge.queue.base import FailedJobRecord, JobQueue, RetryMove
+from bridge.queue.stores import Stores
 
 __all__ = [
     "DEADLINE_KEYS",
@@ -54,7 +55,6 @@ __all__ = [
     "check_connection",
     "plan_retry",
     "retry_failed",
-    "retry_one",
 ]
 
 #: The payload keys holding a job's deadline: Laravel 8+ and the legacy pre-8 name.
@@ -296,51 +296,25 @@ def _plan_or_skip(record: FailedJobRecord, options: RetryOptions) -> RetryPlan |
         return RetryOutcome(record, RetryStatus.SKIPPED, reason=f"unreadable payload: {exc}")
 
 
-def retry_one(
-    record: FailedJobRecord, *, store: FailedJobStore, queue: JobQueue, options: RetryOptions
-) -> RetryOutcome:
-    """Plan and move one failed job; problems with this one job become a skip, not an error.
-
-    Raises:
-        QueueError: The storage failed (the move was rolled back or is safe to repeat).
-    """
-    planned = _plan_or_skip(record, options)
-    if isinstance(planned, RetryOutcome):
-        return planned
-    try:
-        job_id = store.retry_into(
-            record,
-            queue=queue,
-            payload=planned.payload,
-            target_queue=planned.queue,
-            now=options.now,
-        )
-    except FailedJobNotFound:
-        return RetryOutcome(record, RetryStatus.SKIPPED, reason=_GONE)
-    return RetryOutcome(
-        record, RetryStatus.MOVED, job_id=job_id, queue=planned.queue, expires=planned.expires
-    )
-
-
 def retry_failed(
     records: Iterable[FailedJobRecord],
     *,
-    store: FailedJobStore,
-    queue: JobQueue,
+    stores: Stores,
+    into: JobQueue | None = None,
     options: RetryOptions,
     on_outcome: Callable[[RetryOutcome], None] | None = None,
     chunk: int = 100,
 ) -> RetryReport:
-    """Move each failed job back onto `queue`, each one whole or not at all.
+    """Move each failed job back onto the queue, each one whole or not at all.
 
-    Jobs are handed to the store `chunk` at a time (`FailedJobStore.retry_many`): within one
+    Jobs are handed to the stores `chunk` at a time (`Stores.retry_many`): within one
     database a chunk shares a transaction, so a crash leaves every job either moved or still
     failed, and a rerun picks up the rest.
 
     Args:
-        records: The selected failed jobs (e.g. `store.select(filter)`).
-        store: The `failed_jobs` table they come from.
-        queue: The `jobs` table to push onto (another database for a migration).
+        records: The selected failed jobs (e.g. `stores.failed.select(filter)`).
+        stores: The `failed_jobs` table they come from, and the queue they go back to.
+        into: Another queue to push onto instead (another database for a migration).
         options: Rewrites and routing (module notes).
         on_outcome: Called after each job, e.g. to advance a progress bar.
         chunk: Jobs per store call.
@@ -360,7 +334,7 @@ def retry_failed(
     def move_pending() -> None:
         if not pending:
             return
-        moved = store.retry_many([move for move, _ in pending], queue=queue, now=options.now)
+        moved = stores.retry_many([move for move, _ in pending], now=options.now, into=into)
         for move, plan in pending:
             job_id = moved.get(move.record.id)
             if job_id is None:

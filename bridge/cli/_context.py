@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from bridge.dialect import Dialect
     from bridge.laravel.encryption import Encrypter
     from bridge.laravel.versions import Profile
-    from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
+    from bridge.queue import FailedJobStore, JobQueue, Stores
+    from bridge.queue.database import DatabaseQueue
+    from bridge.queue.database_stores import DatabaseStores
     from bridge.queue.redis import RedisQueue
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,15 +97,40 @@ class CliContext:
 
     def close(self) -> None:
         """Close what this invocation opened (SQLite then also removes its WAL side files)."""
-        if "queue" in self.__dict__:
+        if "queue" in self.__dict__ and self.settings.connection_name == "redis":
             self.queue.close()
+        if "_tables" in self.__dict__:
+            self._tables.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 
     @cached_property
+    def _tables(self) -> DatabaseStores:
+        return self._database_stores(self.settings.connection_name)
+
+    @cached_property
     def queue(self) -> DatabaseQueue | RedisQueue:
-        """The queue of the chosen connection: the `jobs` table, or Redis."""
-        return self.queue_for(self.settings.connection_name)
+        """The queue of the chosen connection: the `jobs` table, or Redis (which needs no
+        database until failed jobs or batches are asked for)."""
+        if self.settings.connection_name == "redis":
+            return self._redis_queue(self.settings)
+        return self._tables.queue
+
+    @cached_property
+    def stores(self) -> Stores:
+        """The chosen connection's queue, with this database's `failed_jobs` and
+        `job_batches` tables (also for Redis, as Laravel's failer writes to the database)."""
+        tables = self._tables
+        if self.settings.connection_name != "redis":
+            return tables
+        from bridge.queue import Stores
+
+        return Stores(queue=self.queue, failed=tables.failed, batches=tables.batches)
+
+    @property
+    def failed(self) -> FailedJobStore:
+        """The `failed_jobs` table, in whichever layout it has."""
+        return self.stores.failed
 
     def use_connection(self, name: str | None) -> None:
         """Work on queue connection `name` (`--connection`) instead of the settings' own."""
@@ -113,17 +140,22 @@ class CliContext:
         self.__dict__["settings"] = self.settings.for_connection(name)
         self.__dict__.pop("_sample_rows", None)
 
-    def queue_for(self, connection: str) -> DatabaseQueue | RedisQueue:
+    def queue_for(self, connection: str) -> JobQueue:
         """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
         `jobs` table (connection names are their drivers, as in Laravel's skeleton)."""
-        settings = self.settings.for_connection(connection)
         if connection == "redis":
-            return self._redis_queue(settings)
-        from bridge.queue.database import DatabaseQueue
+            return self._redis_queue(self.settings.for_connection(connection))
+        return self._database_stores(connection).queue
 
-        return DatabaseQueue(
+    def _database_stores(self, connection: str) -> DatabaseStores:
+        from bridge.queue.database_stores import DatabaseStores
+
+        settings = self.settings.for_connection(connection)
+        return DatabaseStores(
             engine=self.engine,
-            table=settings.jobs_table,
+            jobs_table=settings.jobs_table,
+            failed_table=settings.failed_table,
+            batches_table=settings.batches_table,
             connection_name=connection if connection != "sync" else "database",
             retry_after_seconds=settings.retry_after_seconds,
         )
@@ -153,20 +185,6 @@ class CliContext:
             hash_tag_queues=major >= 13,
             default_queue=settings.default_queue,
         )
-
-    @cached_property
-    def failed(self) -> DatabaseFailedJobStore:
-        """The `failed_jobs` table, in whichever layout it has."""
-        from bridge.queue.database import DatabaseFailedJobStore
-
-        return DatabaseFailedJobStore(engine=self.engine, table=self.settings.failed_table)
-
-    @cached_property
-    def batches(self) -> DatabaseBatchStore:
-        """The `job_batches` table."""
-        from bridge.queue.database import DatabaseBatchStore
-
-        return DatabaseBatchStore(engine=self.engine, table=self.settings.batches_table)
 
     @cached_property
     def encrypter(self) -> Encrypter | None:

@@ -117,7 +117,7 @@ def demo(ctx: CliContext) -> None:
     click.echo(f"   created: {', '.join(created) or 'none needed'}")
     ctx.queue.clear(DEMO_QUEUE)
 
-    dispatcher = Dispatcher(queue=ctx.queue, profile=ctx.profile(), clock=ctx.clock)
+    dispatcher = Dispatcher(stores=ctx.stores, profile=ctx.profile(), clock=ctx.clock)
     click.secho(f"2. Dispatch for Laravel {dispatcher.profile.name}", bold=True)
     jobs = [
         SALES_REPORT.new(month=11, year=2026, userId=42),
@@ -139,9 +139,7 @@ def demo(ctx: CliContext) -> None:
     logger.setLevel(logging.INFO)
     try:
         Worker(
-            queue=ctx.queue,
-            failed=ctx.failed,
-            batches=ctx.batches,
+            stores=ctx.stores,
             app=demo_app(results),
             options=WorkerOptions(queues=(DEMO_QUEUE,), stop_when_empty=True, sleep_seconds=0),
             clock=ctx.clock,

@@ -103,10 +103,6 @@ def _to_filters(ctx: CliContext, selection: Selection) -> tuple[FailedJobFilter,
         raise click.BadParameter(str(exc)) from exc
 
 
-def _to_filter(ctx: CliContext, selection: Selection) -> FailedJobFilter:
-    return _to_filters(ctx, selection)[0]
-
-
 def _select(ctx: CliContext, selection: Selection) -> tuple[list[FailedJobRecord], FailedJobFilter]:
     """The selected rows, and the filter that carries the named ids (for "not found")."""
     filters = _to_filters(ctx, selection)

@@ -24,7 +24,8 @@ def retry_batch(click_ctx: click.Context, ctx: CliContext, batch_id: str, as_jso
     from bridge.cli.retry_failed import retry_failed_command
     from bridge.exceptions import FailedJobNotFound
 
-    batch = ctx.batches.find(batch_id)
+    batches = ctx.stores.batches
+    batch = batches.find(batch_id) if batches is not None else None
     if batch is None:
         raise FailedJobNotFound(f"no batch has the id {batch_id!r} (see the job_batches table)")
     if not batch.failed_job_ids:

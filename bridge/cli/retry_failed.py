@@ -258,7 +258,7 @@ def _run_with_progress(
 
     if not show:
         return retry_failed(
-            records, store=ctx.failed, queue=queue, options=options, on_outcome=count
+            records, stores=ctx.stores, into=queue, options=options, on_outcome=count
         )
     with click.progressbar(length=len(records), label="Retrying", file=sys.stderr) as bar:
 
@@ -267,7 +267,7 @@ def _run_with_progress(
             bar.update(1)
 
         return retry_failed(
-            records, store=ctx.failed, queue=queue, options=options, on_outcome=advance
+            records, stores=ctx.stores, into=queue, options=options, on_outcome=advance
         )
 
 

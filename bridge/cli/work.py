@@ -201,9 +201,7 @@ def work(
 
     def make_worker() -> Worker:
         return Worker(
-            queue=ctx.queue,
-            failed=ctx.failed,
-            batches=ctx.batches,
+            stores=ctx.stores,
             app=app,
             options=options,
             clock=ctx.clock,

@@ -1,7 +1,9 @@
 """Queue storage: the protocols in `base`, the database implementation and an in-memory one.
 
-`bridge.queue.memory` needs no database; the SQL implementation lives in
-`bridge.queue.database` and `bridge.queue.schema` (they import SQLAlchemy).
+`Stores` joins a queue with its failed-job and batch tables and moves jobs between them;
+`bridge.queue.memory` needs no database. The SQL implementation lives in
+`bridge.queue.database`, `bridge.queue.database_stores` and `bridge.queue.schema` (they
+import SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bridge.queue.base import (
     ReservedJob,
 )
 from bridge.queue.memory import InMemoryBatchStore, InMemoryFailedJobStore, InMemoryQueue
+from bridge.queue.stores import Stores
 
 __all__ = [
     "BatchRecord",
@@ -32,4 +35,5 @@ __all__ = [
     "JobRow",
     "NewJob",
     "ReservedJob",
+    "Stores",
 ]

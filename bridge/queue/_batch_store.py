@@ -8,11 +8,11 @@ is stored as given: PHP-serialized text (base64 on PostgreSQL, done by the paylo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bridge.exceptions import QueueError
 from bridge.queue._batch_rules import (
@@ -23,11 +23,8 @@ from bridge.queue._batch_rules import (
 )
 from bridge.queue._engine import install_sqlite_locking
 from bridge.queue._errors import retrying
-from bridge.queue.base import BatchRecord, JobQueue, NewJob
+from bridge.queue.base import BatchRecord
 from bridge.queue.schema import make_batches_table
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
 
 
 class DatabaseBatchStore:
@@ -56,16 +53,14 @@ class DatabaseBatchStore:
         retrying(run, idempotent=False)
         return record
 
-    def add_jobs(self, batch_id: str, jobs: Sequence[NewJob], *, queue: JobQueue) -> BatchRecord:
-        """Count `jobs` into the batch and push them with one multi-row INSERT.
+    def increment_on(self, conn: Connection, batch_id: str, count: int) -> BatchRecord:
+        """Count `count` more jobs into the batch on `conn` (total and pending, `finished_at`
+        reset) and return the row as it now is.
 
-        When `queue` is a `DatabaseQueue` on this database, both happen in one transaction
-        (as Laravel does); otherwise the counters are committed first, then the jobs pushed.
+        Raises:
+            QueueError: There is no such batch.
         """
-        from bridge.queue.database import DatabaseQueue
-
         t = self.table
-        count = len(jobs)
         bump = (
             t.update()
             .where(t.c.id == batch_id)
@@ -75,21 +70,18 @@ class DatabaseBatchStore:
                 finished_at=None,
             )
         )
-        together = isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)
+        if not conn.execute(bump).rowcount:
+            raise QueueError(f"no batch {batch_id!r}")
+        return self._read(conn, batch_id, lock=False)
+
+    def increment_total_jobs(self, batch_id: str, count: int) -> BatchRecord:
+        """`increment_on`, in a transaction of its own."""
 
         def run() -> BatchRecord:
             with self.engine.begin() as conn:
-                if not conn.execute(bump).rowcount:
-                    raise QueueError(f"no batch {batch_id!r}")
-                if together:
-                    assert isinstance(queue, DatabaseQueue)
-                    queue.insert_rows(conn, jobs)
-                return self._read(conn, batch_id, lock=False)
+                return self.increment_on(conn, batch_id, count)
 
-        record = retrying(run, idempotent=False)
-        if not together:
-            queue.bulk(jobs)
-        return record
+        return retrying(run, idempotent=False)
 
     def find(self, batch_id: str) -> BatchRecord | None:
         """Return the batch row, or None."""

@@ -1,4 +1,4 @@
-"""`DatabaseFailedJobStore`: the `failed_jobs` table in either layout, and the retry move.
+"""`DatabaseFailedJobStore`: the `failed_jobs` table in either layout.
 
 The layout (with or without `uuid`) is read from the database once, on first use. Rows are
 written as Laravel's `queue:work` writes them: payload untouched, `failed_at` the naive
@@ -7,38 +7,21 @@ local time the caller passes, truncated to whole seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from bridge.exceptions import FailedJobNotFound
-from bridge.laravel.payload import payload_uuid
 from bridge.queue._engine import install_sqlite_locking
 from bridge.queue._errors import retrying
 from bridge.queue._filters import matches
-from bridge.queue.base import (
-    FailedJobFilter,
-    FailedJobRecord,
-    JobQueue,
-    ReservedJob,
-    RetryMove,
-    log_then_delete,
-    retry_one_by_one,
-)
+from bridge.queue.base import FailedJobFilter, FailedJobRecord
 from bridge.queue.schema import inspect_failed_layout, make_failed_jobs_table
-
-if TYPE_CHECKING:
-    from bridge.queue.database import DatabaseQueue
 
 _PAGE = 500
 _PRUNE_CHUNK = 1000
-
-
-#: Failed jobs moved per transaction by `retry_many` (each still all-or-nothing).
-_RETRY_CHUNK = 100
 
 
 class DatabaseFailedJobStore:
@@ -86,52 +69,15 @@ class DatabaseFailedJobStore:
         `uuid` is ignored in the id-only layout. Not retried after a lost connection: with a
         uuid the unique index would reject the second insert, without one it would duplicate.
         """
-        insert = self._insert(uuid, connection, queue, payload, exception, failed_at)
+        insert = self.insert_statement(uuid, connection, queue, payload, exception, failed_at)
 
         def run() -> int:
             with self.engine.begin() as conn:
-                return _inserted_id(conn.execute(insert))
+                return inserted_id(conn.execute(insert))
 
         return retrying(run, idempotent=False)
 
-    def fail_job(
-        self,
-        job: ReservedJob,
-        *,
-        queue: JobQueue,
-        uuid: str | None,
-        exception: str,
-        failed_at: datetime,
-    ) -> int:
-        """Move a reserved job into `failed_jobs`: insert the failed row, delete the `jobs` row.
-
-        Both tables in one database: one transaction, so a crash or an error leaves the job
-        either still in `jobs` (it comes back after `retry_after` and fails again) or in
-        `failed_jobs`, never in neither. Other databases: the insert commits first, then the
-        delete; a crash between the two leaves the job in both (it runs again), never lost.
-        Not retried after a lost connection, as `log`.
-        """
-        from bridge.queue.database import DatabaseQueue
-
-        insert = self._insert(
-            uuid, queue.connection_name, job.queue, job.payload, exception, failed_at
-        )
-        if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
-            return log_then_delete(
-                self, job, queue=queue, uuid=uuid, exception=exception, failed_at=failed_at
-            )
-        jobs = queue.table
-        delete = jobs.delete().where(jobs.c.id == job.id)
-
-        def run() -> int:
-            with self.engine.begin() as conn:
-                # The DELETE first, as Laravel's order: it also locks the row.
-                conn.execute(delete)
-                return _inserted_id(conn.execute(insert))
-
-        return retrying(run, idempotent=False)
-
-    def _insert(
+    def insert_statement(
         self,
         uuid: str | None,
         connection: str,
@@ -140,6 +86,7 @@ class DatabaseFailedJobStore:
         exception: str,
         failed_at: datetime,
     ) -> sa.Insert:
+        """The INSERT of one failed row (`uuid` dropped in the id-only layout)."""
         values: dict[str, Any] = {
             "connection": connection,
             "queue": queue,
@@ -289,119 +236,8 @@ class DatabaseFailedJobStore:
             total += deleted
         return total
 
-    def retry_into(
-        self,
-        record: FailedJobRecord,
-        *,
-        queue: JobQueue,
-        payload: str,
-        target_queue: str,
-        now: int,
-    ) -> int | str:
-        """Move a failed job onto `queue` as a fresh row and delete the failed row.
 
-        Same database: one transaction (INSERT, then DELETE of the failed row); if another
-        process already moved it, nothing is inserted and `FailedJobNotFound` is raised.
-        Other database (a migration): the failed row is locked for the duration, the target
-        is searched for a row carrying the job's uuid before inserting (so a rerun after a
-        crash never enqueues twice), then the failed row is deleted.
-
-        Returns:
-            The id of the new (or already present) `jobs` row.
-        """
-        from bridge.queue.database import DatabaseQueue
-
-        if not isinstance(queue, DatabaseQueue):
-            new_id = queue.push(payload, queue=target_queue, now=now)
-            self.forget(record.id)
-            return new_id
-        if queue.same_database(self.engine):
-            return self._move_within(record, queue, payload, target_queue, now)
-        return self._move_across(record, queue, payload, target_queue, now)
-
-    def retry_many(
-        self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | str | None]:
-        """Move failed jobs back; within one database, a chunk of them per transaction.
-
-        A chunk locks its failed rows, deletes those still there and inserts their jobs in
-        one transaction, so each job is moved whole or not at all, as with `retry_into`,
-        with one commit per chunk instead of one per job. Across databases each job is
-        moved on its own (`retry_into`), which is what makes a migration repeatable.
-        """
-        from bridge.queue.database import DatabaseQueue
-
-        if not (isinstance(queue, DatabaseQueue) and queue.same_database(self.engine)):
-            return retry_one_by_one(self, moves, queue=queue, now=now)
-        result: dict[int, int | str | None] = {}
-        for start in range(0, len(moves), _RETRY_CHUNK):
-            result.update(self._move_chunk(moves[start : start + _RETRY_CHUNK], queue, now))
-        return result
-
-    def _move_chunk(
-        self, moves: Sequence[RetryMove], queue: DatabaseQueue, now: int
-    ) -> dict[int, int | None]:
-        ids = [move.record.id for move in moves]
-        t = self.table
-
-        def run() -> dict[int, int | None]:
-            with self.engine.begin() as conn:
-                present = {
-                    row_id
-                    for (row_id,) in conn.execute(
-                        sa.select(t.c.id).where(t.c.id.in_(ids)).with_for_update()
-                    )
-                }
-                if present:
-                    conn.execute(t.delete().where(t.c.id.in_(present)))
-                return {
-                    move.record.id: _insert_job(conn, queue, move.payload, move.target_queue, now)
-                    if move.record.id in present
-                    else None
-                    for move in moves
-                }
-
-        # Not retried after a lost connection: a commit might have happened.
-        return retrying(run, idempotent=False)
-
-    def _move_within(
-        self, record: FailedJobRecord, queue: DatabaseQueue, payload: str, target: str, now: int
-    ) -> int:
-        def run() -> int:
-            with self.engine.begin() as conn:
-                if not conn.execute(
-                    self.table.delete().where(self.table.c.id == record.id)
-                ).rowcount:
-                    raise FailedJobNotFound(f"failed job {record.id} is gone (already retried?)")
-                return _insert_job(conn, queue, payload, target, now)
-
-        # Not retried after a lost connection: a commit might have happened.
-        return retrying(run, idempotent=False)
-
-    def _move_across(
-        self, record: FailedJobRecord, queue: DatabaseQueue, payload: str, target: str, now: int
-    ) -> int:
-        uuid = record.uuid or payload_uuid(payload)
-
-        def run() -> int:
-            with self.engine.begin() as source:
-                locked = source.execute(
-                    sa.select(self.table.c.id).where(self.table.c.id == record.id).with_for_update()
-                ).first()
-                if locked is None:
-                    raise FailedJobNotFound(f"failed job {record.id} is gone (already retried?)")
-                with queue.engine.begin() as dest:
-                    existing = _find_by_uuid(dest, queue, uuid) if uuid else None
-                    if existing is None:
-                        existing = _insert_job(dest, queue, payload, target, now)
-                source.execute(self.table.delete().where(self.table.c.id == record.id))
-            return existing
-
-        # With a uuid to look for, a rerun finds its own earlier insert: safe to repeat.
-        return retrying(run, idempotent=uuid is not None)
-
-
-def _inserted_id(result: sa.CursorResult[Any]) -> int:
+def inserted_id(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -419,27 +255,3 @@ def _stored_text(payload: str, engine: Engine) -> str | sa.ColumnElement[str]:
         raw = payload.encode("utf-8", "surrogateescape")
         return sa.cast(sa.literal(raw, sa.LargeBinary), sa.Text)
     return payload
-
-
-def _insert_job(conn: Connection, queue: DatabaseQueue, payload: str, target: str, now: int) -> int:
-    t = queue.table
-    key = conn.execute(
-        t.insert().values(
-            queue=target,
-            attempts=0,
-            reserved_at=None,
-            available_at=now,
-            created_at=now,
-            payload=payload,
-        )
-    ).inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-def _find_by_uuid(conn: Connection, queue: DatabaseQueue, uuid: str) -> int | None:
-    t = queue.table
-    rows = conn.execute(
-        sa.select(t.c.id, t.c.payload).where(t.c.payload.contains(uuid, autoescape=True))
-    ).all()
-    return next((int(r.id) for r in rows if payload_uuid(r.payload) == uuid), None)

@@ -14,13 +14,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from bridge.exceptions import FailedJobNotFound
-
 #: The most attempts Laravel's `jobs.attempts` column holds everywhere (`unsignedTinyInteger`:
 #: MySQL/MariaDB's TINYINT UNSIGNED). A reservation never counts past it: in strict mode the
 #: server would refuse the whole reservation, and every row behind this one with it. A row
 #: reserved at the limit comes back with `attempts` one above it, and the worker fails it.
 MAX_STORED_ATTEMPTS = 255
+
+
+class QueueIdentity:
+    """The `JobQueue` properties every queue answers from what it was constructed with."""
+
+    #: The most attempts storage can count (`JobQueue.attempts_limit`); None: unlimited.
+    attempts_limit: int | None = MAX_STORED_ATTEMPTS
+
+    def __init__(self, *, connection_name: str, retry_after_seconds: int) -> None:
+        self._connection_name = connection_name
+        self._retry_after_seconds = retry_after_seconds
+
+    @property
+    def connection_name(self) -> str:
+        """The queue connection name written to `failed_jobs.connection`."""
+        return self._connection_name
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Seconds after which a reserved job is handed out again."""
+        return self._retry_after_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,22 +293,6 @@ class FailedJobStore(Protocol):
         """Insert a failed job as Laravel's worker does and return its id."""
         ...
 
-    def fail_job(
-        self,
-        job: ReservedJob,
-        *,
-        queue: JobQueue,
-        uuid: str | None,
-        exception: str,
-        failed_at: datetime,
-    ) -> int:
-        """Write `job` (exact payload) as failed and delete its `jobs` row; the failed id.
-
-        Never loses the job: within one database both happen in one transaction; otherwise
-        the failed row is written first, so a crash in between leaves the job in both tables.
-        """
-        ...
-
     def find(self, id_or_uuid: int | str) -> FailedJobRecord | None:
         """Look a failed job up by id or uuid."""
         ...
@@ -310,33 +313,6 @@ class FailedJobStore(Protocol):
         """Delete failed jobs failed strictly before `before`, in chunks; return the count."""
         ...
 
-    def retry_into(
-        self,
-        record: FailedJobRecord,
-        *,
-        queue: JobQueue,
-        payload: str,
-        target_queue: str,
-        now: int,
-    ) -> int | str:
-        """Move a failed job back onto `queue` as a new row and delete the failed row.
-
-        The new row has attempts 0 and `available_at = created_at = now`; its id is returned.
-        Atomic when both tables live in one database; otherwise idempotent (never inserted
-        twice for one uuid) and safe to repeat after a crash.
-        """
-        ...
-
-    def retry_many(
-        self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | str | None]:
-        """Move several failed jobs as `retry_into` does, as many per transaction as it can.
-
-        Each job is still moved whole or not at all. Returns failed id -> new `jobs` id, or
-        None for a failed row that was already gone (another process moved it).
-        """
-        ...
-
 
 class BatchStore(Protocol):
     """The `job_batches` table, with Laravel's locked counter updates."""
@@ -345,10 +321,12 @@ class BatchStore(Protocol):
         """Insert an empty batch (no jobs yet, `failed_job_ids` `[]`) as Laravel does."""
         ...
 
-    def add_jobs(self, batch_id: str, jobs: Sequence[NewJob], *, queue: JobQueue) -> BatchRecord:
-        """Count `jobs` into the batch (total and pending, `finished_at` reset) and push them.
+    def increment_total_jobs(self, batch_id: str, count: int) -> BatchRecord:
+        """Count `count` more jobs into the batch (total and pending, `finished_at` reset)
+        and return it; `Stores.add_batch_jobs` also queues them.
 
-        One transaction with one multi-row INSERT when the batch and `queue` share a database.
+        Raises:
+            QueueError: There is no such batch.
         """
         ...
 
@@ -365,46 +343,3 @@ class BatchStore(Protocol):
     ) -> BatchRecord | None:
         """Count a failed job under the row lock; cancel the batch unless failures are allowed."""
         ...
-
-
-def retry_one_by_one(
-    store: FailedJobStore, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-) -> dict[int, int | str | None]:
-    """`retry_many` done as one `retry_into` per move; a row already gone maps to None."""
-    moved: dict[int, int | str | None] = {}
-    for move in moves:
-        try:
-            moved[move.record.id] = store.retry_into(
-                move.record,
-                queue=queue,
-                payload=move.payload,
-                target_queue=move.target_queue,
-                now=now,
-            )
-        except FailedJobNotFound:
-            moved[move.record.id] = None
-    return moved
-
-
-def log_then_delete(
-    store: FailedJobStore,
-    job: ReservedJob,
-    *,
-    queue: JobQueue,
-    uuid: str | None,
-    exception: str,
-    failed_at: datetime,
-) -> int:
-    """`fail_job` where no one transaction spans both tables: the failed row is written
-    first, so a crash between the two leaves the job in both (it runs again), never in
-    neither; a failing `log` deletes nothing."""
-    failed_id = store.log(
-        uuid=uuid,
-        connection=queue.connection_name,
-        queue=job.queue,
-        payload=job.payload,
-        exception=exception,
-        failed_at=failed_at,
-    )
-    queue.delete(job)
-    return failed_id

@@ -42,12 +42,7 @@ from bridge.queue._errors import retrying, wrap_exceptions
 from bridge.queue._failed_store import DatabaseFailedJobStore
 from bridge.queue._kept import Busy, KeptConnection
 from bridge.queue._statements import JobStatements
-from bridge.queue.base import (
-    MAX_STORED_ATTEMPTS,
-    JobRow,
-    NewJob,
-    ReservedJob,
-)
+from bridge.queue.base import JobRow, NewJob, QueueIdentity, ReservedJob
 from bridge.queue.schema import make_jobs_table
 
 __all__ = [
@@ -68,7 +63,7 @@ _AHEAD_ISOLATION = {
 }
 
 
-class DatabaseQueue:
+class DatabaseQueue(QueueIdentity):
     """One `jobs` table, used exactly as Laravel's `DatabaseQueue` uses it."""
 
     def __init__(
@@ -87,11 +82,10 @@ class DatabaseQueue:
             connection_name: Queue connection name, as written to `failed_jobs.connection`.
             retry_after_seconds: Must equal the PHP side's `retry_after` (skeleton: 90).
         """
+        super().__init__(connection_name=connection_name, retry_after_seconds=retry_after_seconds)
         install_sqlite_locking(engine)
         self.engine = engine
         self.table = make_jobs_table(sa.MetaData(), table)
-        self._connection_name = connection_name
-        self._retry_after_seconds = retry_after_seconds
         self._skip_locked: bool | None = None
         self._sql = JobStatements(engine.dialect, self.table)
         # psycopg 3 (not psycopg2, whose cursors copy another way) takes bulk rows by COPY.
@@ -124,21 +118,6 @@ class DatabaseQueue:
             delete=self._delete_ids,
             unreserve=self.unreserve,
         )
-
-    @property
-    def connection_name(self) -> str:
-        """The queue connection name written to `failed_jobs.connection`."""
-        return self._connection_name
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """Seconds after which a reserved job is handed out again."""
-        return self._retry_after_seconds
-
-    @property
-    def attempts_limit(self) -> int:
-        """The most attempts the `jobs.attempts` column counts (`MAX_STORED_ATTEMPTS`)."""
-        return MAX_STORED_ATTEMPTS
 
     def close(self) -> None:
         """Close the kept connections (reopened when needed), ending a reservation made

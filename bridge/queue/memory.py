@@ -13,22 +13,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bridge.exceptions import FailedJobNotFound, QueueError
+from bridge.exceptions import QueueError
 from bridge.queue._ahead import ReadAhead, UnderWay
 from bridge.queue._batch_rules import failure_update, success_update
 from bridge.queue._filters import matches
 from bridge.queue.base import (
-    MAX_STORED_ATTEMPTS,
     BatchRecord,
     FailedJobFilter,
     FailedJobRecord,
-    JobQueue,
     JobRow,
     NewJob,
+    QueueIdentity,
     ReservedJob,
-    RetryMove,
-    log_then_delete,
-    retry_one_by_one,
 )
 
 __all__ = ["InMemoryBatchStore", "InMemoryFailedJobStore", "InMemoryQueue"]
@@ -44,7 +40,7 @@ class Release:
     delay_seconds: int
 
 
-class InMemoryQueue:
+class InMemoryQueue(QueueIdentity):
     """A `jobs` table in a dict, with Laravel's database-queue semantics."""
 
     def __init__(
@@ -62,8 +58,7 @@ class InMemoryQueue:
             read_ahead: Whether `reserve` reads ahead when asked (False: as a queue that
                 cannot, e.g. SQLite's).
         """
-        self._connection_name = connection_name
-        self._retry_after_seconds = retry_after_seconds
+        super().__init__(connection_name=connection_name, retry_after_seconds=retry_after_seconds)
         self._rows: dict[int, JobRow] = {}
         self._next_id = 1
         self._lock = threading.Lock()
@@ -78,21 +73,6 @@ class InMemoryQueue:
             delete=self._delete_now,
             unreserve=self.unreserve,
         )
-
-    @property
-    def connection_name(self) -> str:
-        """The queue connection name written to `failed_jobs.connection`."""
-        return self._connection_name
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """Seconds after which a reserved job is handed out again."""
-        return self._retry_after_seconds
-
-    @property
-    def attempts_limit(self) -> int:
-        """As the database's `jobs.attempts` column (`MAX_STORED_ATTEMPTS`)."""
-        return MAX_STORED_ATTEMPTS
 
     def rows(self, queue: str | None = None) -> list[JobRow]:
         """Every row (of `queue`, if given) in id order."""
@@ -365,46 +345,6 @@ class InMemoryFailedJobStore:
             doomed = [r.id for r in self._records.values() if r.failed_at < before]
         return self._delete_where(doomed)
 
-    def fail_job(
-        self,
-        job: ReservedJob,
-        *,
-        queue: JobQueue,
-        uuid: str | None,
-        exception: str,
-        failed_at: datetime,
-    ) -> int:
-        """`log` the job as failed, then delete its row (so a failing `log` deletes nothing)."""
-        return log_then_delete(
-            self, job, queue=queue, uuid=uuid, exception=exception, failed_at=failed_at
-        )
-
-    def retry_into(
-        self,
-        record: FailedJobRecord,
-        *,
-        queue: JobQueue,
-        payload: str,
-        target_queue: str,
-        now: int,
-    ) -> int | str:
-        """Push `payload` onto `queue` (attempts 0, no delay), then forget the failed row.
-
-        Raises:
-            FailedJobNotFound: The failed row is gone (another process retried it).
-        """
-        if self.find(record.id) is None:
-            raise FailedJobNotFound(f"failed job {record.id} is gone (already retried?)")
-        new_id = queue.push(payload, queue=target_queue, now=now)
-        self.forget(record.id)
-        return new_id
-
-    def retry_many(
-        self, moves: Sequence[RetryMove], *, queue: JobQueue, now: int
-    ) -> dict[int, int | str | None]:
-        """`retry_into` for each move; a row already gone maps to None."""
-        return retry_one_by_one(self, moves, queue=queue, now=now)
-
 
 class InMemoryBatchStore:
     """A `job_batches` table in a dict, with Laravel's counter rules."""
@@ -423,18 +363,17 @@ class InMemoryBatchStore:
             self._batches[batch_id] = record
         return record
 
-    def add_jobs(self, batch_id: str, jobs: Sequence[NewJob], *, queue: JobQueue) -> BatchRecord:
-        """Count `jobs` into the batch and push them onto `queue`."""
+    def increment_total_jobs(self, batch_id: str, count: int) -> BatchRecord:
+        """Count `count` more jobs into the batch."""
         with self._lock:
             batch = self._require(batch_id)
             batch = replace(
                 batch,
-                total_jobs=batch.total_jobs + len(jobs),
-                pending_jobs=batch.pending_jobs + len(jobs),
+                total_jobs=batch.total_jobs + count,
+                pending_jobs=batch.pending_jobs + count,
                 finished_at=None,
             )
             self._batches[batch_id] = batch
-        queue.bulk(jobs)
         return batch
 
     def _require(self, batch_id: str) -> BatchRecord:

@@ -35,7 +35,7 @@ import redis.exceptions
 
 from bridge.exceptions import ConfigError, ConnectionLost, PayloadError, QueueError
 from bridge.queue import _redis_scripts as scripts
-from bridge.queue.base import JobRow, NewJob, ReservedJob
+from bridge.queue.base import JobRow, NewJob, QueueIdentity, ReservedJob
 
 __all__ = [
     "RedisQueue",
@@ -151,7 +151,7 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", _ERRORS) if isinstance(value, bytes) else str(value)
 
 
-class RedisQueue:
+class RedisQueue(QueueIdentity):
     """One Redis connection's queues, used exactly as Laravel's `RedisQueue` uses them."""
 
     def __init__(
@@ -184,8 +184,7 @@ class RedisQueue:
         """
         self.client = client
         self.prefix = prefix
-        self._connection_name = connection_name
-        self._retry_after_seconds = retry_after_seconds
+        super().__init__(connection_name=connection_name, retry_after_seconds=retry_after_seconds)
         self.block_for_seconds = block_for_seconds
         self.migration_batch_size = migration_batch_size
         self.hash_tag_queues = hash_tag_queues
@@ -198,20 +197,8 @@ class RedisQueue:
         self._unreserve = client.register_script(scripts.UNRESERVE)
         self._clear = client.register_script(scripts.CLEAR)
 
-    @property
-    def connection_name(self) -> str:
-        """The queue connection name written to `failed_jobs.connection`."""
-        return self._connection_name
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """Seconds after which a reserved job is handed out again."""
-        return self._retry_after_seconds
-
-    @property
-    def attempts_limit(self) -> None:
-        """None: a Redis payload counts attempts without a limit."""
-        return None
+    #: Redis counts attempts in the payload, without a limit.
+    attempts_limit = None
 
     def close(self) -> None:
         """Close the client's connections (reopened when needed)."""

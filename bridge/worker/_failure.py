@@ -24,7 +24,7 @@ from datetime import datetime
 from bridge._typing import Clock
 from bridge.exceptions import QueueError
 from bridge.laravel.payload import JobPayload
-from bridge.queue.base import BatchStore, FailedJobStore, JobQueue, ReservedJob
+from bridge.queue import ReservedJob, Stores
 from bridge.worker._commands import batch_allows_failures
 from bridge.worker._exception_text import php_exception_text
 from bridge.worker.app import HandlerSpec
@@ -42,17 +42,15 @@ class FailureRecorder:
     def __init__(
         self,
         *,
-        queue: JobQueue,
-        failed: FailedJobStore,
-        batches: BatchStore | None,
+        stores: Stores,
         options: WorkerOptions,
         clock: Clock,
         sleep: Callable[[float], object],
         logger: logging.Logger,
     ) -> None:
-        self._queue = queue
-        self._failed = failed
-        self._batches = batches
+        self._stores = stores
+        self._failed = stores.failed
+        self._batches = stores.batches
         self._options = options
         self._clock = clock
         self._sleep = sleep
@@ -97,13 +95,11 @@ class FailureRecorder:
         self, reserved: ReservedJob, uuid: str | None, text: str, failed_at: datetime
     ) -> None:
         # Laravel deletes the row, then writes failed_jobs: a crash in between loses the job.
-        # Here the two go together (`FailedJobStore.fail_job`): until the move succeeds the
+        # Here the two go together (`Stores.fail`): until the move succeeds the
         # row stays reserved in `jobs`, and comes back after retry_after to be failed again.
         for attempt in range(1, _MOVE_ATTEMPTS + 1):
             try:
-                self._failed.fail_job(
-                    reserved, queue=self._queue, uuid=uuid, exception=text, failed_at=failed_at
-                )
+                self._stores.fail(reserved, uuid=uuid, exception=text, failed_at=failed_at)
                 return
             except QueueError as exc:
                 if attempt == _MOVE_ATTEMPTS:

@@ -44,13 +44,7 @@ from bridge.laravel.command import decode_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpDecoder, PhpObject
-from bridge.queue.base import (
-    BatchStore,
-    FailedJobStore,
-    JobQueue,
-    NewJob,
-    ReservedJob,
-)
+from bridge.queue import NewJob, ReservedJob, Stores
 from bridge.retry import (
     Fail,
     MessageStyle,
@@ -104,9 +98,7 @@ class Processor:
     def __init__(
         self,
         *,
-        queue: JobQueue,
-        failed: FailedJobStore,
-        batches: BatchStore | None,
+        stores: Stores,
         app: App,
         options: WorkerOptions,
         clock: Clock,
@@ -116,10 +108,10 @@ class Processor:
         on_hard_timeout: Callable[[], None],
         sleep: Callable[[float], object],
     ) -> None:
-        self._queue = queue
+        queue = self._queue = stores.queue
         self._attempts_limit = queue.attempts_limit
-        self._failed = failed
-        self._batches = batches
+        failed = self._failed = stores.failed
+        self._batches = stores.batches
         self._app = app
         self._options = options
         self._worker_name = options.name
@@ -134,9 +126,7 @@ class Processor:
         self._direct = DirectLines(logger)
         self._after_hard_timeout = on_hard_timeout
         self._failures = FailureRecorder(
-            queue=queue,
-            failed=failed,
-            batches=batches,
+            stores=stores,
             options=options,
             clock=clock,
             sleep=sleep,

@@ -37,12 +37,7 @@ from typing import Any
 from bridge._typing import Clock
 from bridge.exceptions import QueueAccessError, QueueError, SchemaError
 from bridge.laravel.encryption import Encrypter
-from bridge.queue.base import (
-    BatchStore,
-    FailedJobStore,
-    JobQueue,
-    ReservedJob,
-)
+from bridge.queue import BatchStore, FailedJobStore, JobQueue, ReservedJob, Stores
 from bridge.worker._process import Outcome, Processor
 from bridge.worker._reservations import Reservations
 from bridge.worker._so_process import SoProcessor
@@ -119,10 +114,11 @@ class Worker:
     def __init__(
         self,
         *,
-        queue: JobQueue,
-        failed: FailedJobStore,
+        stores: Stores | None = None,
         app: App,
         options: WorkerOptions | None = None,
+        queue: JobQueue | None = None,
+        failed: FailedJobStore | None = None,
         batches: BatchStore | None = None,
         clock: Clock = time.time,
         sleep: Callable[[float], object] | None = None,
@@ -135,11 +131,12 @@ class Worker:
         """Create a worker.
 
         Args:
-            queue: The `jobs` table.
-            failed: The `failed_jobs` table.
+            stores: The queue and its `failed_jobs` and `job_batches` tables (without the
+                last, batch bookkeeping is skipped).
             app: The handlers.
             options: Loop, retry and limit options.
-            batches: The `job_batches` table; None skips batch bookkeeping.
+            queue, failed, batches: The stores one by one instead, joined as `Stores` (no
+                transaction then spans a failed job's two steps).
             clock: Current Unix time in seconds.
             sleep: Pauses the loop; by default a wait that a stop signal cuts short (tests
                 pass a fake that advances their clock).
@@ -151,7 +148,11 @@ class Worker:
                 `/proc/self/statm`).
             exit_process: Ends the process after a hard timeout (`os._exit`).
         """
-        self._queue = queue
+        if stores is None:
+            if queue is None or failed is None:
+                raise TypeError("Worker needs stores=, or queue= and failed=")
+            stores = Stores(queue=queue, failed=failed, batches=batches)
+        queue = self._queue = stores.queue
         self._options = options if options is not None else WorkerOptions()
         self._clock = clock
         self._stop_event = StopRequest()
@@ -164,7 +165,7 @@ class Worker:
             # The dialect picks the rules a row is run by; the loop around it is shared.
             self._processor = SoProcessor(
                 queue=queue,
-                failed=failed,
+                failed=stores.failed,
                 app=app,
                 options=self._options,
                 clock=clock,
@@ -173,9 +174,7 @@ class Worker:
             )
         else:
             self._processor = Processor(
-                queue=queue,
-                failed=failed,
-                batches=batches,
+                stores=stores,
                 app=app,
                 options=self._options,
                 clock=clock,

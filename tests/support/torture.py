@@ -34,7 +34,8 @@ from sqlalchemy.engine import make_url
 from bridge.dispatcher import Dispatched, Dispatcher
 from bridge.laravel.classes import JobClass, Prop
 from bridge.laravel.encryption import Encrypter
-from bridge.queue.database import DatabaseQueue, create_engine_for
+from bridge.queue.database import create_engine_for
+from bridge.queue.database_stores import DatabaseStores
 from bridge.queue.schema import migrate
 from tests.support.laravel import DEFAULT_APP_KEY
 from tests.support.torture_app import RECORD_CLASS, RECORD_ENV, SECRET_CLASS
@@ -171,11 +172,9 @@ def queue_jobs(
     chunk: int = 1000,
 ) -> list[Dispatched]:
     """Queue `count` torture jobs (`n` = 0..count-1) with bridge's dispatcher, in bulk."""
-    engine = create_engine_for(url)
+    stores = DatabaseStores.open(url)
     try:
-        dispatcher = Dispatcher(
-            queue=DatabaseQueue(engine=engine), profile="8", encrypter=Encrypter(APP_KEY)
-        )
+        dispatcher = Dispatcher(stores=stores, profile="8", encrypter=Encrypter(APP_KEY))
         out: list[Dispatched] = []
         for start in range(0, count, chunk):
             jobs = [
@@ -185,7 +184,7 @@ def queue_jobs(
             out += dispatcher.bulk(jobs)
         return out
     finally:
-        engine.dispose()
+        stores.close()
 
 
 # --- worker processes -------------------------------------------------------------------

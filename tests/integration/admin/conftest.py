@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
+from bridge.queue.database_stores import DatabaseStores
 from tests.support.laravel import LaravelEnv, fresh_laravel_env
 
 LAYOUTS = {"uuid": "database-uuids", "id-only": "database"}
@@ -42,12 +43,22 @@ def engine(laravel_env: LaravelEnv) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def queue(engine: Engine, laravel_env: LaravelEnv) -> DatabaseQueue:
-    """bridge's view of the harness's `jobs` table."""
-    return DatabaseQueue(engine=engine, table=laravel_env.queue_table)
+def stores(engine: Engine, laravel_env: LaravelEnv) -> Iterator[DatabaseStores]:
+    """bridge's view of the harness's tables."""
+    stores = DatabaseStores(
+        engine=engine, jobs_table=laravel_env.queue_table, failed_table=laravel_env.failed_table
+    )
+    yield stores
+    stores.close()
 
 
 @pytest.fixture
-def failed(engine: Engine, laravel_env: LaravelEnv) -> DatabaseFailedJobStore:
+def queue(stores: DatabaseStores) -> DatabaseQueue:
+    """bridge's view of the harness's `jobs` table."""
+    return stores.queue
+
+
+@pytest.fixture
+def failed(stores: DatabaseStores) -> DatabaseFailedJobStore:
     """bridge's view of the harness's `failed_jobs` table."""
-    return DatabaseFailedJobStore(engine=engine, table=laravel_env.failed_table)
+    return stores.failed

@@ -20,7 +20,8 @@ from bridge.laravel._json import php_json_encode
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.queue.base import FailedJobFilter, FailedJobRecord
-from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue
+from bridge.queue.database import DatabaseFailedJobStore
+from bridge.queue.database_stores import DatabaseStores
 from bridge.worker import App, Job, UnknownJobPolicy, Worker, WorkerOptions
 from tests.support.laravel import VALUE_KINDS, LaravelEnv
 
@@ -58,14 +59,11 @@ def _make_failed_rows(
     return snapshot(failed)
 
 
-def _bridge_retry(
-    failed: DatabaseFailedJobStore, queue: DatabaseQueue, records: list[FailedJobRecord]
-) -> None:
-    relog(failed, records)
+def _bridge_retry(stores: DatabaseStores, records: list[FailedJobRecord]) -> None:
+    relog(stores.failed, records)
     report = retry_failed(
-        failed.select(FailedJobFilter()),
-        store=failed,
-        queue=queue,
+        stores.failed.select(FailedJobFilter()),
+        stores=stores,
         options=RetryOptions(now=int(time.time()), connection="database"),
     )
     assert report.moved == len(records) and report.skipped == 0
@@ -74,10 +72,10 @@ def _bridge_retry(
 def test_bridge_writes_the_rows_laravel_writes_and_both_workers_run_them(
     laravel_env: LaravelEnv,
     engine: Engine,
-    queue: DatabaseQueue,
-    failed: DatabaseFailedJobStore,
+    stores: DatabaseStores,
 ) -> None:
     env = laravel_env
+    failed = stores.failed
     records = _make_failed_rows(env, engine, failed)
     originals = {payload_uuid(r.payload): r for r in records}
     assert len(originals) == len(records) >= len(VALUE_KINDS) + 1
@@ -90,7 +88,7 @@ def test_bridge_writes_the_rows_laravel_writes_and_both_workers_run_them(
 
     # ... and bridge's on the very same rows.
     started = int(time.time())
-    _bridge_retry(failed, queue, records)
+    _bridge_retry(stores, records)
     assert env.failed_jobs() == []
     by_bridge = by_uuid(env.jobs())
 
@@ -123,7 +121,7 @@ def test_bridge_writes_the_rows_laravel_writes_and_both_workers_run_them(
     # bridge's worker runs them too (chained follow-ups are left for PHP).
     failed.flush()
     clear(engine, env.queue_table)
-    _bridge_retry(failed, queue, records)
+    _bridge_retry(stores, records)
     handled: dict[str, dict[str, Any]] = {}
     app = App()
 
@@ -137,8 +135,7 @@ def test_bridge_writes_the_rows_laravel_writes_and_both_workers_run_them(
         if name is not None and name not in app.handlers:
             app.register(name, record)
     worker = Worker(
-        queue=queue,
-        failed=failed,
+        stores=stores,
         app=app,
         options=WorkerOptions(
             queues=tuple(queues),

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from bridge.cli._context import DEFAULT_LARAVEL
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.encryption import Encrypter
+from bridge.queue import Stores
 from bridge.queue.database import (
     DatabaseBatchStore,
     DatabaseFailedJobStore,
@@ -111,9 +112,8 @@ class BridgeSide:
 
     def dispatcher(self, profile: str = "8") -> Dispatcher:
         """A dispatcher writing payloads for `profile` (Laravel 8's) into this queue."""
-        return Dispatcher(
-            queue=self.queue, profile=profile, encrypter=self.encrypter, batches=self.batches
-        )
+        stores = Stores(queue=self.queue, failed=self.failed, batches=self.batches)
+        return Dispatcher(stores=stores, profile=profile, encrypter=self.encrypter)
 
     def work(self, *, app: App | None = None, **options: Any) -> StopReason:
         """Run bridge's worker until the queues are empty (like `env.work()` on the PHP side)."""

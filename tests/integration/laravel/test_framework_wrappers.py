@@ -14,7 +14,7 @@ from typing import Any
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpObject, dumps, loads
 from bridge.queue.base import FailedJobFilter
-from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
+from bridge.queue.database_stores import DatabaseStores
 from bridge.worker import App, Job, Worker, WorkerOptions
 from tests.support.laravel import fresh_laravel_env
 
@@ -65,19 +65,18 @@ def test_wrapped_jobs_parse_round_trip_and_run_in_bridge(
         assert isinstance(notification, PhpObject)
         seen["notification"] = (notification["invoiceId"], notification["amount"])
 
-    engine = create_engine_for(sqlite_url)
+    stores = DatabaseStores.open(sqlite_url)
     try:
         Worker(
-            queue=DatabaseQueue(engine=engine),
-            failed=DatabaseFailedJobStore(engine=engine),
+            stores=stores,
             app=app,
             options=WorkerOptions(
                 queues=("framework",), stop_when_empty=True, sleep_seconds=0, memory_mb=0
             ),
         ).run()
-        assert list(DatabaseFailedJobStore(engine=engine).select(FailedJobFilter())) == []
+        assert list(stores.failed.select(FailedJobFilter())) == []
     finally:
-        engine.dispose()
+        stores.close()
     assert seen == {
         "listener": (
             "Fixtures\\Framework\\SendReceipt",

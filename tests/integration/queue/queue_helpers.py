@@ -19,6 +19,18 @@ class Tables:
     failed: str
     batches: str
 
+    def stores(self, engine: Any, **options: Any) -> Any:
+        """`DatabaseStores` on these tables (migrated by the caller)."""
+        from bridge.queue.database_stores import DatabaseStores
+
+        return DatabaseStores(
+            engine=engine,
+            jobs_table=self.jobs,
+            failed_table=self.failed,
+            batches_table=self.batches,
+            **options,
+        )
+
 
 def drain(url: str, table: str, queue: str, limit: int, now: int, start: Any = None) -> list[int]:
     """Reserve and delete jobs from `queue` until none is left; return the ids reserved.

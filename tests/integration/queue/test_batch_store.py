@@ -1,4 +1,5 @@
-"""`DatabaseBatchStore`: Laravel's batch rows and counters, also under concurrent updates."""
+"""`DatabaseBatchStore`: Laravel's batch rows and counters, also under concurrent updates,
+and `DatabaseStores.add_batch_jobs`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bridge.exceptions import QueueError
 from bridge.queue.base import NewJob
-from bridge.queue.database import DatabaseBatchStore, DatabaseQueue, create_engine_for
+from bridge.queue.database import DatabaseBatchStore, create_engine_for
 from bridge.queue.schema import migrate
 
 NOW = 1_760_000_000
@@ -39,28 +40,28 @@ def test_create_writes_laravels_empty_batch(batches: DatabaseBatchStore, engine:
         batches.create(batch_id="bad", name="n", options=b"\xff", now=NOW)
 
 
-def test_add_jobs_counts_and_inserts_in_one_transaction(
+def test_add_batch_jobs_counts_and_inserts_in_one_transaction(
     batches: DatabaseBatchStore, engine: Engine, tables: Tables
 ) -> None:
-    queue = DatabaseQueue(engine=engine, table=tables.jobs)
+    stores = tables.stores(engine)
+    queue = stores.queue
     batches.create(batch_id="b", name="n", options=None, now=NOW)
     jobs = [NewJob(payload=f"p{i}", queue="q", available_at=NOW, created_at=NOW) for i in range(4)]
-    batches.add_jobs("b", jobs, queue=queue)
-    added = batches.add_jobs("b", jobs[:1], queue=queue)
+    stores.add_batch_jobs("b", jobs)
+    added = stores.add_batch_jobs("b", jobs[:1])
     assert (added.total_jobs, added.pending_jobs, added.finished_at) == (5, 5, None)
     assert [r.payload for r in queue.rows()] == ["p0", "p1", "p2", "p3", "p0"]
     with pytest.raises(QueueError):
-        batches.add_jobs("missing", jobs, queue=queue)
+        stores.add_batch_jobs("missing", jobs)
     assert queue.size("q") == 5  # the failed add inserted nothing
 
 
 def test_success_and_failure_counters(
     batches: DatabaseBatchStore, engine: Engine, tables: Tables
 ) -> None:
-    queue = DatabaseQueue(engine=engine, table=tables.jobs)
     batches.create(batch_id="b", name="n", options=None, now=NOW)
     jobs = [NewJob(payload="p", queue="q", available_at=NOW, created_at=NOW)] * 2
-    batches.add_jobs("b", jobs, queue=queue)
+    tables.stores(engine).add_batch_jobs("b", jobs)
     failed = batches.record_failure("b", "j1", now=NOW + 1, allow_failures=True)
     assert failed is not None and (failed.failed_jobs, failed.failed_job_ids) == (1, ("j1",))
     batches.record_failure("b", "j1", now=NOW + 1, allow_failures=True)
@@ -88,9 +89,7 @@ def test_concurrent_updates_lose_nothing(
     total, per_thread, threads = 400, 50, 8
     queue_jobs = [NewJob(payload="p", queue="q", available_at=NOW, created_at=NOW)] * total
     batches.create(batch_id="hot", name="n", options=None, now=NOW)
-    batches.add_jobs(
-        "hot", queue_jobs, queue=DatabaseQueue(engine=batches.engine, table=tables.jobs)
-    )
+    tables.stores(batches.engine).add_batch_jobs("hot", queue_jobs)
     errors: list[BaseException] = []
 
     def work(n: int) -> None:

@@ -1,4 +1,4 @@
-"""`DatabaseQueue` writes and reads `jobs` rows exactly as Laravel's driver does (spec §5).
+"""`DatabaseQueue` writes and reads `jobs` rows exactly as Laravel's driver does.
 
 Every test runs on SQLite, MariaDB and PostgreSQL; rows are read back with plain SQL, not
 through the class under test.

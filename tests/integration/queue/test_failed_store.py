@@ -1,4 +1,5 @@
-"""`DatabaseFailedJobStore` in both layouts, its filters, flush/prune and the retry move."""
+"""`DatabaseFailedJobStore` in both layouts, its filters, flush/prune, and the moves in and
+out of it (`DatabaseStores.fail`, `retry`, `retry_many`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from queue_helpers import Tables
 from sqlalchemy.engine import Engine
 
 from bridge.exceptions import FailedJobNotFound, QueueError
-from bridge.queue.base import FailedJobFilter, RetryMove
+from bridge.queue.base import FailedJobFilter, ReservedJob, RetryMove
 from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
 from bridge.queue.schema import inspect_failed_layout, migrate
 
@@ -27,6 +28,11 @@ def payload(command_name: str, uuid: str, extra: str = "") -> str:
         "command": f'O:{len(command_name)}:"{command_name}":0:{{}}',
     }
     return json.dumps({"uuid": uuid, "displayName": command_name, "data": data, "x": extra})
+
+
+def reserved(row_id: int | str, queue: str, text: str) -> ReservedJob:
+    """Row `row_id` as a worker holds it (what a move reads of it: id, queue, payload)."""
+    return ReservedJob(row_id, queue, text, 1, NOW, NOW, NOW)
 
 
 @pytest.fixture(params=[True, False], ids=["uuids", "id-only"])
@@ -161,29 +167,51 @@ def test_forget_flush_and_prune(store: DatabaseFailedJobStore, engine: Engine) -
     assert store.flush() == 0
 
 
-def test_retry_into_same_database_moves_atomically(
+def test_fail_moves_the_row_in_one_transaction(
     store: DatabaseFailedJobStore, engine: Engine, tables: Tables
 ) -> None:
-    queue = DatabaseQueue(engine=engine, table=tables.jobs)
+    stores = tables.stores(engine, connection_name="mysql-jobs")
+    text = payload("App\\Jobs\\Ship", "u-7")
+    job = reserved(stores.queue.push(text, queue="high", now=NOW), "high", text)
+    failed_id = stores.fail(job, uuid="u-7", exception="E", failed_at=WHEN)
+    record = store.find(failed_id)
+    assert record is not None
+    assert (record.connection, record.queue, record.payload) == ("mysql-jobs", "high", text)
+    assert stores.queue.size("high") == 0
+    if not store.has_uuid:
+        return
+    # The failed row refused (its uuid is taken): the DELETE is rolled back with it.
+    again = reserved(stores.queue.push(text, queue="high", now=NOW), "high", text)
+    with pytest.raises(QueueError):
+        stores.fail(again, uuid="u-7", exception="E", failed_at=WHEN)
+    assert [r.id for r in stores.queue.rows()] == [again.id]
+
+
+def test_retry_same_database_moves_atomically(
+    store: DatabaseFailedJobStore, engine: Engine, tables: Tables
+) -> None:
+    stores = tables.stores(engine)
+    queue = stores.queue
     text = payload("App\\Jobs\\Ship", "u-9")
     rid = store.log(
         uuid="u-9", connection="database", queue="high", payload=text, exception="E", failed_at=WHEN
     )
     record = store.find(rid)
     assert record is not None
-    new_id = store.retry_into(record, queue=queue, payload=text, target_queue="high", now=NOW)
+    new_id = stores.retry(record, payload=text, target_queue="high", now=NOW)
     (row,) = queue.rows()
     assert (row.id, row.queue, row.payload, row.attempts) == (new_id, "high", text, 0)
     assert (row.reserved_at, row.available_at, row.created_at) == (None, NOW, NOW)
     assert store.find(rid) is None
     with pytest.raises(FailedJobNotFound):
-        store.retry_into(record, queue=queue, payload=text, target_queue="high", now=NOW)
+        stores.retry(record, payload=text, target_queue="high", now=NOW)
     assert queue.size("high") == 1
 
 
 def test_retry_into_another_database_never_inserts_twice(
-    store: DatabaseFailedJobStore, tmp_path: Path
+    store: DatabaseFailedJobStore, engine: Engine, tables: Tables, tmp_path: Path
 ) -> None:
+    stores = tables.stores(engine)
     target_engine = create_engine_for(f"sqlite:///{tmp_path / 'target.sqlite'}")
     migrate(target_engine)
     target = DatabaseQueue(engine=target_engine)
@@ -203,13 +231,11 @@ def test_retry_into_another_database_never_inserts_twice(
     crashed, fresh = records
     # As if an earlier move crashed after the target INSERT, before the source DELETE.
     earlier = target.push(crashed.payload, queue="q", now=NOW - 5)
-    again = store.retry_into(
-        crashed, queue=target, payload=crashed.payload, target_queue="q", now=NOW
-    )
+    again = stores.retry(crashed, payload=crashed.payload, target_queue="q", now=NOW, into=target)
     assert again == earlier and store.find(crashed.id) is None
-    moved = store.retry_into(fresh, queue=target, payload=fresh.payload, target_queue="q", now=NOW)
+    moved = stores.retry(fresh, payload=fresh.payload, target_queue="q", now=NOW, into=target)
     with pytest.raises(FailedJobNotFound):
-        store.retry_into(fresh, queue=target, payload=fresh.payload, target_queue="q", now=NOW)
+        stores.retry(fresh, payload=fresh.payload, target_queue="q", now=NOW, into=target)
     rows = target.rows()
     assert [(r.id, r.payload, r.attempts, r.created_at) for r in rows] == [
         (earlier, crashed.payload, 0, NOW - 5),
@@ -233,7 +259,8 @@ def test_missing_table_is_a_schema_error(engine: Engine) -> None:
 def test_retry_many_moves_chunks_and_reports_rows_already_gone(
     store: DatabaseFailedJobStore, engine: Engine, tables: Tables
 ) -> None:
-    queue = DatabaseQueue(engine=engine, table=tables.jobs)
+    stores = tables.stores(engine)
+    queue = stores.queue
     records = []
     for n in range(230):  # more than one chunk of 100
         uuid = f"u-{n}"
@@ -251,7 +278,7 @@ def test_retry_many_moves_chunks_and_reports_rows_already_gone(
     gone = records[150]
     assert store.forget(gone.id)  # another process got there first
     moves = [RetryMove(r, r.payload, "retried") for r in records]
-    moved = store.retry_many(moves, queue=queue, now=NOW)
+    moved = stores.retry_many(moves, now=NOW)
     assert moved[gone.id] is None
     assert sorted(k for k, v in moved.items() if v is not None) == sorted(
         r.id for r in records if r is not gone
@@ -260,4 +287,4 @@ def test_retry_many_moves_chunks_and_reports_rows_already_gone(
     assert [r.payload for r in rows] == [r.payload for r in records if r is not gone]
     assert {(r.attempts, r.available_at, r.created_at) for r in rows} == {(0, NOW, NOW)}
     assert list(store.select(FailedJobFilter())) == []
-    assert all(v is None for v in store.retry_many(moves, queue=queue, now=NOW).values())
+    assert all(v is None for v in stores.retry_many(moves, now=NOW).values())

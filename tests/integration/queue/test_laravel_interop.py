@@ -19,7 +19,7 @@ from queue_helpers import Tables, run_laravel
 from sqlalchemy.engine import Engine
 
 from bridge.queue.base import FailedJobFilter, NewJob
-from bridge.queue.database import DatabaseBatchStore, DatabaseFailedJobStore, DatabaseQueue
+from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue
 from bridge.queue.schema import migrate
 
 NOW = 1_760_000_000
@@ -219,11 +219,11 @@ def test_batch_counters_shared_with_laravels_repository(
     migrate(
         engine, jobs_table=tables.jobs, failed_table=tables.failed, batches_table=tables.batches
     )
-    store = DatabaseBatchStore(engine=engine, table=tables.batches)
-    queue = DatabaseQueue(engine=engine, table=tables.jobs)
+    stores = tables.stores(engine)
+    store = stores.batches
     store.create(batch_id="b-1", name="n", options=None, now=NOW)
     jobs = [NewJob(payload=PAYLOAD, queue="q", available_at=NOW, created_at=NOW)] * 4
-    store.add_jobs("b-1", jobs, queue=queue)
+    stores.add_batch_jobs("b-1", jobs)
     store.record_failure("b-1", "j-1", now=NOW, allow_failures=True)
     php = run_laravel(
         php_binary, database_url, tables, "batch", event="failure", batch_id="b-1", job_uuid="j-2"

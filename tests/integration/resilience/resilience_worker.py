@@ -98,7 +98,8 @@ def _main(argv: Sequence[str]) -> int:
 
     import sqlalchemy as sa
 
-    from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
+    from bridge.queue.database import create_engine_for
+    from bridge.queue.database_stores import DatabaseStores
     from bridge.retry import MessageStyle
     from bridge.worker import App, Job, Worker, WorkerOptions, log_handler
 
@@ -140,8 +141,7 @@ def _main(argv: Sequence[str]) -> int:
     logger.addHandler(log_handler(json_lines=False))
     logger.setLevel(logging.INFO)
     worker = Worker(
-        queue=DatabaseQueue(engine=engine, retry_after_seconds=args.retry_after),
-        failed=DatabaseFailedJobStore(engine=engine),
+        stores=DatabaseStores(engine=engine, retry_after_seconds=args.retry_after),
         app=app,
         options=WorkerOptions(
             queues=(args.queue,),

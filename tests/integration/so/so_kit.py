@@ -28,6 +28,7 @@ from bridge.laravel import JobClass, Prop
 from bridge.php import dumps, loads
 from bridge.queue.base import JobRow
 from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
+from bridge.queue.database_stores import DatabaseStores
 from bridge.so import SO_JSON, SO_SERIALIZE, so_job_class
 from bridge.worker import App, Job, StopReason, Worker, WorkerOptions
 
@@ -85,18 +86,22 @@ class SoEnv:
     url: str
     log_path: Path
     engine: sa.Engine = field(init=False)
-    queue: DatabaseQueue = field(init=False)
-    failed: DatabaseFailedJobStore = field(init=False)
+    stores: DatabaseStores = field(init=False)
 
     def __post_init__(self) -> None:
         self.engine = create_engine_for(self.url)
         with self.engine.begin() as conn:
             for statement in so_tables_sql(self.version):
                 conn.exec_driver_sql(statement)
-        self.queue = DatabaseQueue(
-            engine=self.engine, table="jobs", connection_name="database", retry_after_seconds=90
-        )
-        self.failed = DatabaseFailedJobStore(engine=self.engine, table="failed_jobs")
+        self.stores = DatabaseStores(engine=self.engine)
+
+    @property
+    def queue(self) -> DatabaseQueue:
+        return self.stores.queue
+
+    @property
+    def failed(self) -> DatabaseFailedJobStore:
+        return self.stores.failed
 
     @property
     def format(self) -> str:
@@ -205,7 +210,7 @@ class SoEnv:
     # --- bridge ---------------------------------------------------------------------------
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(queue=self.queue, dialect=self.dialect)
+        return Dispatcher(stores=self.stores, dialect=self.dialect)
 
     def work(self, app: App, **options: Any) -> StopReason:
         """bridge's worker in the SO dialect until the queue is empty."""
@@ -214,9 +219,7 @@ class SoEnv:
         options.setdefault("memory_mb", 0)
         options.setdefault("tries", 3)
         options.setdefault("dialect", self.dialect)
-        worker = Worker(
-            queue=self.queue, failed=self.failed, app=app, options=WorkerOptions(**options)
-        )
+        worker = Worker(stores=self.stores, app=app, options=WorkerOptions(**options))
         return worker.run()
 
     def rows(self) -> list[JobRow]:

@@ -13,12 +13,8 @@ from pathlib import Path
 import pytest
 
 from bridge.laravel.encryption import Encrypter
-from bridge.queue.database import (
-    DatabaseBatchStore,
-    DatabaseFailedJobStore,
-    DatabaseQueue,
-    create_engine_for,
-)
+from bridge.queue.database import create_engine_for
+from bridge.queue.database_stores import DatabaseStores
 from bridge.retry import MessageStyle
 from bridge.worker import StopReason, Worker, WorkerOptions
 from tests.support.handlers import JobLogWriter, build_app
@@ -40,15 +36,15 @@ def python_worker(laravel_env: LaravelEnv) -> Iterator[object]:
     def make(**options: object) -> Worker:
         options.setdefault("stop_when_empty", True)
         options.setdefault("message_style", MessageStyle.LEGACY)  # Laravel 8's wording
+        stores = DatabaseStores(
+            engine=engine,
+            jobs_table=laravel_env.queue_table,
+            failed_table=laravel_env.failed_table,
+            connection_name=laravel_env.queue_connection,
+            retry_after_seconds=laravel_env.retry_after,
+        )
         return Worker(
-            queue=DatabaseQueue(
-                engine=engine,
-                table=laravel_env.queue_table,
-                connection_name=laravel_env.queue_connection,
-                retry_after_seconds=laravel_env.retry_after,
-            ),
-            failed=DatabaseFailedJobStore(engine=engine, table=laravel_env.failed_table),
-            batches=DatabaseBatchStore(engine=engine),
+            stores=stores,
             app=build_app(log),
             # The test process's own size is not the worker's: no memory limit in-process.
             options=WorkerOptions(**{"memory_mb": 0, **options}),  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from bridge.queue.database import (
     DatabaseQueue,
     create_engine_for,
 )
+from bridge.queue.database_stores import DatabaseStores
 from bridge.queue.schema import migrate
 from bridge.worker import App, Job, StopReason, Worker, WorkerOptions
 from bridge.worker.pool import run_pool
@@ -98,7 +99,7 @@ class Stores:
             self._engine.dispose()
             self._engine = None
 
-    def build(self) -> tuple[DatabaseQueue, DatabaseFailedJobStore, DatabaseBatchStore]:
+    def open(self) -> DatabaseStores:
         if self._engine is None:
             self._engine = create_engine_for(self.url)
         engine = self._engine
@@ -108,13 +109,17 @@ class Stores:
             failed_table=f"failed_{self.suffix}",
             batches_table=f"batches_{self.suffix}",
         )
-        return (
-            DatabaseQueue(
-                engine=engine, table=f"jobs_{self.suffix}", retry_after_seconds=self.retry_after
-            ),
-            DatabaseFailedJobStore(engine=engine, table=f"failed_{self.suffix}"),
-            DatabaseBatchStore(engine=engine, table=f"batches_{self.suffix}"),
+        return DatabaseStores(
+            engine=engine,
+            jobs_table=f"jobs_{self.suffix}",
+            failed_table=f"failed_{self.suffix}",
+            batches_table=f"batches_{self.suffix}",
+            retry_after_seconds=self.retry_after,
         )
+
+    def build(self) -> tuple[DatabaseQueue, DatabaseFailedJobStore, DatabaseBatchStore]:
+        stores = self.open()
+        return stores.queue, stores.failed, stores.batches
 
     def push(self, texts: list[str], queue: str = "default") -> None:
         jobs_queue, _, _ = self.build()
@@ -125,11 +130,8 @@ class Stores:
         jobs_queue.engine.dispose()
 
     def worker(self, *, app: App = app, **options: object) -> Worker:
-        jobs_queue, failed, batches = self.build()
         return Worker(
-            queue=jobs_queue,
-            failed=failed,
-            batches=batches,
+            stores=self.open(),
             app=app,
             # The test process's own size is not the worker's: no memory limit in-process.
             options=WorkerOptions(**{"memory_mb": 0, **options}),  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from bridge.cli.retry_failed import retry_failed_command
 from bridge.config import Settings
 from bridge.exceptions import FailedJobNotFound
 from bridge.laravel.encryption import Encrypter
+from bridge.queue import Stores
 from bridge.queue.base import FailedJobFilter
 from bridge.queue.memory import InMemoryFailedJobStore, InMemoryQueue
 
@@ -40,7 +41,7 @@ def context(
     ctx.clock = lambda: float(NOW)
     ctx.__dict__.update(
         settings=Settings(database_url="sqlite://", app_key=key),
-        failed=store,
+        stores=Stores(queue=queue, failed=store),
         queue=queue,
         encrypter=Encrypter(key) if key else None,
     )
@@ -300,23 +301,25 @@ def test_failed_at_boundaries_use_the_app_timezone(queue: InMemoryQueue) -> None
     assert run(ctx, flush_command, "--hours", "0", "--yes").stdout == "Deleted 1 failed job(s).\n"
 
 
-class InterruptedStore(InMemoryFailedJobStore):
-    """A store whose second chunk of moves is cut short by Ctrl-C (before it commits)."""
+class InterruptedStores(Stores):
+    """Stores whose second chunk of moves is cut short by Ctrl-C (before it commits)."""
 
     calls = 0
 
-    def retry_many(self, moves, *, queue, now):  # type: ignore[no-untyped-def]
+    def retry_many(self, moves, *, now, into=None):  # type: ignore[no-untyped-def]
         self.calls += 1
         if self.calls == 2:
             raise KeyboardInterrupt
-        return super().retry_many(moves, queue=queue, now=now)
+        return super().retry_many(moves, now=now, into=into)
 
 
 def test_ctrl_c_during_retry_failed_says_how_many_moved(queue: InMemoryQueue) -> None:
-    store = InterruptedStore()
+    store = InMemoryFailedJobStore()
     fill(store, 150)
+    ctx = context(store, queue)
+    ctx.__dict__["stores"] = InterruptedStores(queue=queue, failed=store)
 
-    result = run(context(store, queue), retry_failed_command, "all", "--yes")
+    result = run(ctx, retry_failed_command, "all", "--yes")
 
     assert result.exit_code == 130
     assert "Interrupted: 100 of 150 job(s) had moved back onto the queue" in result.stderr

@@ -19,6 +19,7 @@ from bridge.admin import (
 )
 from bridge.admin._time import to_unix
 from bridge.exceptions import PayloadDecodeError
+from bridge.queue import Stores
 from bridge.queue.base import FailedJobFilter
 from bridge.queue.memory import InMemoryFailedJobStore, InMemoryQueue
 
@@ -184,8 +185,7 @@ def test_every_job_moves_once_with_attempts_zero_on_its_queue(
     seen: list[RetryStatus] = []
     report = retry_failed(
         failed_store.select(FailedJobFilter()),
-        store=failed_store,
-        queue=queue,
+        stores=Stores(queue=queue, failed=failed_store),
         options=RetryOptions(now=NOW, connection="database"),
         on_outcome=lambda o: seen.append(o.status),
     )
@@ -218,8 +218,7 @@ def test_jobs_of_another_connection_and_unreadable_payloads_are_skipped(
     )
     report = retry_failed(
         failed_store.select(FailedJobFilter()),
-        store=failed_store,
-        queue=queue,
+        stores=Stores(queue=queue, failed=failed_store),
         options=RetryOptions(now=NOW, connection="database"),
     )
     reasons = sorted(o.reason or "" for o in report.outcomes)
@@ -242,8 +241,7 @@ def test_expired_jobs_are_counted(
     )
     report = retry_failed(
         failed_store.select(FailedJobFilter()),
-        store=failed_store,
-        queue=queue,
+        stores=Stores(queue=queue, failed=failed_store),
         options=RetryOptions(now=NOW),
     )
     assert report.moved == 1 and report.expiring == 1

@@ -13,7 +13,8 @@ from bridge.exceptions import JobClassError, WorkerError
 from bridge.laravel.classes import JobClass, Prop
 from bridge.laravel.payload import JobPayload
 from bridge.php import Visibility, loads
-from bridge.queue.memory import InMemoryBatchStore, InMemoryQueue
+from bridge.queue import Stores
+from bridge.queue.memory import InMemoryBatchStore, InMemoryFailedJobStore, InMemoryQueue
 from bridge.worker import App, Job
 
 NOW = 1_800_000_000
@@ -28,9 +29,12 @@ REPORT = JobClass(
 )
 
 
-def make(queue: InMemoryQueue, **kwargs: Any) -> Dispatcher:
+def make(
+    queue: InMemoryQueue, batches: InMemoryBatchStore | None = None, **kwargs: Any
+) -> Dispatcher:
+    stores = Stores(queue=queue, failed=InMemoryFailedJobStore(), batches=batches)
     return Dispatcher(
-        queue=queue,
+        stores=stores,
         clock=lambda: NOW,
         uuid_factory=lambda: "11111111-2222-4333-8444-555555555555",
         **kwargs,

@@ -1,4 +1,4 @@
-"""The in-memory stores follow Laravel's database-queue rules (§5, §6.5, §2.5)."""
+"""The in-memory stores follow Laravel's database-queue rules (jobs, failed jobs, batches)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from bridge.queue import (
     InMemoryQueue,
     JobQueue,
     NewJob,
+    Stores,
 )
 from bridge.queue._batch_rules import decode_failed_ids, encode_failed_ids
+from bridge.queue.base import ReservedJob, RetryMove
 
 NOW = 1_700_000_000
 
@@ -173,28 +175,56 @@ def test_id_only_layout_stores_no_uuid() -> None:
     assert record is not None and record.uuid is None and store.find("ignored") is None
 
 
-def test_retry_into_pushes_fresh_row_then_forgets() -> None:
-    store, q = InMemoryFailedJobStore(), InMemoryQueue()
+def test_retry_pushes_fresh_row_then_forgets() -> None:
+    stores = Stores.in_memory()
+    store, q = stores.failed, stores.queue
     rid = store.log(
         uuid="u", connection="database", queue="q", payload="p", exception="e",
         failed_at=datetime(2026, 1, 1),
     )  # fmt: skip
     record = store.find(rid)
     assert record is not None
-    new_id = store.retry_into(record, queue=q, payload="p2", target_queue="q", now=NOW)
+    new_id = stores.retry(record, payload="p2", target_queue="q", now=NOW)
+    assert isinstance(q, InMemoryQueue)
     (row,) = q.rows()
     assert (row.id, row.payload, row.attempts, row.available_at) == (new_id, "p2", 0, NOW)
     assert store.find(rid) is None
     with pytest.raises(FailedJobNotFound):
-        store.retry_into(record, queue=q, payload="p2", target_queue="q", now=NOW)
+        stores.retry(record, payload="p2", target_queue="q", now=NOW)
     assert q.size("q") == 1
+    assert stores.retry_many([RetryMove(record, "p3", "q")], now=NOW) == {rid: None}
+
+
+def test_fail_writes_the_failed_row_before_deleting_the_job() -> None:
+    stores = Stores.in_memory(connection_name="sync")
+    job = ReservedJob(
+        stores.queue.push(payload(), queue="q", now=NOW), "q", payload(), 1, NOW, NOW, NOW
+    )
+    failed_id = stores.fail(job, uuid="u-1", exception="e", failed_at=datetime(2026, 1, 1))
+    record = stores.failed.find(failed_id)
+    assert record is not None and (record.connection, record.payload) == ("sync", job.payload)
+    assert stores.queue.size("q") == 0
+    # A write the failed store refuses (the uuid is taken) deletes nothing.
+    again = ReservedJob(
+        stores.queue.push(payload(), queue="q", now=NOW), "q", payload(), 1, NOW, NOW, NOW
+    )
+    with pytest.raises(QueueError):
+        stores.fail(again, uuid="u-1", exception="e", failed_at=datetime(2026, 1, 1))
+    assert stores.queue.size("q") == 1
+
+
+def test_stores_without_batches_refuse_batch_jobs() -> None:
+    stores = Stores(queue=InMemoryQueue(), failed=InMemoryFailedJobStore())
+    with pytest.raises(QueueError, match="job_batches"):
+        stores.add_batch_jobs("b", [])
 
 
 def test_batch_counters_follow_laravel() -> None:
     store, q = InMemoryBatchStore(), InMemoryQueue()
+    stores = Stores(queue=q, failed=InMemoryFailedJobStore(), batches=store)
     store.create(batch_id="b", name="n", options=b"a:0:{}", now=NOW)
     jobs = [NewJob(payload=str(i), queue="q", available_at=NOW, created_at=NOW) for i in range(3)]
-    added = store.add_jobs("b", jobs, queue=q)
+    added = stores.add_batch_jobs("b", jobs)
     assert (added.total_jobs, added.pending_jobs, q.size("q")) == (3, 3, 3)
     failed = store.record_failure("b", "j1", now=NOW + 1, allow_failures=True)
     assert failed is not None and failed.failed_job_ids == ("j1",) and failed.cancelled_at is None

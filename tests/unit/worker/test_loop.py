@@ -380,7 +380,7 @@ def test_batch_success_and_failure_counters(env: Env) -> None:
     first, second = fixture_line("batch", index=0), fixture_line("batch", index=1)
     batch_id = json.loads(first["payload"])["data"]["batchId"]
     env.batches.create(batch_id=batch_id, name="import", options=None, now=0)
-    env.batches.add_jobs(batch_id, [], queue=env.queue)
+    env.stores.add_batch_jobs(batch_id, [])
 
     def handler(job: Job) -> None:
         assert job.batch_id == batch_id
@@ -390,13 +390,12 @@ def test_batch_success_and_failure_counters(env: Env) -> None:
     env.app.register("App\\Jobs\\ProcessChunk", handler)
     from bridge.queue.base import NewJob
 
-    env.batches.add_jobs(
+    env.stores.add_batch_jobs(
         batch_id,
         [
             NewJob(payload=line["payload"], queue="imports", available_at=0, created_at=0)
             for line in (first, second)
         ],
-        queue=env.queue,
     )
     env.worker(queues=("imports",)).run()
     batch = env.batches.find(batch_id)

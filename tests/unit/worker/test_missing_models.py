@@ -60,10 +60,9 @@ def test_a_batched_job_deleted_for_a_missing_model_counts_as_done(env: Env) -> N
     raw["data"]["batchId"] = batch_id
     env.batches.create(batch_id=batch_id, name="b", options=None, now=0)
     text = json.dumps(raw)
-    env.batches.add_jobs(
+    env.stores.add_batch_jobs(
         batch_id,
         [NewJob(payload=text, queue="default", available_at=0, created_at=0)],
-        queue=env.queue,
     )
     env.worker().run()
     batch = env.batches.find(batch_id)

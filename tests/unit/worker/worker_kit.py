@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.queue import Stores
 from bridge.queue.memory import InMemoryBatchStore, InMemoryFailedJobStore, InMemoryQueue
 from bridge.worker import App, Worker, WorkerOptions
 
@@ -63,6 +64,11 @@ class Env:
     clock: FakeClock
     exits: list[int] = field(default_factory=list)
 
+    @property
+    def stores(self) -> Stores:
+        """The three stores joined, as a worker and a dispatcher take them."""
+        return Stores(queue=self.queue, failed=self.failed, batches=self.batches)
+
     def push(self, payload: str, queue: str = "default", delay: int = 0) -> int:
         return self.queue.push(payload, queue=queue, now=int(self.clock()), delay_seconds=delay)
 
@@ -77,9 +83,7 @@ class Env:
         if "logger" in options:
             extra["logger"] = options.pop("logger")
         return Worker(
-            queue=self.queue,
-            failed=self.failed,
-            batches=self.batches,
+            stores=self.stores,
             app=self.app,
             options=WorkerOptions(**options),
             clock=self.clock,
