@@ -179,10 +179,9 @@ class Dialect:
     def foreign(self, text: str) -> str | None:
         """The other dialect a row belongs to, or None when it is this family's (or unknown)."""
         seen = sniff(text)
-        if seen is None:
+        if seen is None or (seen in SO_DIALECT_NAMES) == (self.name in SO_DIALECT_NAMES):
             return None
-        family = SO if seen in SO_DIALECT_NAMES else LARAVEL
-        return None if family == self.family else seen
+        return seen
 
     def payload(
         self,

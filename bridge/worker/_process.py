@@ -74,6 +74,7 @@ from bridge.worker._foreign import ForeignRows
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
+from bridge.worker.logs import RecordMaker
 from bridge.worker.options import UnknownJobPolicy, WorkerOptions
 from bridge.worker.timeouts import JobTimer
 
@@ -149,6 +150,7 @@ class Processor:
         self._decoder = PhpDecoder()
         self._counter = counter
         self._logger = logger
+        self._records = RecordMaker(logger, pathname=__file__, func="process")
         self._after_hard_timeout = on_hard_timeout
         self._timer = JobTimer(
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
@@ -189,13 +191,9 @@ class Processor:
         }
         if more:
             fields.update(more)
-        # `makeRecord` and `handle` are `Logger.log` without its caller lookup (a stack walk
-        # per record); the caller is always this method.
-        logger.handle(
-            logger.makeRecord(
-                logger.name, level, __file__, 0, message, (), None, "process", {"bridge": fields}
-            )
-        )
+        # `Logger.log` without its caller lookup (a stack walk per record): the caller is
+        # always this method.
+        logger.handle(self._records.make(level, message, {"bridge": fields}))
 
     # --- deciding -------------------------------------------------------------------------
 
@@ -317,8 +315,8 @@ class Processor:
             else timeout_seconds(payload, self._defaults)
         )
         started = time.perf_counter()
-        with self._lock:
-            self._current = (job, spec)
+        # One assignment, atomic: the watchdog reads it under the lock.
+        self._current = (job, spec)
         try:
             timer.run(lambda: spec.func(job), seconds)
         except JobTimeoutInterrupt:
