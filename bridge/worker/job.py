@@ -68,8 +68,8 @@ class Job:
 
     @property
     def id(self) -> int | str:
-        """The `jobs.id` of this attempt (it changes on every release); on Redis the payload's
-        `id` (kept across releases)."""
+        """The `jobs.id` of this attempt (a Laravel release inserts a new row, so it changes
+        then; an SO release keeps it); on Redis the payload's `id` (kept across releases)."""
         return self.reserved.id
 
     @property
