@@ -182,6 +182,14 @@ class _LineHandler(logging.StreamHandler[IO[str]]):
     `emit` runs under the lock `handle` already holds, so the flush need not take it again.
     """
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """`Handler.handle`, with the filter step skipped when there are no filters."""
+        if self.filters:
+            return bool(super().handle(record))
+        with self.lock:  # type: ignore[union-attr]
+            self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self._write(self.format(record))
