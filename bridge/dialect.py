@@ -18,7 +18,7 @@ table only when every row it reads agrees.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -146,13 +146,11 @@ class Dialect:
         `Class: message in file:line`) rather than Laravel's whole `Next` chain."""
         return self.is_so
 
-    def decode(self, text: str) -> JobPayload | SoPayload:
-        """The payload of a row of this dialect.
-
-        Raises:
-            PayloadError: the text is not a payload of this dialect.
-        """
-        return decode_so(text) if self.is_so else JobPayload.from_json(text)
+    @property
+    def decode(self) -> Callable[[str], JobPayload | SoPayload]:
+        """The function that reads a row's payload text in this dialect (it raises
+        `PayloadError` for text that is not one); taken once, called per row."""
+        return decode_so if self.is_so else JobPayload.from_json
 
     def failed_row(
         self,

@@ -141,6 +141,7 @@ class Processor:
         self._app = app
         self._options = options
         self._dialect = options.dialect
+        self._decode = options.dialect.decode
         self._worker_name = options.name
         self._defaults = options.retry_defaults
         self._clock = clock
@@ -214,7 +215,7 @@ class Processor:
             return self.fail(reserved, None, None, error)
 
     def _process(self, reserved: ReservedJob) -> Outcome:
-        other = self._foreign.dialect_of(reserved)
+        other = self._dialect.foreign(reserved.payload)
         if other is not None:
             return Outcome.FAILED if self._foreign.handle(reserved, other) else Outcome.HANDED_BACK
         text = reserved.payload
@@ -225,7 +226,7 @@ class Processor:
             if not text.isascii() and not _is_utf8(text):
                 # PHP's json_decode refuses it too; the bytes go to failed_jobs unchanged.
                 raise PayloadDecodeError("the payload is not valid UTF-8 text")
-            payload = self._dialect.decode(text)
+            payload = self._decode(text)
         except PayloadError as exc:
             self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
             return self.fail(reserved, None, None, exc)
@@ -270,7 +271,7 @@ class Processor:
     def _fail_at_limit(self, reserved: ReservedJob, limit: int) -> Outcome:
         job: Job | None = None
         try:
-            payload = self._dialect.decode(reserved.payload)
+            payload = self._decode(reserved.payload)
             job = Job(reserved, payload, None, self._connection)
         except Exception:
             pass
