@@ -143,7 +143,8 @@ class TextFormatter(logging.Formatter):
         uuid = fields.get("uuid")
         message = record.getMessage()
         line = f"{when} [{uuid}] {message}" if uuid else f"{when} {message}"
-        line += _trace_lines(fields)
+        if fields.get("traceback"):
+            line += _trace_lines(fields)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -192,17 +193,16 @@ class _LineHandler(logging.StreamHandler[IO[str]]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._write(self.format(record))
+            formatter = self.formatter
+            line = self.format(record) if formatter is None else formatter.format(record)
+            stream = self.stream
+            stream.write(line + self.terminator)
+            if stream and hasattr(stream, "flush"):
+                stream.flush()
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
-
-    def _write(self, line: str) -> None:
-        stream = self.stream
-        stream.write(line + self.terminator)
-        if stream and hasattr(stream, "flush"):
-            stream.flush()
 
 
 def log_handler(
