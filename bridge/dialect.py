@@ -8,14 +8,17 @@ Both frameworks share the `jobs` and `failed_jobs` tables but not the payload:
   wrote it.
 
 The worker, the dispatcher and the failed-job tools ask a `Dialect` what a row is and how to
-write one; nothing else in bridge needs to know which framework is on the other side.
+write one; nothing else in bridge needs to know which framework is on the other side. The
+worker runs every dialect's rows down one path and asks the dialect where its PHP worker
+differs: how a payload decodes, whether a release keeps the row, and the shape of a failed
+row.
 `sniff` tells the dialect of one row from its first bytes; `detect_dialect` decides for a
 table only when every row it reads agrees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,7 +26,15 @@ from bridge.exceptions import ConfigError, JobClassError, PayloadError
 from bridge.laravel import JobPayload, Profile, build_payload, detect_profile, profile_for
 from bridge.laravel.classes import Job
 from bridge.laravel.encryption import Encrypter
-from bridge.so import SO_JSON, SO_SERIALIZE, decode_so, encode_so, so_data, so_unsupported
+from bridge.so import (
+    SO_JSON,
+    SO_SERIALIZE,
+    SoPayload,
+    decode_so,
+    encode_so,
+    so_data,
+    so_unsupported,
+)
 from bridge.so.payload import looks_like_so
 
 __all__ = [
@@ -31,6 +42,7 @@ __all__ = [
     "SO",
     "SO_DIALECT_NAMES",
     "Dialect",
+    "FailedRow",
     "RowSummary",
     "detect_dialect",
     "dialect_named",
@@ -42,6 +54,17 @@ LARAVEL = "laravel"
 SO = "so"
 #: The dialect names that mean the SO framework.
 SO_DIALECT_NAMES = (SO_JSON, SO_SERIALIZE)
+#: What the SO framework writes to `failed_jobs.connection`, whatever the connection's name.
+SO_FAILED_CONNECTION = "database"
+
+
+class FailedRow(NamedTuple):
+    """A `failed_jobs` row as a dialect's worker writes it, where that is not the row as
+    reserved."""
+
+    payload: str
+    queue: str
+    connection: str
 
 
 def sniff(text: str) -> str | None:
@@ -112,13 +135,51 @@ class Dialect:
         """Whether the PHP side knows chains and batches (the SO framework does not)."""
         return not self.is_so
 
+    @property
+    def releases_in_place(self) -> bool:
+        """Whether a release keeps the row (the SO worker) or inserts it anew (Laravel's)."""
+        return self.is_so
+
+    @property
+    def failure_text_is_outer_only(self) -> bool:
+        """Whether `failed_jobs.exception` holds the outer exception alone (the SO worker's
+        `Class: message in file:line`) rather than Laravel's whole `Next` chain."""
+        return self.is_so
+
+    @property
+    def decode(self) -> Callable[[str], JobPayload | SoPayload]:
+        """The function that reads a row's payload text in this dialect (it raises
+        `PayloadError` for text that is not one); taken once, called per row."""
+        return decode_so if self.is_so else JobPayload.from_json
+
+    def failed_row(
+        self,
+        text: str,
+        queue: str,
+        payload: JobPayload | SoPayload | None,
+        *,
+        job_id: int | str,
+        attempts: int,
+    ) -> FailedRow | None:
+        """How this dialect's worker records the failed row `text` reserved from `queue`, or
+        None to record it exactly as reserved (Laravel's).
+
+        The SO worker writes the payload again with `jobId` and `attempts` filled in, onto the
+        job's own `queue` property, under the connection name `database`.
+        """
+        if not self.is_so:
+            return None
+        if isinstance(payload, SoPayload):
+            text = payload.for_failed_jobs(job_id=job_id, attempts=attempts)
+            queue = payload.queue or queue
+        return FailedRow(text, queue, SO_FAILED_CONNECTION)
+
     def foreign(self, text: str) -> str | None:
         """The other dialect a row belongs to, or None when it is this family's (or unknown)."""
         seen = sniff(text)
-        if seen is None:
+        if seen is None or (seen in SO_DIALECT_NAMES) == (self.name in SO_DIALECT_NAMES):
             return None
-        family = SO if seen in SO_DIALECT_NAMES else LARAVEL
-        return None if family == self.family else seen
+        return seen
 
     def payload(
         self,

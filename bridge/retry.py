@@ -16,6 +16,10 @@ application hook, the exception handler's `shouldStopRetries`, which PHP code al
 
 `maxTries` is the payload's, else the worker's `tries`. A `retryUntil` of 0 counts as unset, as
 PHP's truthiness test does.
+
+The SO framework's worker has one rule of its own (`decide_so_after_exception`): it checks
+nothing before running, leaves a timed-out job reserved, and after an exception releases the
+job while its attempts are below both `--tries` and the job's `tries`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bridge.laravel.payload import JobPayload
+from bridge.so import SoPayload
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -41,6 +46,7 @@ __all__ = [
     "decide_after_exception",
     "decide_before_run",
     "decide_on_timeout",
+    "decide_so_after_exception",
     "exceptions_exhausted",
     "max_attempts_message",
     "max_tries",
@@ -108,7 +114,6 @@ class FailReason(StrEnum):
     MAX_ATTEMPTS = "max_attempts"
     RETRY_UNTIL_PASSED = "retry_until_passed"
     MAX_EXCEPTIONS = "max_exceptions"
-    TIMED_OUT = "timed_out"
     FAIL_ON_TIMEOUT = "fail_on_timeout"
 
 
@@ -216,6 +221,20 @@ def decide_after_exception(
     if reason is not None:
         return Fail(reason)
     return Release(backoff_seconds(payload, attempts=attempts, worker_backoff=defaults.backoff))
+
+
+#: The SO framework's release delay when the job sets no `retryAfter`.
+SO_RETRY_AFTER_SECONDS = 90
+
+
+def decide_so_after_exception(payload: SoPayload, *, attempts: int, tries: int) -> Release | Fail:
+    """The SO framework's worker after the handler raised: release (in place) after the job's
+    `retryAfter` while `attempts` is below both the worker's `tries` and the job's; else fail."""
+    job_tries = payload.int_property("tries")
+    if attempts >= tries or (job_tries is not None and attempts >= job_tries):
+        return Fail(FailReason.MAX_ATTEMPTS)
+    delay = payload.int_property("retryAfter")
+    return Release(SO_RETRY_AFTER_SECONDS if delay is None else delay)
 
 
 def decide_on_timeout(

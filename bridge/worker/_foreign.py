@@ -24,7 +24,7 @@ __all__ = ["ForeignRows"]
 
 
 class ForeignRows:
-    """Tells a row of another dialect and deals with it by the worker's policy."""
+    """Deals with a row of another dialect (`Dialect.foreign`) by the worker's policy."""
 
     def __init__(
         self,
@@ -41,10 +41,6 @@ class ForeignRows:
         self._dialect = options.dialect
         self._clock = clock
         self._logger = logger
-
-    def dialect_of(self, reserved: ReservedJob) -> str | None:
-        """The other dialect that wrote this row, or None when it is this worker's to run."""
-        return self._dialect.foreign(reserved.payload)
 
     def handle(self, reserved: ReservedJob, dialect: str) -> bool:
         """Leave or fail the row; True when it was failed (moved to `failed_jobs`)."""

@@ -1,20 +1,30 @@
-"""Processing one reserved job: decide, run the handler under its timeout, apply the outcome.
+"""Processing one reserved row, as Laravel's `Worker::process`: decide, run, then exactly one
+of delete, release or fail through the store.
 
-Step order follows Laravel's worker. Success of an object job: run the handler, then (unless
-it failed or released itself) dispatch the next chained job and record the batch success,
-then delete the row (the loop may batch that delete). Failures go through `_failure`.
+One path serves every dialect; the dialect (`bridge.dialect`) says how a payload decodes,
+whether a release keeps the row, and what a failed row looks like, and the retry policy
+(`bridge.retry`) decides for Laravel's rules or the SO framework's.
 
-A `Class@method` string job is deleted once its handler returns. Laravel's worker leaves that
-to the handler (a PHP handler that forgets runs again after `retry_after`); a Python handler
-need not call `job.delete()`, though it may.
+Success of an object job: run the handler, then (unless it failed or released itself)
+dispatch the next chained job and record the batch success; the row is deleted by the loop,
+which may batch those deletes. A `Class@method` string job is deleted once its handler
+returns: Laravel leaves that to the handler (a PHP handler that forgets runs again after
+`retry_after`); a Python handler need not call `job.delete()`, though it may.
 
-Undecodable payloads and jobs without a handler never stop the worker: they are failed with
-a clear reason, the payload kept byte for byte. So is any row whose data makes anything but
-storage raise while it is read or interpreted (not only bridge's own errors: a decoder or
-policy bug must not leave the row reserved to come back forever), a row that is not UTF-8
-text, and a row already at the `attempts` column's limit (`JobQueue.attempts_limit`). A job
-whose handler succeeded never runs again: if the next job of its chain cannot be built, it
-is failed with that reason instead of being retried.
+Failure, in Laravel's order: record the batch failure (cancelling the batch on its first
+failure unless its options allow failures), run the app's `failed` hook, then move the row
+to `failed_jobs` (PHP-shaped exception text, `failed_at` as naive local time in the
+configured zone). Laravel deletes the row first and writes `failed_jobs` last, so a worker
+that dies in between loses the job; here the two go together (`Stores.fail`), or
+the failed row is written first. What only PHP can run is not attempted (a PHP job's own
+`failed()`, chain `catch` callbacks, batch closures); the bookkeeping around them is done.
+
+Nothing a row holds stops the worker: an undecodable payload, a row that is not UTF-8 text,
+a row already at the `attempts` column's limit (`JobQueue.attempts_limit`), and any row whose
+data makes anything but storage raise while it is read are failed whole with the reason (left
+reserved, such a row would come back every `retry_after`). A job without a handler is failed,
+or handed back in place with its attempt given back. A job whose handler succeeded never runs
+again: if the next job of its chain cannot be built, it is failed with that reason.
 """
 
 from __future__ import annotations
@@ -23,7 +33,9 @@ import logging
 import threading
 import time
 import traceback
+import uuid as uuid_module
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -40,33 +52,36 @@ from bridge.exceptions import (
     TimeoutExceeded,
     WorkerError,
 )
-from bridge.laravel.command import decode_command
+from bridge.laravel.command import batch_allows_failures, decode_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
-from bridge.php import PhpDecoder, PhpObject
-from bridge.queue import NewJob, ReservedJob, Stores
+from bridge.php import PhpDecoder
+from bridge.queue import ReservedJob, Stores
 from bridge.retry import (
     Fail,
     MessageStyle,
     decide_after_exception,
     decide_before_run,
     decide_on_timeout,
+    decide_so_after_exception,
     exceptions_exhausted,
     timeout_seconds,
 )
+from bridge.so import SoPayload
 from bridge.worker._chain import dispatch_next_in_chain
-from bridge.worker._failure import FailureRecorder
+from bridge.worker._exception_text import php_exception_text, php_outer_exception_text
 from bridge.worker._foreign import ForeignRows
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
-from bridge.worker.logs import DirectLines, RecordMaker
+from bridge.worker.logs import RecordMaker
 from bridge.worker.options import UnknownJobPolicy, WorkerOptions
 from bridge.worker.timeouts import JobTimer
 
 __all__ = ["Outcome", "Processor"]
 
 _DECODE_ERRORS = (PayloadError, PhpSerializeError)
+_MOVE_ATTEMPTS = 3
 
 
 def _is_utf8(text: str) -> bool:
@@ -79,6 +94,14 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+def _storable(text: str) -> str:
+    """`text` without lone surrogates (an exception message may quote a broken payload's
+    string), which no database driver would encode."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class Outcome(StrEnum):
     """What became of a processed row."""
 
@@ -88,7 +111,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     #: Timed out with attempts left: reserved until `retry_after`, as Laravel leaves it.
     LEFT_RESERVED = "left_reserved"
-    #: No handler; handed back without using up an attempt.
+    #: No handler (or another dialect's row); handed back without using up an attempt.
     HANDED_BACK = "handed_back"
 
 
@@ -108,30 +131,27 @@ class Processor:
         on_hard_timeout: Callable[[], None],
         sleep: Callable[[float], object],
     ) -> None:
+        self._stores = stores
         queue = self._queue = stores.queue
+        self._connection = queue.connection_name
         self._attempts_limit = queue.attempts_limit
         failed = self._failed = stores.failed
         self._batches = stores.batches
         self._app = app
         self._options = options
+        self._dialect = options.dialect
+        self._decode = options.dialect.decode
         self._worker_name = options.name
         self._defaults = options.retry_defaults
         self._clock = clock
+        self._sleep = sleep
         self._encrypter = encrypter
         # Kept for the worker's life: its token caches make each next command cheaper.
         self._decoder = PhpDecoder()
         self._counter = counter
         self._logger = logger
         self._records = RecordMaker(logger, pathname=__file__, func="process")
-        self._direct = DirectLines(logger)
         self._after_hard_timeout = on_hard_timeout
-        self._failures = FailureRecorder(
-            stores=stores,
-            options=options,
-            clock=clock,
-            sleep=sleep,
-            logger=logger,
-        )
         self._timer = JobTimer(
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
         )
@@ -139,7 +159,7 @@ class Processor:
             queue=queue, failed=failed, options=options, clock=clock, logger=logger
         )
         self._lock = threading.Lock()
-        self._current: tuple[ReservedJob, JobPayload, Job, HandlerSpec] | None = None
+        self._current: tuple[Job, HandlerSpec] | None = None
         self._abandoned = False
 
     def close(self) -> None:
@@ -153,21 +173,17 @@ class Processor:
     # --- logging --------------------------------------------------------------------------
 
     def _log(
-        self,
-        level: int,
-        message: str,
-        reserved: ReservedJob,
-        payload: JobPayload | None,
-        event: str,
+        self, level: int, message: str, reserved: ReservedJob, of: Job | None, event: str,
         **more: Any,
-    ) -> None:
+    ) -> None:  # fmt: skip
         logger = self._logger
         if not logger.isEnabledFor(level):
             return
+        payload = of.payload if of is not None else None
         fields = {
             "event": event,
-            "uuid": payload.uuid if payload else None,
-            "job": payload.name if payload else None,
+            "uuid": payload.uuid if payload is not None else None,
+            "job": payload.name if payload is not None else None,
             "queue": reserved.queue,
             "id": reserved.id,
             "attempts": reserved.attempts,
@@ -175,15 +191,11 @@ class Processor:
         }
         if more:
             fields.update(more)
-        direct = self._direct.handlers(level)
-        if direct is not None:
-            self._direct.write(direct, level, message, fields)
-            return
-        # Building the record directly skips logging's caller lookup (a stack walk per
-        # record), a real share of a trivial job's cost; the caller is always this method.
+        # `Logger.log` without its caller lookup (a stack walk per record): the caller is
+        # always this method.
         logger.handle(self._records.make(level, message, {"bridge": fields}))
 
-    # --- the job --------------------------------------------------------------------------
+    # --- deciding -------------------------------------------------------------------------
 
     def process(self, reserved: ReservedJob) -> Outcome:
         """Process one reserved row to its end and say what became of it.
@@ -197,127 +209,116 @@ class Processor:
         except QueueError:
             raise
         except Exception as exc:
-            # Whatever a row's data makes bridge (or a library under it) raise while reading
-            # or interpreting it, the row is failed whole with the reason: left reserved, it
-            # would come back every retry_after until its attempts overflow the column.
             error = PayloadError(f"the job could not be processed: {type(exc).__name__}: {exc}")
             error.__cause__ = exc
-            return self.fail(reserved, None, None, None, error)
+            return self.fail(reserved, None, None, error)
 
     def _process(self, reserved: ReservedJob) -> Outcome:
-        other = self._foreign.dialect_of(reserved)
+        other = self._dialect.foreign(reserved.payload)
         if other is not None:
             return Outcome.FAILED if self._foreign.handle(reserved, other) else Outcome.HANDED_BACK
         text = reserved.payload
         limit = self._attempts_limit
         if limit is not None and reserved.attempts > limit:
             return self._fail_at_limit(reserved, limit)
-        if not text.isascii() and not _is_utf8(text):
-            self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
-            # PHP's json_decode refuses it too; the bytes go to failed_jobs unchanged.
-            error = PayloadDecodeError("the payload is not valid UTF-8 text")
-            return self.fail(reserved, None, None, None, error)
         try:
-            payload = JobPayload.from_json(text)
+            if not text.isascii() and not _is_utf8(text):
+                # PHP's json_decode refuses it too; the bytes go to failed_jobs unchanged.
+                raise PayloadDecodeError("the payload is not valid UTF-8 text")
+            payload = self._decode(text)
         except PayloadError as exc:
             self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
-            return self.fail(reserved, None, None, None, exc)
-        name = payload.name
-        self._log(logging.INFO, f"Processing: {name}", reserved, payload, "processing")
-        spec = self._app.resolve(payload)
-        decision = decide_before_run(
-            payload, attempts=reserved.attempts, defaults=self._defaults, now=self._clock()
-        )
-        if isinstance(decision, Fail):
-            job = self._job_for_hook(reserved, payload, spec)
-            return self.fail(reserved, payload, job, spec, MaxAttemptsExceeded(decision.message))
-        if spec is None:
-            return self._unknown(reserved, payload)
-        try:
-            command = (
-                decode_command(payload, encrypter=self._encrypter, decoder=self._decoder)
-                if payload.is_object_job
-                else None
+            return self.fail(reserved, None, None, exc)
+        job, spec, undecodable = self._read(reserved, payload)
+        if isinstance(payload, SoPayload):
+            message = (
+                f"Processing: {payload.name} (Attempt {reserved.attempts}/{self._options.tries})"
             )
+            self._log(logging.INFO, message, reserved, job, "processing", job=payload.class_name)
+        else:
+            self._log(logging.INFO, f"Processing: {payload.name}", reserved, job, "processing")
+            decision = decide_before_run(
+                payload, attempts=reserved.attempts, defaults=self._defaults, now=self._clock()
+            )
+            if isinstance(decision, Fail):
+                return self.fail(reserved, job, spec, MaxAttemptsExceeded(decision.message))
+        if spec is None:
+            return self._unknown(reserved, job)
+        if undecodable is not None:
+            return self.fail(reserved, job, spec, undecodable)
+        return self._run(reserved, job, spec)
+
+    def _read(
+        self, reserved: ReservedJob, payload: JobPayload | SoPayload
+    ) -> tuple[Job, HandlerSpec | None, Exception | None]:
+        """The job a handler would see, its handler, and why its command did not decode."""
+        if isinstance(payload, SoPayload):
+            command = payload.command()
+            spec = self._app.resolve_class(payload.class_name)
+            return Job(reserved, payload, command, self._connection), spec, None
+        spec = self._app.resolve(payload)
+        # Decoded even for a job that will not run: before 12.51 the batch id of a job that
+        # fails unrun lives only in its command, and the batch must still count the failure.
+        if not payload.is_object_job:
+            return Job(reserved, payload, None, self._connection), spec, None
+        try:
+            decoded = decode_command(payload, encrypter=self._encrypter, decoder=self._decoder)
         except _DECODE_ERRORS as exc:
-            job = Job(reserved=reserved, payload=payload, command=None, connection=self._conn)
-            return self.fail(reserved, payload, job, spec, exc)
-        job = Job(reserved=reserved, payload=payload, command=command, connection=self._conn)
-        return self._run(reserved, payload, job, spec)
+            return Job(reserved, payload, None, self._connection), spec, exc
+        return Job(reserved, payload, decoded, self._connection), spec, None
 
     def _fail_at_limit(self, reserved: ReservedJob, limit: int) -> Outcome:
+        job: Job | None = None
         try:
-            payload: JobPayload | None = JobPayload.from_json(reserved.payload)
+            payload = self._decode(reserved.payload)
+            job = Job(reserved, payload, None, self._connection)
         except Exception:
-            payload = None
-        name = payload.name if payload is not None else f"Job {reserved.id}"
+            pass
+        name = job.name if job is not None else f"Job {reserved.id}"
         error = MaxAttemptsExceeded(
             f"{name} has been attempted {limit} times, as many as the"
             " jobs.attempts column can count; it is failed rather than reserved again."
         )
-        return self.fail(reserved, payload, None, None, error)
+        return self.fail(reserved, job, None, error)
 
-    @property
-    def _conn(self) -> str:
-        return self._queue.connection_name
-
-    def _job_for_hook(
-        self, reserved: ReservedJob, payload: JobPayload, spec: HandlerSpec | None
-    ) -> Job | None:
-        # Decoded even without a failed hook: before 12.51 the batch id of a job that fails
-        # unrun lives only in its command, and the batch must still count the failure.
-        command: PhpObject | None = None
-        if payload.is_object_job:
-            try:
-                command = decode_command(payload, encrypter=self._encrypter, decoder=self._decoder)
-            except _DECODE_ERRORS:
-                command = None
-        return Job(reserved=reserved, payload=payload, command=command, connection=self._conn)
-
-    def _unknown(self, reserved: ReservedJob, payload: JobPayload) -> Outcome:
+    def _unknown(self, reserved: ReservedJob, job: Job) -> Outcome:
+        payload = job.payload
         if self._options.unknown_job is UnknownJobPolicy.FAIL:
-            error = HandlerNotFound(
-                f"No Python handler is registered for {payload.command_name or payload.job}."
+            name = (
+                payload.class_name
+                if isinstance(payload, SoPayload)
+                else payload.command_name or payload.job
             )
-            return self.fail(
-                reserved, payload, self._job_for_hook(reserved, payload, None), None, error
-            )
-        now = int(self._clock())
-        delay = self._options.unknown_job_delay_seconds
-        # Insert before delete: a crash in between duplicates the row but never loses it.
-        # attempts - 1 undoes this reservation's count, so handing back costs no attempt.
-        self._queue.bulk(
-            [
-                NewJob(
-                    payload=reserved.payload,
-                    queue=reserved.queue,
-                    available_at=now + delay,
-                    created_at=now,
-                    attempts=max(reserved.attempts - 1, 0),
-                )
-            ]
+            error = HandlerNotFound(f"No Python handler is registered for {name}.")
+            return self.fail(reserved, job, None, error)
+        # At least a second: a row available again at once would be this worker's next one.
+        # In place, with the reservation's count taken back: one atomic step, so no crash
+        # can leave the job twice (or not at all) on the queue, and handing back costs no
+        # attempt.
+        delay = max(1, self._options.unknown_job_delay_seconds)
+        self._queue.release_in_place(
+            reserved, now=int(self._clock()), delay_seconds=delay, undo_attempt=True
         )
-        self._queue.delete(reserved)
-        self._log(
-            logging.INFO,
-            f"Handed back: {payload.name} (no handler, {delay} s)",
-            reserved,
-            payload,
-            "handed_back",
-            delay_seconds=delay,
-        )
+        message = f"Handed back: {payload.name} (no handler, {delay} s)"
+        self._log(logging.INFO, message, reserved, job, "handed_back", delay_seconds=delay)
         return Outcome.HANDED_BACK
 
-    def _run(
-        self, reserved: ReservedJob, payload: JobPayload, job: Job, spec: HandlerSpec
-    ) -> Outcome:
+    # --- running --------------------------------------------------------------------------
+
+    def _run(self, reserved: ReservedJob, job: Job, spec: HandlerSpec) -> Outcome:
+        payload = job.payload
         raised: Exception | None = None
         timer = self._timer
+        seconds = (
+            self._options.timeout_seconds
+            if isinstance(payload, SoPayload)
+            else timeout_seconds(payload, self._defaults)
+        )
         started = time.perf_counter()
-        with self._lock:
-            self._current = (reserved, payload, job, spec)
+        # One assignment, atomic: the watchdog reads it under the lock.
+        self._current = (job, spec)
         try:
-            timer.run(lambda: spec.func(job), timeout_seconds(payload, self._defaults))
+            timer.run(lambda: spec.func(job), seconds)
         except JobTimeoutInterrupt:
             pass
         except Exception as exc:
@@ -331,18 +332,18 @@ class Processor:
             return Outcome.LEFT_RESERVED
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         if timer.fired:
-            return self._timed_out(reserved, payload, job, spec)
+            return self._timed_out(reserved, job, spec)
         requested = job.requested
         if requested == "fail":
             failure = job.requested_failure
             assert failure is not None
-            return self.fail(reserved, payload, job, spec, failure, stack=job.failure_stack)
+            return self.fail(reserved, job, spec, failure, stack=job.failure_stack)
         if requested == "release":
-            return self._release(reserved, payload, job.requested_delay_seconds, raised)
-        if isinstance(raised, ModelNotFound) and requested is None:
-            return self._model_missing(reserved, payload, job, spec, raised)
+            return self._release(reserved, job, job.requested_delay_seconds, raised)
         if raised is not None and requested is None:
-            return self._after_exception(reserved, payload, job, spec, raised)
+            if isinstance(raised, ModelNotFound) and isinstance(payload, JobPayload):
+                return self._model_missing(reserved, job, spec, raised)
+            return self._after_exception(reserved, job, spec, raised)
         if raised is not None:
             self._logger.warning(
                 "%s raised after asking to %s the job; the %s stands",
@@ -353,7 +354,7 @@ class Processor:
                 extra={"bridge": {"event": "exception", "uuid": payload.uuid}},
             )
         # Success (a handler's own delete() counts as success, as in Laravel).
-        if payload.is_object_job and job.command is not None:
+        if job.command is not None and isinstance(payload, JobPayload):
             try:
                 self._chain_and_batch(reserved, payload, job)
             except QueueError:
@@ -366,15 +367,9 @@ class Processor:
                     f" dispatched: {type(exc).__name__}: {exc}"
                 )
                 error.__cause__ = exc
-                return self.fail(reserved, payload, job, spec, error)
-        self._log(
-            logging.INFO,
-            f"Processed:  {payload.name} ({duration_ms} ms)",
-            reserved,
-            payload,
-            "processed",
-            duration_ms=duration_ms,
-        )
+                return self.fail(reserved, job, spec, error)
+        message = f"Processed:  {payload.name} ({duration_ms} ms)"
+        self._log(logging.INFO, message, reserved, job, "processed", duration_ms=duration_ms)
         return Outcome.SUCCEEDED
 
     def _chain_and_batch(self, reserved: ReservedJob, payload: JobPayload, job: Job) -> None:
@@ -390,35 +385,29 @@ class Processor:
             now=now,
             logger=self._logger,
         )
-        if self._batches is None or not payload.uuid:
+        self._batch_success(job, now)
+
+    def _batch_success(self, job: Job, now: int) -> None:
+        uuid = job.uuid
+        if self._batches is None or not uuid:
             return
         batch_id = job.batch_id
         if batch_id:
-            self._batches.record_success(batch_id, payload.uuid, now=now)
+            self._batches.record_success(batch_id, uuid, now=now)
 
     def _model_missing(
-        self,
-        reserved: ReservedJob,
-        payload: JobPayload,
-        job: Job,
-        spec: HandlerSpec,
-        exc: ModelNotFound,
+        self, reserved: ReservedJob, job: Job, spec: HandlerSpec, exc: ModelNotFound
     ) -> Outcome:
         """Laravel's `CallQueuedHandler::handleModelNotFound`: delete the job quietly when
         the payload asks for it (a batch counts it as a success; no chain continues), else
         fail it at once."""
+        payload = job.payload
+        assert isinstance(payload, JobPayload)
         if not payload.delete_when_missing_models:
-            return self.fail(reserved, payload, job, spec, exc)
-        batch_id = payload.batch_id or job.batch_id
-        if self._batches is not None and batch_id and payload.uuid:
-            self._batches.record_success(batch_id, payload.uuid, now=int(self._clock()))
-        self._log(
-            logging.INFO,
-            f"Deleted:    {payload.name} (missing model: {exc})",
-            reserved,
-            payload,
-            "deleted_missing_model",
-        )
+            return self.fail(reserved, job, spec, exc)
+        self._batch_success(job, int(self._clock()))
+        message = f"Deleted:    {payload.name} (missing model: {exc})"
+        self._log(logging.INFO, message, reserved, job, "deleted_missing_model")
         return Outcome.SUCCEEDED
 
     def _count_exception(self, payload: JobPayload) -> int | None:
@@ -430,38 +419,39 @@ class Processor:
         return count
 
     def _after_exception(
-        self,
-        reserved: ReservedJob,
-        payload: JobPayload,
-        job: Job,
-        spec: HandlerSpec,
-        exc: Exception,
+        self, reserved: ReservedJob, job: Job, spec: HandlerSpec, exc: Exception
     ) -> Outcome:
-        decision = decide_after_exception(
-            payload,
-            attempts=reserved.attempts,
-            exception_count=self._count_exception(payload),
-            defaults=self._defaults,
-            now=self._clock(),
-        )
+        payload = job.payload
+        if isinstance(payload, SoPayload):
+            decision = decide_so_after_exception(
+                payload, attempts=reserved.attempts, tries=self._options.tries
+            )
+        else:
+            decision = decide_after_exception(
+                payload,
+                attempts=reserved.attempts,
+                exception_count=self._count_exception(payload),
+                defaults=self._defaults,
+                now=self._clock(),
+            )
         if isinstance(decision, Fail):
-            return self.fail(reserved, payload, job, spec, exc)
-        return self._release(reserved, payload, decision.delay_seconds, exc)
+            return self.fail(reserved, job, spec, exc)
+        return self._release(reserved, job, decision.delay_seconds, exc)
 
     def _release(
-        self,
-        reserved: ReservedJob,
-        payload: JobPayload,
-        delay_seconds: int,
-        exc: BaseException | None,
+        self, reserved: ReservedJob, job: Job, delay_seconds: int, exc: BaseException | None
     ) -> Outcome:
-        self._queue.release(reserved, now=int(self._clock()), delay_seconds=delay_seconds)
+        now = int(self._clock())
+        if self._dialect.releases_in_place:
+            self._queue.release_in_place(reserved, now=now, delay_seconds=delay_seconds)
+        else:
+            self._queue.release(reserved, now=now, delay_seconds=delay_seconds)
         reason = f": {type(exc).__name__}: {exc}" if exc is not None else ""
         self._log(
             logging.INFO,
-            f"Released:   {payload.name} (after {delay_seconds} s){reason}",
+            f"Released:   {job.name} (after {delay_seconds} s){reason}",
             reserved,
-            payload,
+            job,
             "released",
             delay_seconds=delay_seconds,
             reason=str(exc) if exc is not None else None,
@@ -472,30 +462,25 @@ class Processor:
         )
         return Outcome.RELEASED
 
-    def _timeout_error(self, message: str) -> MaxAttemptsExceeded:
-        if self._defaults.message_style is MessageStyle.LEGACY:
-            return MaxAttemptsExceeded(message)
-        return TimeoutExceeded(message)
-
-    def _timed_out(
-        self, reserved: ReservedJob, payload: JobPayload, job: Job, spec: HandlerSpec
-    ) -> Outcome:
-        decision = decide_on_timeout(
-            payload,
-            attempts=reserved.attempts,
-            exception_count=self._count_exception(payload),
-            defaults=self._defaults,
-            now=self._clock(),
-        )
-        if isinstance(decision, Fail):
-            return self.fail(reserved, payload, job, spec, self._timeout_error(decision.message))
-        self._log(
-            logging.WARNING,
-            f"Timed out:  {payload.name} (left reserved until retry_after)",
-            reserved,
-            payload,
-            "timed_out",
-        )
+    def _timed_out(self, reserved: ReservedJob, job: Job, spec: HandlerSpec) -> Outcome:
+        payload = job.payload
+        if isinstance(payload, JobPayload):
+            decision = decide_on_timeout(
+                payload,
+                attempts=reserved.attempts,
+                exception_count=self._count_exception(payload),
+                defaults=self._defaults,
+                now=self._clock(),
+            )
+            if isinstance(decision, Fail):
+                error = (
+                    MaxAttemptsExceeded(decision.message)
+                    if self._defaults.message_style is MessageStyle.LEGACY
+                    else TimeoutExceeded(decision.message)
+                )
+                return self.fail(reserved, job, spec, error)
+        message = f"Timed out:  {payload.name} (left reserved until retry_after)"
+        self._log(logging.WARNING, message, reserved, job, "timed_out")
         return Outcome.LEFT_RESERVED
 
     def _hard_timeout(self) -> None:
@@ -505,42 +490,112 @@ class Processor:
             if current is None:
                 return
             self._abandoned = True
-        reserved, payload, job, spec = current
+        job, spec = current
         try:
-            self._log(
-                logging.ERROR,
-                f"Hard timeout: {payload.name} did not stop; ending the worker process",
-                reserved,
-                payload,
-                "hard_timeout",
-            )
-            self._timed_out(reserved, payload, job, spec)
+            message = f"Hard timeout: {job.name} did not stop; ending the worker process"
+            self._log(logging.ERROR, message, job.reserved, job, "hard_timeout")
+            self._timed_out(job.reserved, job, spec)
         finally:
             self._after_hard_timeout()
 
-    # --- failure --------------------------------------------------------------------------
+    # --- failing --------------------------------------------------------------------------
 
     def fail(
         self,
         reserved: ReservedJob,
-        payload: JobPayload | None,
         job: Job | None,
         spec: HandlerSpec | None,
         error: BaseException,
         *,
         stack: list[traceback.FrameSummary] | None = None,
     ) -> Outcome:
-        """Fail a job as Laravel's worker does (see the module docstring for the order)."""
-        text = self._failures.record(reserved, payload, job, spec, error, stack=stack)
+        """Fail a job as Laravel's worker does (see the module docstring for the order);
+        `job` is None for a row whose payload did not decode."""
+        now = self._clock()
+        payload = job.payload if job is not None else None
+        uuid = payload.uuid if payload is not None else None
+        batch_id = job.batch_id if job is not None else None
+        if batch_id and uuid and self._batches is not None:
+            batch = self._batches.find(batch_id)
+            if batch is not None:
+                self._batches.record_failure(
+                    batch_id,
+                    uuid,
+                    now=int(now),
+                    allow_failures=batch_allows_failures(batch.options),
+                )
+        if spec is not None and spec.failed is not None and job is not None:
+            try:
+                spec.failed(job, error)
+            except Exception:
+                self._logger.exception(
+                    "The failed hook of %s raised", spec.name, extra={"bridge": {"uuid": uuid}}
+                )
+        if uuid is None and self._failed.has_uuid:
+            # The column is NOT NULL and unique: a fresh uuid keeps the payload recorded.
+            uuid = str(uuid_module.uuid4())
+        if self._dialect.failure_text_is_outer_only:
+            text = php_outer_exception_text(error, fallback_stack=stack)
+        else:
+            text = php_exception_text(error, fallback_stack=stack)
+        text = _storable(text)
+        failed_at = datetime.fromtimestamp(int(now), self._options.timezone).replace(tzinfo=None)
+        self._move_to_failed(reserved, payload, uuid, text, failed_at)
         name = payload.name if payload is not None else f"job {reserved.id}"
         self._log(
             logging.ERROR,
             f"Failed:     {name}: {text.partition(chr(10))[0]}",
             reserved,
-            payload,
+            job,
             "failed",
             reason=str(error) or type(error).__name__,
             exception_class=type(error).__name__,
             traceback=text,
         )
         return Outcome.FAILED
+
+    def _move_to_failed(
+        self,
+        reserved: ReservedJob,
+        payload: JobPayload | SoPayload | None,
+        uuid: str | None,
+        text: str,
+        failed_at: datetime,
+    ) -> None:
+        row = self._dialect.failed_row(
+            reserved.payload,
+            reserved.queue,
+            payload,
+            job_id=reserved.id,
+            attempts=reserved.attempts,
+        )
+        if row is not None:
+            # Another shape than the row as reserved: written first, so if writing fails the
+            # row stays and comes back after retry_after.
+            self._failed.log(
+                uuid=uuid,
+                connection=row.connection,
+                queue=row.queue,
+                payload=row.payload,
+                exception=text,
+                failed_at=failed_at,
+            )
+            self._queue.delete(reserved)
+            return
+        # Until the move succeeds the row stays reserved in `jobs`, and comes back after
+        # retry_after to be failed again.
+        for attempt in range(1, _MOVE_ATTEMPTS + 1):
+            try:
+                self._stores.fail(reserved, uuid=uuid, exception=text, failed_at=failed_at)
+                return
+            except QueueError as exc:
+                if attempt == _MOVE_ATTEMPTS:
+                    self._logger.error(
+                        "Could not move job %s to failed_jobs (%s); it stays in jobs and comes"
+                        " back after retry_after",
+                        reserved.id,
+                        exc,
+                        extra={"bridge": {"event": "failed_jobs_unwritten", "uuid": uuid}},
+                    )
+                    raise
+                self._sleep(self._options.error_sleep_seconds)

@@ -12,10 +12,10 @@ from typing import Any
 
 from bridge.exceptions import ManuallyFailed
 from bridge.laravel.payload import JobPayload
+from bridge.laravel.values import to_python
 from bridge.php import PhpObject
 from bridge.queue.base import ReservedJob
 from bridge.so import SoPayload
-from bridge.worker._commands import friendly
 
 __all__ = ["Job"]
 
@@ -47,7 +47,6 @@ class Job:
 
     def __init__(
         self,
-        *,
         reserved: ReservedJob,
         payload: JobPayload | SoPayload,
         command: PhpObject | None,
@@ -69,8 +68,8 @@ class Job:
 
     @property
     def id(self) -> int | str:
-        """The `jobs.id` of this attempt (it changes on every release); on Redis the payload's
-        `id` (kept across releases)."""
+        """The `jobs.id` of this attempt (a Laravel release inserts a new row, so it changes
+        then; an SO release keeps it); on Redis the payload's `id` (kept across releases)."""
         return self.reserved.id
 
     @property
@@ -95,7 +94,9 @@ class Job:
 
     @property
     def batch_id(self) -> str | None:
-        """The batch this job belongs to, if any."""
+        """The batch this job belongs to, if any: the command's `batchId`, else the payload's
+        `data.batchId` (12.51+ writes it there too, and it is all a job whose command did not
+        decode still has)."""
         if self.command is not None:
             value = self.command.get("batchId")
             if isinstance(value, str) and value:
@@ -110,7 +111,8 @@ class Job:
     def values(self) -> dict[str, Any]:
         """The command's properties by bare name as friendly Python values."""
         if self._values is None:
-            self._values = {} if self.command is None else friendly(self.command.as_dict())
+            # One conversion for all properties: an object two of them hold stays one object.
+            self._values = {} if self.command is None else to_python(self.command.as_dict())
         return self._values
 
     def __getitem__(self, name: str) -> Any:

@@ -16,13 +16,12 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, tzinfo
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from bridge._forks import generation
 
 __all__ = [
     "LOGGER_NAME",
-    "DirectLines",
     "JsonFormatter",
     "RecordMaker",
     "TextFormatter",
@@ -33,22 +32,16 @@ LOGGER_NAME = "bridge.worker"
 
 
 _new_record = logging.LogRecord.__new__
-_STOCK_HANDLE = logging.Logger.handle
-_STOCK_CALL_HANDLERS = logging.Logger.callHandlers
-
-
-def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    fields = getattr(record, "bridge", None)
-    return fields if isinstance(fields, dict) else {}
+_STOCK_MAKE_RECORD = logging.Logger.makeRecord
 
 
 class RecordMaker:
-    """Builds the worker's per-job records, each as `Logger.makeRecord` would build it.
+    """Makes the worker's per-job records as `Logger.makeRecord` makes them, faster.
 
-    Two records per trivial job made `LogRecord.__init__` (file name parsing, thread and
-    process lookups) a tenth of the worker's cost. The parts that cannot change between two
-    records of one thread in one process are taken from a template record instead. A custom
-    record factory (`logging.setLogRecordFactory`) is always honoured in full.
+    `LogRecord.__init__` parses the file name and looks up the thread and the process for
+    every record; those cannot change between two records of one thread in one process, so
+    they are copied from a template record. A record factory or a logger class of your own
+    gets `makeRecord` itself. The record then goes through `Logger.handle` like any other.
     """
 
     def __init__(self, logger: logging.Logger, *, pathname: str, func: str) -> None:
@@ -56,40 +49,46 @@ class RecordMaker:
         self._logger = logger
         self._pathname = pathname
         self._func = func
-        self._template: logging.LogRecord | None = None
-        self._template_fields: dict[str, Any] = {}
-        # The fork generation and thread the template was made in (its process and thread
-        # fields); the fork generation stands in for the pid, a system call to read.
-        self._owner: tuple[int, int] = (-1, 0)
+        self._template: dict[str, Any] = {}
+        # The fork generation (standing in for the pid, a system call to read) and the
+        # thread the template was made in.
+        self._owner = (-1, 0)
+        self._created = self._relative = 0.0
 
     def make(self, level: int, message: str, extra: dict[str, Any]) -> logging.LogRecord:
         """A record of `message` at `level` with the `extra` attributes set on it."""
         logger = self._logger
-        if logging.getLogRecordFactory() is not logging.LogRecord:
+        if (
+            logging.getLogRecordFactory() is not logging.LogRecord
+            or type(logger).makeRecord is not _STOCK_MAKE_RECORD
+        ):
             return logger.makeRecord(
                 logger.name, level, self._pathname, 0, message, (), None, self._func, extra
             )
         owner = (generation(), threading.get_ident())
-        template = self._template
-        if template is None or owner != self._owner:
-            template = logging.LogRecord(
+        if owner != self._owner:
+            made = logging.LogRecord(
                 logger.name, level, self._pathname, 0, "", (), None, self._func
             )
-            self._template, self._owner = template, owner
-            self._template_fields = dict(vars(template))
+            self._template, self._owner = vars(made), owner
+            self._created, self._relative = made.created, made.relativeCreated
         now = time.time()
-        fields = self._template_fields.copy()
+        fields = self._template.copy()
         fields.update(extra)
         fields["msg"] = message
         fields["levelno"] = level
         fields["levelname"] = logging.getLevelName(level)
         fields["created"] = now
         fields["msecs"] = int((now - int(now)) * 1000) + 0.0
-        fields["relativeCreated"] = template.relativeCreated + (now - template.created) * 1000
-        # One filled dict in place of a series of attribute stores.
+        fields["relativeCreated"] = self._relative + (now - self._created) * 1000
         record = _new_record(logging.LogRecord)
         record.__dict__ = fields
         return record
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields = getattr(record, "bridge", None)
+    return fields if isinstance(fields, dict) else {}
 
 
 def _pid_of_this_process() -> int:
@@ -137,23 +136,18 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        line = self.format_fields(
-            record.levelno, record.getMessage(), _fields(record), record.created
-        )
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-    def format_fields(
-        self, level: int, message: str, fields: dict[str, Any], created: float
-    ) -> str:
-        """Render an event given by its parts (what `format` renders of a record)."""
-        when = self._time_text(created)
+        fields = _fields(record)
+        when = self._time_text(record.created)
         if self._with_pid:
             when = f"{when} [pid {_pid_of_this_process()}]"
         uuid = fields.get("uuid")
+        message = record.getMessage()
         line = f"{when} [{uuid}] {message}" if uuid else f"{when} {message}"
-        return line + _trace_lines(fields)
+        if fields.get("traceback"):
+            line += _trace_lines(fields)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 class JsonFormatter(logging.Formatter):
@@ -166,37 +160,20 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        exception = self.formatException(record.exc_info) if record.exc_info else None
         fields = _fields(record)
         if not fields and record.name not in {"bridge", LOGGER_NAME}:
             fields = {"logger": record.name}  # the app's own logging, or a warning
-        return self._render(
-            record.levelname, record.getMessage(), fields, record.created, exception
-        )
-
-    def format_fields(
-        self, level: int, message: str, fields: dict[str, Any], created: float
-    ) -> str:
-        """Render an event given by its parts (what `format` renders of a record)."""
-        return self._render(logging.getLevelName(level), message, fields, created, None)
-
-    def _render(
-        self,
-        level_name: str,
-        message: str,
-        fields: dict[str, Any],
-        created: float,
-        exception: str | None,
-    ) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(created, self._tz).isoformat(timespec="milliseconds"),
-            "level": level_name.lower(),
-            "message": message,
+            "time": datetime.fromtimestamp(record.created, self._tz).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
             "pid": _pid_of_this_process(),
         }
         out.update(fields)
-        if exception is not None:
-            out["exception"] = exception
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -206,84 +183,26 @@ class _LineHandler(logging.StreamHandler[IO[str]]):
     `emit` runs under the lock `handle` already holds, so the flush need not take it again.
     """
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """`Handler.handle`, with the filter step skipped when there are no filters."""
+        if self.filters:
+            return bool(super().handle(record))
+        with self.lock:  # type: ignore[union-attr]
+            self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._write(self.format(record))
+            formatter = self.formatter
+            line = self.format(record) if formatter is None else formatter.format(record)
+            stream = self.stream
+            stream.write(line + self.terminator)
+            if stream and hasattr(stream, "flush"):
+                stream.flush()
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
-
-    def _write(self, line: str) -> None:
-        stream = self.stream
-        stream.write(line + self.terminator)
-        if stream and hasattr(stream, "flush"):
-            stream.flush()
-
-    def emit_fields(self, level: int, message: str, fields: dict[str, Any], created: float) -> None:
-        """`handle` of the record these parts make, without the record (see `DirectLines`)."""
-        formatter = cast(TextFormatter | JsonFormatter, self.formatter)
-        with self.lock:  # type: ignore[union-attr]
-            try:
-                self._write(formatter.format_fields(level, message, fields, created))
-            except RecursionError:
-                raise
-            except Exception:
-                record = logging.LogRecord(self.name or "", level, "", 0, message, (), None)
-                record.__dict__["bridge"] = fields
-                self.handleError(record)
-
-
-class DirectLines:
-    """Writes the worker's per-job lines straight to bridge's own handlers, when they are all
-    that would see the record.
-
-    Through `logging`, two lines per trivial job were about a third of the worker's CPU
-    (record, logger and handler dispatch). When every handler a record at this level would
-    reach is a `log_handler()` handler with bridge's formatter, no logger or handler on the
-    way filters, and neither a record factory nor a logger class of your own is installed,
-    the record could only end as that text on those streams, so the text is written
-    directly. Any other setup (a filter, a handler of your own, `logging.disable`, a custom
-    factory or logger class) takes the `logging` path.
-    """
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self._logger = logger
-
-    def handlers(self, level: int) -> list[_LineHandler] | None:
-        """The handlers to write a record at `level` to, or None to go through `logging`."""
-        if logging.root.manager.disable >= level:
-            return None
-        if logging.getLogRecordFactory() is not logging.LogRecord:
-            return None
-        kind = type(self._logger)
-        if kind.handle is not _STOCK_HANDLE or kind.callHandlers is not _STOCK_CALL_HANDLERS:
-            return None  # a logger class of your own decides where records go
-        found: list[_LineHandler] = []
-        logger: logging.Logger | None = self._logger
-        while logger is not None:
-            if logger.filters or logger.disabled:
-                return None
-            for handler in logger.handlers:
-                if (
-                    type(handler) is not _LineHandler
-                    or handler.filters
-                    or type(handler.formatter) not in _DIRECT_FORMATTERS
-                ):
-                    return None
-                if level >= handler.level:
-                    found.append(handler)
-            logger = logger.parent if logger.propagate else None
-        return found or None  # no handler at all: logging's last resort decides
-
-    @staticmethod
-    def write(
-        handlers: list[_LineHandler], level: int, message: str, fields: dict[str, Any]
-    ) -> None:
-        """Write one event to `handlers` (from `handlers()`) as their formatters render it."""
-        created = time.time()
-        for handler in handlers:
-            handler.emit_fields(level, message, fields, created)
 
 
 def log_handler(
@@ -296,6 +215,3 @@ def log_handler(
     handler = _LineHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter(with_pid=with_pid))
     return handler
-
-
-_DIRECT_FORMATTERS = (TextFormatter, JsonFormatter)

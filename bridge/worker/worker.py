@@ -40,7 +40,6 @@ from bridge.laravel.encryption import Encrypter
 from bridge.queue import BatchStore, FailedJobStore, JobQueue, ReservedJob, Stores
 from bridge.worker._process import Outcome, Processor
 from bridge.worker._reservations import Reservations
-from bridge.worker._so_process import SoProcessor
 from bridge.worker._stop import StopRequest
 from bridge.worker.app import App
 from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
@@ -160,32 +159,19 @@ class Worker:
         self._logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         self._memory_bytes = memory_bytes
         self._exit_process = exit_process
-        self._processor: Processor | SoProcessor
-        if self._options.dialect.is_so:
-            # The dialect picks the rules a row is run by; the loop around it is shared.
-            self._processor = SoProcessor(
-                queue=queue,
-                failed=stores.failed,
-                app=app,
-                options=self._options,
-                clock=clock,
-                logger=self._logger,
-                on_hard_timeout=self._hard_exit,
-            )
-        else:
-            self._processor = Processor(
-                stores=stores,
-                app=app,
-                options=self._options,
-                clock=clock,
-                encrypter=encrypter,
-                counter=exception_counter
-                if exception_counter is not None
-                else InMemoryExceptionCounter(),
-                logger=self._logger,
-                on_hard_timeout=self._hard_exit,
-                sleep=self._sleep,
-            )
+        self._processor = Processor(
+            stores=stores,
+            app=app,
+            options=self._options,
+            clock=clock,
+            encrypter=encrypter,
+            counter=exception_counter
+            if exception_counter is not None
+            else InMemoryExceptionCounter(),
+            logger=self._logger,
+            on_hard_timeout=self._hard_exit,
+            sleep=self._sleep,
+        )
         self._reservations = Reservations(queue=queue, options=self._options, logger=self._logger)
         self._jobs_processed = 0
         # Storage errors in a row, and the stop they called for (None: go on).

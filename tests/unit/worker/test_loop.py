@@ -15,7 +15,6 @@ from worker_kit import Env, fixture_line, fixture_payload, make_env
 
 from bridge.exceptions import QueueError
 from bridge.worker import Job, JsonFormatter, StopReason, TextFormatter, log_handler
-from bridge.worker.logs import DirectLines, RecordMaker
 
 WELCOME = "App\\Jobs\\SendWelcomeEmail"
 
@@ -474,38 +473,16 @@ def test_text_formatter_renders_each_second_anew() -> None:
     ]
 
 
-def test_record_maker_builds_what_make_record_builds() -> None:
+def test_worker_records_are_ordinary_logging_records() -> None:
+    """A record factory and a filter of your own see every per-job record, fields and all."""
+    env = make_env()
+    env.app.register(WELCOME, lambda job: None)
+    env.push(fixture_payload("plain_public"))
     logger = logging.getLogger("bridge.worker.test-records")
-    maker = RecordMaker(logger, pathname=__file__, func="process")
-    made = maker.make(logging.WARNING, "Released: X", {"bridge": {"event": "released"}})
-    made_again = maker.make(logging.INFO, "Processing: Y", {"bridge": {"event": "processing"}})
-    standard = logger.makeRecord(
-        logger.name,
-        logging.INFO,
-        __file__,
-        0,
-        "Processing: Y",
-        (),
-        None,
-        "process",
-        {"bridge": {"event": "processing"}},
-    )
-    timing = {"created", "msecs", "relativeCreated"}
-    assert set(vars(made_again)) == set(vars(standard))
-    assert {k: v for k, v in vars(made_again).items() if k not in timing} == {
-        k: v for k, v in vars(standard).items() if k not in timing
-    }
-    assert abs(made_again.created - standard.created) < 1
-    assert abs(made_again.relativeCreated - standard.relativeCreated) < 1000
-    assert (made.levelname, made.getMessage(), made.bridge) == (  # type: ignore[attr-defined]
-        "WARNING",
-        "Released: X",
-        {"event": "released"},
-    )
-
-
-def test_record_maker_honours_a_custom_record_factory() -> None:
-    logger = logging.getLogger("bridge.worker.test-records")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    seen: list[logging.LogRecord] = []
+    logger.addFilter(lambda record: bool(seen.append(record)))  # drops every record
     standard_factory = logging.getLogRecordFactory()
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
@@ -515,15 +492,18 @@ def test_record_maker_honours_a_custom_record_factory() -> None:
 
     logging.setLogRecordFactory(factory)
     try:
-        made = RecordMaker(logger, pathname=__file__, func="process").make(logging.INFO, "m", {})
+        env.worker(stop_when_empty=True, logger=logger).run()
     finally:
         logging.setLogRecordFactory(standard_factory)
-    assert made.request_id == "r-1"  # type: ignore[attr-defined]
+    events = [record.bridge["event"] for record in seen]  # type: ignore[attr-defined]
+    assert events == ["processing", "processed", "stopping"]
+    assert {record.request_id for record in seen} == {"r-1"}  # type: ignore[attr-defined]
+    assert seen[0].funcName == "process" and seen[0].getMessage() == f"Processing: {WELCOME}"
 
 
 @pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json"])
-def test_direct_lines_write_what_logging_writes(json_lines: bool) -> None:
-    """The per-job lines written straight to bridge's handlers equal the `logging` path's."""
+def test_a_filter_on_the_way_changes_no_line(json_lines: bool) -> None:
+    """The per-job lines are the same whether or not a filter sits on the way."""
 
     def run(through_logging: bool) -> list[Any]:
         env = make_env()
@@ -543,7 +523,6 @@ def test_direct_lines_write_what_logging_writes(json_lines: bool) -> None:
         logger = parent.getChild("worker")
         if through_logging:
             logger.addFilter(lambda record: True)
-        assert (DirectLines(logger).handlers(logging.INFO) is None) is through_logging
         worker = env.worker(stop_when_empty=True, logger=logger)
         worker.run()
         lines = out.getvalue().splitlines()
@@ -559,42 +538,3 @@ def test_direct_lines_write_what_logging_writes(json_lines: bool) -> None:
     direct, through = run(False), run(True)
     assert len(direct) >= 6
     assert direct == through
-
-
-class _OwnLogger(logging.Logger):
-    def callHandlers(self, record: logging.LogRecord) -> None:
-        super().callHandlers(record)
-
-
-@pytest.mark.parametrize(
-    "change",
-    ["logger filter", "handler filter", "foreign handler", "no handler", "disabled", "factory",
-     "logger class", "handler level"],
-)  # fmt: skip
-def test_direct_lines_step_aside_for_any_other_logging_setup(
-    change: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    parent = logging.getLogger(f"aside-{change}")
-    parent.propagate = False
-    handler = log_handler(stream=io.StringIO())
-    parent.handlers = [handler]
-    logger: logging.Logger = parent.getChild("worker")
-    assert DirectLines(logger).handlers(logging.INFO) == [handler]
-    if change == "logger filter":
-        logger.addFilter(lambda record: True)
-    elif change == "handler filter":
-        handler.addFilter(lambda record: True)
-    elif change == "foreign handler":
-        parent.addHandler(logging.NullHandler())
-    elif change == "no handler":
-        parent.handlers = []
-    elif change == "disabled":
-        monkeypatch.setattr(logging.root.manager, "disable", logging.INFO)
-    elif change == "factory":
-        monkeypatch.setattr(logging, "getLogRecordFactory", lambda: logging.makeLogRecord)
-    elif change == "logger class":
-        logger = _OwnLogger(f"aside-{change}.own")
-        logger.parent = parent
-    elif change == "handler level":
-        handler.setLevel(logging.WARNING)
-    assert DirectLines(logger).handlers(logging.INFO) is None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from worker_kit import APP_KEY, Env, fixture_payload
 
-from bridge.exceptions import ConnectionLost
+from bridge.exceptions import ConnectionLost, QueueError
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpObject
@@ -361,11 +361,31 @@ def test_unknown_class_fails_by_default(env: Env) -> None:
 
 def test_unknown_class_release_policy_costs_no_attempt(env: Env) -> None:
     payload = fixture_payload("plain_public")
-    env.push(payload)
+    row_id = env.push(payload)
     env.worker(unknown_job=UnknownJobPolicy.RELEASE, unknown_job_delay_seconds=15).run()
     [row] = env.queue.rows()
-    assert (row.attempts, row.reserved_at, row.payload) == (0, None, payload)
+    # Handed back in its own row: same id, the attempt given back, available after the delay.
+    assert (row.id, row.attempts, row.reserved_at, row.payload) == (row_id, 0, None, payload)
     assert row.available_at == int(env.clock()) + 15
+    assert env.failed_rows() == []
+
+
+def test_handing_an_unknown_job_back_leaves_no_window_for_a_second_row(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between two storage steps of the hand-back (here: the second step failing)
+    must not leave the job twice on the queue: the hand-back is one atomic step."""
+    payload = fixture_payload("plain_public")
+    row_id = env.push(payload)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise QueueError("the process died here")
+
+    monkeypatch.setattr(env.queue, "delete", crash)
+    monkeypatch.setattr(env.queue, "delete_many", crash)
+    env.worker(unknown_job=UnknownJobPolicy.RELEASE, unknown_job_delay_seconds=15).run()
+    [row] = env.queue.rows()
+    assert (row.id, row.attempts, row.reserved_at) == (row_id, 0, None)
     assert env.failed_rows() == []
 
 
