@@ -279,8 +279,8 @@ class PhpDecoder:
 
         Every entry takes at least 6 bytes (``i:0;N;``), so a count the data left cannot
         hold is refused before any entry is read. The outermost array counts what is left
-        from its brace, a nested one from its count's colon: which error a short array gets
-        depends on it, and the tests hold both.
+        from its brace, a nested one from its count's colon: the bound only decides which
+        error a short array gets, and it stays as it was so that the errors do too.
         """
         data = self._data
         count, start = self._head(pos)

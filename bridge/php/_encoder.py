@@ -202,7 +202,7 @@ class PhpEncoder:
         return slot
 
     def _key(self, key: PhpValue, *, array: bool) -> bytes:
-        """The token of a key not written before in this call (now remembered)."""
+        """The token of a key not met before in this call."""
         number: int | None = None
         if isinstance(key, int):  # bool too: PHP stores true/false keys as 1/0
             number = int(key)
