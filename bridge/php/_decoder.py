@@ -208,11 +208,6 @@ class PhpDecoder:
             size = self._known[head] = read_head(data, pos, self.max_length)
         return size, start
 
-    def _place(self, value: PhpValue) -> PhpValue:
-        """Give a scalar value its slot."""
-        self._slots.append(value)
-        return value
-
     # -- arrays and objects --------------------------------------------------------------
 
     def _entries(
@@ -443,25 +438,31 @@ class PhpDecoder:
     def decode_null(self, pos: int, depth: int) -> _Decoded:
         if self._data[pos : pos + 2] != b"N;":
             raise self._diagnose(pos)
-        return self._place(None), pos + 2
+        self._slots.append(None)
+        return None, pos + 2
 
     def decode_bool(self, pos: int, depth: int) -> _Decoded:
         token = self._data[pos : pos + 4]
         if token != b"b:0;" and token != b"b:1;":
             raise self._diagnose(pos)
-        return self._place(token == b"b:1;"), pos + 4
+        value = token == b"b:1;"
+        self._slots.append(value)
+        return value, pos + 4
 
     def decode_int(self, pos: int, depth: int) -> _Decoded:
         end = self._data.find(b";", pos + 2) + 1
-        return self._place(self._int(self._data[pos:end], pos, key=False)), end
+        value = self._int(self._data[pos:end], pos, key=False)
+        self._slots.append(value)
+        return value, end
 
     def decode_float(self, pos: int, depth: int) -> _Decoded:
-        end = self._data.find(b";", pos + 2) + 1
-        token = self._data[pos:end]
-        value = parse_float(token[2:-1]) if token[:2] == b"d:" else None
+        data = self._data
+        end = data.find(b";", pos + 2)
+        value = parse_float(data[pos + 2 : end]) if end > 0 and data[pos + 1] == 58 else None
         if value is None:
             raise self._diagnose(pos)
-        return self._place(value), end
+        self._slots.append(value)
+        return value, end + 1
 
     def decode_string(self, pos: int, depth: int) -> _Decoded:
         raw, end = self._string_at(pos)
@@ -471,7 +472,9 @@ class PhpDecoder:
 
     def decode_escaped_string(self, pos: int, depth: int) -> _Decoded:
         raw, end = _unescape(self._data, pos, read_head(self._data, pos, self.max_length))
-        return self._place(_text(raw)), end
+        value = _text(raw)
+        self._slots.append(value)
+        return value, end
 
     def _int(self, token: bytes, pos: int, *, key: bool) -> int:
         """The value of the token ``i:<digits>;`` at pos, which must fit PHP's int."""
