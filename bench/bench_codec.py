@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.php import PhpDecoder, _accel, dumps, loads  # noqa: E402
+from bridge.php import _accel, dumps, loads  # noqa: E402
 
 PHP_SCRIPT = ROOT / "php_fixtures" / "serialize_bench.php"
 
@@ -101,7 +101,6 @@ def main() -> None:
 
         return run
 
-    kept = PhpDecoder()
     contenders: dict[str, dict[str, Callable[[], object]]] = {}
     if None not in accelerated:
         contenders["bridge"] = {
@@ -115,12 +114,6 @@ def main() -> None:
         "round trip": pure(lambda: dumps(loads(data))),
         "decode": pure(lambda: loads(data)),
         "encode": pure(lambda: dumps(value)),
-    }
-    # A worker keeps one decoder, whose token caches carry over from job to job; the same
-    # bytes again are its best case (string values are never cached, heads and keys are).
-    contenders["bridge, pure Python, decoder kept"] = {
-        "round trip": pure(lambda: dumps(kept.decode(data))),
-        "decode": pure(lambda: kept.decode(data)),
     }
     contenders["phpserialize 1.3"] = {
         "round trip": lambda: phpserialize.dumps(peer_decode()),

@@ -64,8 +64,7 @@ def decode_command(
 ) -> PhpObject:
     """Unserialize a payload's `data.command` (or a bare command string).
 
-    A long-lived `decoder` (a worker's) keeps its token caches from one command to the next,
-    which makes small commands several times faster to read than a fresh `loads`.
+    A long-lived `decoder` (a worker's) is used for every command instead of one per call.
 
     Raises:
         PayloadDecodeError: no command, ciphertext without an encrypter, or not an object.

@@ -13,26 +13,10 @@ from bridge.exceptions import (
     PhpEncodeTypeError,
     PhpIntegerOverflowError,
     PhpLimitError,
-    PhpSerializeError,
     PhpTruncatedError,
 )
-from bridge.php._decoder import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_LENGTH,
-    ObjectHook,
-    PhpDecoder,
-    loads,
-    token_decoders,
-)
-from bridge.php._encoder import (
-    Default,
-    PhpEncoder,
-    default_encoders,
-    dumps,
-    object_token,
-    scalar_token,
-)
-from bridge.php._floats import format_float, parse_float
+from bridge.php._decoder import PhpDecoder, loads
+from bridge.php._encoder import PhpEncoder, dumps, object_token, scalar_token
 from bridge.php._types import (
     INT64_MAX,
     INT64_MIN,
@@ -43,17 +27,14 @@ from bridge.php._types import (
     PhpReference,
     PhpValue,
     Visibility,
+    format_float,
     mangle,
     unmangle,
 )
 
 __all__ = [
-    "DEFAULT_MAX_DEPTH",
-    "DEFAULT_MAX_LENGTH",
     "INT64_MAX",
     "INT64_MIN",
-    "Default",
-    "ObjectHook",
     "PhpCustom",
     "PhpDecodeError",
     "PhpDecoder",
@@ -66,18 +47,14 @@ __all__ = [
     "PhpLimitError",
     "PhpObject",
     "PhpReference",
-    "PhpSerializeError",
     "PhpTruncatedError",
     "PhpValue",
     "Visibility",
-    "default_encoders",
     "dumps",
     "format_float",
     "loads",
     "mangle",
     "object_token",
-    "parse_float",
     "scalar_token",
-    "token_decoders",
     "unmangle",
 ]

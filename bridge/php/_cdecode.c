@@ -56,8 +56,8 @@
 #define CLASS_CACHE_SIZE 8
 
 /* Slots of the per-call key cache (a power of two), and the longest key it holds. A
- * payload repeats its records' keys for every record; the Python decoder shares those
- * key objects the same way (its token caches). */
+ * payload repeats its records' keys for every record, so one key object serves them
+ * all. */
 #define KEY_CACHE_SIZE 64
 #define KEY_CACHE_MAX_SIZE 64
 
@@ -269,7 +269,7 @@ static PyObject *read_float(Reader *r)
 
 /* -- keys -------------------------------------------------------------------------- */
 
-/* The int PHP stores for the array key string `bytes`, as _tokens.canonical_int reads
+/* The int PHP stores for the array key string `bytes`, as _types.canonical_int reads
  * it: "0", or an optional "-", a digit 1-9 and at most 18 more digits, within int64. */
 static int canonical_int(const char *bytes, Py_ssize_t size, long long *out)
 {

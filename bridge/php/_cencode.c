@@ -40,12 +40,12 @@ enum { ENC_OK = 0, ENC_FALLBACK = 1, ENC_ERROR = -1 };
 
 /*
  * Recursion. Where this file recurses in C, the Python encoder recurses in interpreter
- * frames: one per array level (_entries), two per object level (_write_object and
- * _entries), three above the outermost container (encode, _value, encode_<type>) and up
- * to five below the innermost one (_key, _array_key, _str, _new_str, _str_token). It
+ * frames: one per array level (_entries), two per object level (encode_object and
+ * _entries), three above the outermost container (encode, _value, encode_<type>) and
+ * two below the innermost one (_key and _str_token, or _float_token and format_float). It
  * turns a RecursionError into an error, so this file must decline wherever the Python
  * encoder would run out of frames: it counts the frames the Python encoder would push,
- * FRAME_MARGIN up front (the 3 + 5 above and below, and 2 for a caller that reaches the
+ * FRAME_MARGIN up front (3 above, room for 5 below, and 2 for a caller that reaches the
  * Python encoder one function deeper than this one) and then each level's, against the
  * frames it would have left (python_frames_left).
  */
@@ -254,12 +254,11 @@ static int write_str(Buffer *b, PyObject *text)
 }
 
 /*
- * The text format_float() in _floats.py returns, transcribed step for step, from the
+ * The text format_float() in _types.py returns, transcribed step for step, from the
  * text repr() gives for the same double (PyOS_double_to_string with these arguments is
  * what float.__repr__ calls): repr's text, with a trailing ".0" left off and inf/nan
  * spelled INF/NAN; an exponent form rewritten to fixed notation when the point sits 3
  * places left of the first digit up to 17 right of it, else to d.dddE+x.
- * _float_token writes repr unchanged where format_float would too, so this is its text.
  */
 static void put_php_float(Buffer *b, const char *repr)
 {

@@ -1,8 +1,9 @@
 """`PhpEncoder` and `dumps`: Python values to the bytes PHP's serialize() writes.
 
 Each Python type has an `encode_<type>` method, found through `default_encoders` (by exact
-type, then along the MRO). Lists, dicts and objects write their scalar entries inline, since
-those are most of any real payload; everything else goes through the table.
+type, then along the MRO). Where the C accelerator is built, `encode` asks it first and
+runs this code only for what it leaves (see `_accel`), so this code is written to be read,
+and to be the reference the accelerator is tested against.
 
 Slot numbers follow PHP's serializer (`php_add_var_hash`): every value written counts one,
 ``r:`` included, keys and ``R:`` excluded. An object instance (or enum case) written a second
@@ -12,32 +13,29 @@ and a reference to an object already written becomes ``R:`` too, as in PHP.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from typing import TypeAlias
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
 
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
 from bridge.php import _accel
-from bridge.php._decoder import count_slots
-from bridge.php._floats import format_float
-from bridge.php._tokens import LIST_KEYS, N_LIST_KEYS
-from bridge.php._types import PhpCustom, PhpEnum, PhpObject, PhpReference, PhpValue
+from bridge.php._types import (
+    INT64_MAX,
+    INT64_MIN,
+    PhpCustom,
+    PhpEnum,
+    PhpKey,
+    PhpObject,
+    PhpReference,
+    PhpValue,
+    canonical_int,
+    format_float,
+)
 
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
 #: Deepest nesting written by default; deeper (or cyclic) plain containers are an error.
 DEFAULT_MAX_DEPTH = 512
 
 #: Converts a value of an unsupported type into one that can be encoded.
 Default: TypeAlias = Callable[[PhpValue], PhpValue]
-
-_CANONICAL_INT = re.compile(r"-?[1-9][0-9]{0,18}|0")
-
-
-def _overflow(value: int) -> PhpIntegerOverflowError:
-    return PhpIntegerOverflowError(
-        f"{value} does not fit PHP's signed 64-bit int (PHP would clamp it)"
-    )
 
 
 class PhpEncoder:
@@ -51,11 +49,11 @@ class PhpEncoder:
 
     __slots__ = (
         "_depth",
+        "_indexes",
         "_keys",
         "_memo",
-        "_names",
         "_parts",
-        "_strs",
+        "_props",
         "_suspects",
         "default",
         "max_depth",
@@ -69,9 +67,10 @@ class PhpEncoder:
         self._parts: list[bytes] = []
         # id(object) or an enum's identity -> (slot, the object kept alive for the call)
         self._memo: dict[object, tuple[int, object]] = {}
-        self._strs: dict[str, bytes] = {}
-        self._keys: dict[str, bytes] = {}
-        self._names: dict[str, bytes] = {}
+        # The tokens of the keys written so far in this call: of dicts, objects and lists.
+        self._keys: dict[PhpKey, bytes] = {}
+        self._props: dict[PhpKey, bytes] = {}
+        self._indexes: dict[PhpKey, bytes] = {}
         # Keys that PHP would store as another key (an int, or the str of these bytes).
         self._suspects: set[object] = set()
         self._depth = 0
@@ -99,31 +98,20 @@ class PhpEncoder:
         finally:
             self._parts = []
             self._memo = {}
-            self._strs = {}
             self._keys = {}
+            self._props = {}
+            self._indexes = {}
             self._suspects = set()
             self._depth = 0
 
     def _value(self, value: PhpValue, slot: int) -> int:
         """Write `value`, whose slot number is `slot`; return the last slot used."""
-        encoder = default_encoders.get(type(value))
-        if encoder is None:
-            encoder = self._find_encoder(value)
-        return encoder(self, value, slot)
-
-    def _find_encoder(self, value: PhpValue) -> _Method:
-        for cls in type(value).__mro__[1:]:
-            encoder = default_encoders.get(cls)
-            if encoder is not None:
-                return encoder
-        return PhpEncoder.encode_other
+        return _encoder_for(value)(self, value, slot)
 
     def encode_other(self, value: PhpValue, slot: int) -> int:
         if self.default is not None:
             converted = self.default(value)
-            encoder = default_encoders.get(type(converted))
-            if encoder is None:
-                encoder = self._find_encoder(converted)
+            encoder = _encoder_for(converted)
             if encoder is not PhpEncoder.encode_other:
                 return encoder(self, converted, slot)
         raise PhpEncodeTypeError(f"cannot serialize {type(value).__qualname__} value {value!r}")
@@ -147,134 +135,95 @@ class PhpEncoder:
         return slot
 
     def encode_str(self, value: str, slot: int) -> int:
-        self._parts.append(self._str(value))
+        self._parts.append(_str_token(value))
         return slot
 
     def encode_bytes(self, value: bytes, slot: int) -> int:
         self._parts.append(_bytes_token(value))
         return slot
 
-    def _str(self, value: str) -> bytes:
-        token = self._strs.get(value)
-        return token if token is not None else self._new_str(value)
-
-    def _new_str(self, value: str) -> bytes:
-        """The token of a string not written before in this call (now remembered)."""
-        token = self._strs[value] = _str_token(value)
-        return token
-
-    def _array_key(self, key: str) -> bytes:
-        """The key token for a str array key: PHP stores canonical int64 strings as ints."""
-        token = self._keys.get(key)
-        if token is None:
-            if _CANONICAL_INT.fullmatch(key) and INT64_MIN <= int(key) <= INT64_MAX:
-                token = b"i:%s;" % key.encode()
-                self._suspects.add(key)
-            else:
-                token = self._str(key)
-            self._keys[key] = token
-        return token
-
-    # -- containers ----------------------------------------------------------------------
+    # -- arrays and objects --------------------------------------------------------------
 
     def encode_list(self, value: list[PhpValue] | tuple[PhpValue, ...], slot: int) -> int:
-        parts = self._parts
-        parts.append(b"a:%d:{" % len(value))
-        slot = self._entries(enumerate(value), slot, 1, self._depth + 1)
-        parts.append(b"}")
-        return slot
+        return self._entries(value, slot)
 
     def encode_dict(self, value: dict[PhpValue, PhpValue], slot: int) -> int:
-        parts = self._parts
-        parts.append(b"a:%d:{" % len(value))
-        slot = self._entries(value.items(), slot, 0, self._depth + 1)
-        parts.append(b"}")
-        if self._suspects and not self._suspects.isdisjoint(value):
-            _check_collisions(value)
-        return slot
+        return self._entries(value, slot)
 
-    def _entries(self, items: PhpValue, slot: int, mode: int, depth: int) -> int:
-        """Write key/value pairs; mode 1: list keys, 0: array keys, 2: property keys.
+    def encode_object(self, value: PhpObject, slot: int) -> int:
+        if self._seen(id(value), value, slot, b"r"):
+            return slot
+        return self._entries(value, slot)
 
-        Lists, dicts and objects inside are written here too (one call per level, not three).
-        """
-        if depth > self.max_depth:
+    def _entries(self, value: PhpValue, slot: int) -> int:
+        """Write a list, tuple, dict or PhpObject at `slot`; return the last slot used."""
+        if self._depth >= self.max_depth:
             raise PhpEncodeError(
                 f"nesting deeper than max_depth {self.max_depth} (or a cyclic list/dict)"
             )
-        entries = self._entries
-        suspects = self._suspects
+        self._depth += 1
         append = self._parts.append
-        strs = self._strs
-        new_str = self._new_str
-        # The tokens of the str keys written so far (a dict's keys become ints where PHP's do).
-        known_keys = self._keys if mode == 0 else strs
-        for key, value in items:
-            if mode == 1:
-                append(LIST_KEYS[key] if key < N_LIST_KEYS else b"i:%d;" % key)
+        items: Iterable[tuple[PhpValue, PhpValue]]
+        if isinstance(value, PhpObject):
+            name = value.class_name.encode("utf-8", "surrogateescape")
+            append(b'O:%d:"%b":%d:{' % (len(name), name, len(value.properties)))
+            items, keys, array = value.properties.items(), self._props, False
+        elif isinstance(value, dict):
+            append(b"a:%d:{" % len(value))
+            items, keys, array = value.items(), self._keys, True
+        else:
+            append(b"a:%d:{" % len(value))
+            items, keys, array = enumerate(value), self._indexes, True
+        for key, item in items:
+            token = keys.get(key)
+            if token is None:
+                token = self._key(key, array=array)
+                # Of a dict's keys only str and bytes are remembered: an int key would be
+                # found by an equal float, which is no key and must be refused.
+                if keys is self._indexes or not isinstance(key, int):
+                    keys[key] = token
+            append(token)
+            kind = type(item)
+            write = _SCALAR_TOKENS.get(kind)
+            if write is not None:
+                append(write(item))
+                slot += 1
+            elif kind is list or kind is dict:
+                # Written by this call, not through the table: each level of nesting costs
+                # one Python frame, so that max_depth's nesting fits the stack.
+                slot = self._entries(item, slot + 1)
             else:
-                token = known_keys.get(key)
-                if token is None:
-                    token = self._key(key, mode)
-                append(token)
-            slot += 1
-            kind = type(value)
-            if kind is str:
-                token = strs.get(value)
-                append(token if token is not None else new_str(value))
-            elif kind is int:
-                if 0 <= value < N_LIST_KEYS:
-                    append(LIST_KEYS[value])  # the token i:<n>; of a small n, made once
-                elif INT64_MIN <= value <= INT64_MAX:
-                    append(b"i:%d;" % value)
-                else:
-                    raise _overflow(value)
-            elif kind is dict:
-                append(b"a:%d:{" % len(value))
-                slot = entries(value.items(), slot, 0, depth + 1)
-                append(b"}")
-                if suspects and not suspects.isdisjoint(value):
-                    _check_collisions(value)
-            elif value is None:
-                append(b"N;")
-            elif kind is float:
-                append(_float_token(value))
-            elif kind is list:
-                append(b"a:%d:{" % len(value))
-                slot = entries(enumerate(value), slot, 1, depth + 1)
-                append(b"}")
-            elif kind is bool:
-                append(b"b:1;" if value else b"b:0;")
-            elif kind is PhpObject:
-                if not self._seen(id(value), value, slot, b"r"):
-                    slot = self._write_object(value, slot, depth + 1)
-            else:
-                encoder = default_encoders.get(kind)
-                if encoder is None:
-                    encoder = self._find_encoder(value)
-                self._depth = depth  # the table's container methods nest from here
-                slot = encoder(self, value, slot)
+                encoder = default_encoders.get(kind) or _encoder_for(item)
+                slot = encoder(self, item, slot + 1)
+        append(b"}")
+        if isinstance(value, dict) and self._suspects and not self._suspects.isdisjoint(value):
+            _check_collisions(value)
+        self._depth -= 1
         return slot
 
-    def _key(self, key: PhpValue, mode: int) -> bytes:
-        """The token of a key not written before: an array key (mode 0) or a property key."""
-        kind = type(key)
-        if kind is int:
-            return _int_token(key)
-        if kind is str:
-            return self._array_key(key) if mode == 0 else self._str(key)
-        if isinstance(key, bytes):
-            self._suspects.add(key)
-            if mode == 0 and _CANONICAL_INT.fullmatch(key.decode("latin-1")):
-                return self._array_key(key.decode())
-            return b's:%d:"%b";' % (len(key), key)
+    def _key(self, key: PhpValue, *, array: bool) -> bytes:
+        """The token of a key not met before in this call."""
+        number: int | None = None
         if isinstance(key, int):  # bool too: PHP stores true/false keys as 1/0
-            return _int_token(int(key))
-        if isinstance(key, str):
-            return self._array_key(str(key)) if mode == 0 else self._str(str(key))
-        raise PhpEncodeError(f"key {key!r} must be an int, str or bytes")
-
-    # -- objects -------------------------------------------------------------------------
+            number = int(key)
+        elif isinstance(key, str):
+            text = str(key)
+            # An array's canonical int64 decimal string key is an int to PHP.
+            number = canonical_int(text.encode("utf-8", "surrogatepass")) if array else None
+            if number is None:
+                token = _str_token(text)
+            else:
+                self._suspects.add(text)
+        elif isinstance(key, bytes):
+            self._suspects.add(key)
+            number = canonical_int(key) if array else None
+            if number is None:
+                token = _bytes_token(key)
+        else:
+            raise PhpEncodeError(f"key {key!r} must be an int, str or bytes")
+        if number is not None:
+            token = _int_token(number)
+        return token
 
     def _seen(self, key: object, value: PhpValue, slot: int, tag: bytes) -> bool:
         """Register an object at `slot`, or write a back-reference if already written."""
@@ -285,33 +234,17 @@ class PhpEncoder:
         self._parts.append(b"%b:%d;" % (tag, known[0]))
         return True
 
-    def _name(self, class_name: str) -> bytes:
-        name = self._names.get(class_name)
-        if name is None:
-            name = self._names[class_name] = class_name.encode("utf-8", "surrogateescape")
-        return name
-
-    def encode_object(self, value: PhpObject, slot: int) -> int:
-        if self._seen(id(value), value, slot, b"r"):
-            return slot
-        return self._write_object(value, slot, self._depth + 1)
-
-    def _write_object(self, value: PhpObject, slot: int, depth: int) -> int:
-        name = self._name(value.class_name)
-        props = value.properties
-        parts = self._parts
-        parts.append(b'O:%d:"%b":%d:{' % (len(name), name, len(props)))
-        slot = self._entries(props.items(), slot, 2, depth)
-        parts.append(b"}")
-        return slot
-
     def encode_custom(self, value: PhpCustom, slot: int) -> int:
         if self._seen(id(value), value, slot, b"r"):
             return slot
         return self._write_custom(value, slot)
 
     def _write_custom(self, value: PhpCustom, slot: int) -> int:
-        name = self._name(value.class_name)
+        # Only ``C:`` data makes writing depend on reading: PHP numbers the values inside
+        # it, and counting them is decoding them.
+        from bridge.php._decoder import count_slots
+
+        name = value.class_name.encode("utf-8", "surrogateescape")
         data = bytes(value.data)
         self._parts.append(b'C:%d:"%b":%d:{%b}' % (len(name), name, len(data), data))
         return slot + count_slots(data)
@@ -323,7 +256,7 @@ class PhpEncoder:
         return self._write_enum(value, slot)
 
     def _write_enum(self, value: PhpEnum, slot: int) -> int:
-        text = self._name(value.class_name) + b":" + self._name(value.case)
+        text = f"{value.class_name}:{value.case}".encode("utf-8", "surrogateescape")
         self._parts.append(b'E:%d:"%b";' % (len(text), text))
         return slot
 
@@ -343,7 +276,7 @@ class PhpEncoder:
         if self._seen(key, value, slot, b"R"):
             return slot - 1  # R: takes no slot
         if kind is PhpObject:
-            return self._write_object(inner, slot, self._depth + 1)
+            return self._entries(inner, slot)
         if kind is PhpCustom:
             return self._write_custom(inner, slot)
         if kind is PhpEnum:
@@ -353,18 +286,15 @@ class PhpEncoder:
 
 def _check_collisions(value: dict[PhpValue, PhpValue]) -> None:
     """Raise if two keys of `value` are one key to PHP (12 and "12", "é" and b"\xc3\xa9")."""
-    seen: set[int | bytes] = set()
+    seen: set[PhpKey] = set()
     for key in value:
-        php_key: int | bytes
+        php_key: PhpKey
         if isinstance(key, int):
             php_key = int(key)
         else:
             raw = key.encode() if isinstance(key, str) else bytes(key)
-            php_key = raw
-            if _CANONICAL_INT.fullmatch(raw.decode("latin-1")):
-                number = int(raw)
-                if INT64_MIN <= number <= INT64_MAX:
-                    php_key = number
+            number = canonical_int(raw)
+            php_key = raw if number is None else number
         if php_key in seen:
             raise PhpEncodeError(f"keys collide in PHP: {key!r} is the same array key as another")
         seen.add(php_key)
@@ -395,6 +325,14 @@ default_encoders: dict[type, _Method] = {
 }
 
 
+def _encoder_for(value: PhpValue) -> _Method:
+    for cls in type(value).__mro__:
+        encoder = default_encoders.get(cls)
+        if encoder is not None:
+            return encoder
+    return PhpEncoder.encode_other
+
+
 def scalar_token(value: object) -> bytes | None:
     """What `dumps` writes for a None, bool, int, float, str or bytes; None for anything else.
 
@@ -408,19 +346,8 @@ def scalar_token(value: object) -> bytes | None:
         PhpIntegerOverflowError: An int is outside PHP's signed 64-bit range.
         PhpEncodeError: A str is not encodable as UTF-8.
     """
-    if type(value) is str:
-        return _str_token(value)
-    if type(value) is int:
-        return LIST_KEYS[value] if 0 <= value < N_LIST_KEYS else _int_token(value)
-    if value is None:
-        return b"N;"
-    if type(value) is bool:
-        return b"b:1;" if value else b"b:0;"
-    if type(value) is float:
-        return _float_token(value)
-    if type(value) is bytes:
-        return _bytes_token(value)
-    return None
+    write = _SCALAR_TOKENS.get(type(value))
+    return None if write is None else write(value)
 
 
 def _str_token(value: str) -> bytes:
@@ -437,17 +364,26 @@ def _bytes_token(value: bytes) -> bytes:
 
 def _int_token(value: int) -> bytes:
     if not INT64_MIN <= value <= INT64_MAX:
-        raise _overflow(value)
+        raise PhpIntegerOverflowError(
+            f"{value} does not fit PHP's signed 64-bit int (PHP would clamp it)"
+        )
     return b"i:%d;" % value
 
 
 def _float_token(value: float) -> bytes:
-    text = repr(value)
-    # PHP writes Python's repr unless it has an exponent, is inf or nan, or ends in ".0"
-    # (which PHP leaves off); format_float knows those cases.
-    if "e" in text or "n" in text or text[-1] == "0":
-        return b"d:" + format_float(value) + b";"
-    return b"d:%b;" % text.encode()
+    return b"d:%b;" % format_float(value)
+
+
+#: The token writer of each scalar type, by exact type: a scalar's bytes do not depend on
+#: where it stands, so entries write them without a method call.
+_SCALAR_TOKENS: dict[type, Callable[[Any], bytes]] = {
+    str: _str_token,
+    int: _int_token,
+    float: _float_token,
+    bool: lambda value: b"b:1;" if value else b"b:0;",
+    type(None): lambda value: b"N;",
+    bytes: _bytes_token,
+}
 
 
 def object_token(class_name: str, count: int, properties: bytes) -> bytes:

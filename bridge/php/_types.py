@@ -1,4 +1,4 @@
-"""Python values for the PHP types that have no built-in Python twin.
+"""The PHP value types, and the facts about PHP's values both codec directions share.
 
 Mapping used by the codec:
 
@@ -32,6 +32,8 @@ PHP's slot numbering, as PHP counts them.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,6 +43,64 @@ from typing import Any, TypeAlias
 #: and JSON integers outside it are not PHP ints.
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
+
+# A decimal PHP stores as an int array key: no sign on 0, no leading zeros.
+_CANONICAL_INT = re.compile(rb"-?[1-9][0-9]{0,18}|0")
+
+
+def canonical_int(raw: bytes) -> int | None:
+    """The int PHP turns the string array key `raw` into, or None if it stays a string."""
+    if _CANONICAL_INT.fullmatch(raw):
+        value = int(raw)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    return None
+
+
+# PHP's float text (with the default ``serialize_precision = -1``) has the shortest digits
+# that round-trip, which are exactly the digits of Python's `repr`; only the layout differs:
+# fixed notation from 3 places left of the first digit to 17 places right of it (Python
+# switches to exponents at 1e16), no ``.0`` on integral values but ``1.0E+25`` with an
+# exponent, ``E+``/``E-`` exponents without leading zeros, and ``INF``, ``-INF``, ``NAN``.
+_SPECIAL = {"inf": b"INF", "-inf": b"-INF", "nan": b"NAN"}
+_READ_SPECIAL = {b"INF": math.inf, b"-INF": -math.inf, b"NAN": math.nan}
+# Over these bytes Python's float() grammar is PHP's (sign, digits, one point with digits on
+# at least one side, optional exponent); float() alone is laxer ("inf", "1_0", spaces).
+_FLOAT_CHARS = b"0123456789.eE+-"
+
+
+def format_float(value: float) -> bytes:
+    """Return the text PHP's `serialize()` writes after ``d:`` for `value`."""
+    text = repr(value)
+    if "e" not in text:
+        if text[-2:] == ".0":
+            return text[:-2].encode()
+        special = _SPECIAL.get(text)
+        return special if special is not None else text.encode()
+    mantissa, _, exp_text = text.partition("e")
+    sign = ""
+    if mantissa[0] == "-":
+        sign, mantissa = "-", mantissa[1:]
+    digits = mantissa.replace(".", "")
+    # repr gives d.ddd e X, so the point sits X + 1 places after the first digit.
+    decpt = int(exp_text) + 1
+    if -3 <= decpt <= 17:
+        # Only 1e16 <= |value| < 1e17 lands here (Python's repr goes scientific earlier).
+        return (sign + digits + "0" * (decpt - len(digits))).encode()
+    rest = digits[1:] or "0"
+    exp = decpt - 1
+    return f"{sign}{digits[0]}.{rest}E{'+' if exp > 0 else '-'}{abs(exp)}".encode()
+
+
+def parse_float(text: bytes) -> float | None:
+    """Read the text between ``d:`` and ``;`` as PHP does, or return None if PHP rejects it."""
+    if text.translate(None, _FLOAT_CHARS):
+        return _READ_SPECIAL.get(text)
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
 
 #: Any value the codec reads or writes. Nested containers hold further PhpValues.
 PhpValue: TypeAlias = Any
