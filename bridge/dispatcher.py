@@ -1,9 +1,10 @@
 """Dispatching jobs from Python: what Laravel's `dispatch()`, `Bus::chain` and `Bus::batch` do.
 
 `Dispatcher` writes rows that Laravel's own `queue:work` runs as if PHP had dispatched them:
-the payload comes from `bridge.laravel.payload.build_payload` for the chosen version profile,
-and rows are inserted with Laravel's statements through a `JobQueue`. `SyncDispatcher` is the
-`sync` connection: it runs the Python handler inline, as Laravel's `SyncQueue` does.
+the payload is the dialect's (`bridge.laravel.payload.build_payload` for a Laravel version
+profile), and rows are inserted with Laravel's statements through a `JobQueue`.
+`SyncDispatcher` is the `sync` connection: it runs the Python handler inline, as Laravel's
+`SyncQueue` does.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bridge.dialect import LARAVEL, Dialect
 from bridge.exceptions import PayloadError, WorkerError
 from bridge.laravel.classes import UNINITIALIZED, Job
 from bridge.laravel.encryption import Encrypter
-from bridge.laravel.payload import build_payload, delay_seconds
+from bridge.laravel.payload import delay_seconds
 from bridge.laravel.versions import Profile, profile_for
 from bridge.php import dumps
 from bridge.queue.base import BatchRecord, BatchStore, FailedJobFilter, JobQueue, NewJob
@@ -119,19 +120,7 @@ class Dispatcher:
         if not dialect.has_uuid:
             return "", dialect.payload(job, uuid="", now=now)
         job_uuid = self.uuid_factory()
-        if dialect.profile is self.profile:
-            payload = build_payload(
-                job,
-                profile=self.profile,
-                uuid=job_uuid,
-                now=now,
-                encrypter=self.encrypter,
-                bulk=bulk,
-            )
-        else:
-            payload = dialect.payload(
-                job, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk
-            )
+        payload = dialect.payload(job, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk)
         if self._stamp is not None:
             payload = self._stamp(payload)
         return job_uuid, payload
