@@ -1,18 +1,17 @@
 """The cache beside the payload writer: the bytes `reference_payload` writes, made sooner.
 
 Dispatching writes jobs of one class again and again, and most of each payload is then the
-same text. For each job class and profile this keeps, in the class's `memo`:
+same text. So this keeps, per job class and profile (in the class's `memo`):
 
-* the command's ready tokens: property keys and the defaults' serialized text, written
-  once. A job whose given values are all scalars gets its command joined from them:
-  scalars take part in no back-reference, so their bytes are the same wherever they stand.
-* the payload's text around the uuid and the command, per second and kind of push: the
-  reference writer's own output with marks in their place, cut at the marks. It serves the
-  jobs that set none of the properties the rest of the payload is made from, of a class
-  whose payload methods are constants.
+* the command's tokens: property keys and the defaults' serialized text. A job whose given
+  values are all scalars gets its command joined from them: scalars take part in no
+  back-reference, so their bytes are the same wherever they stand.
+* the text around the uuid and the command, per second and kind of push: the reference
+  writer's output with marks in their place, cut at the marks. It serves jobs that set none
+  of the properties that text is made from, of a class whose payload methods are constants.
 
-Whatever this cannot write the same way it leaves to the reference (None), which also
-raises every error. tests/unit/laravel/test_ready_paths.py holds both to the same bytes.
+What this cannot write the same way it leaves to the reference (None), which also raises
+every error. tests/unit/laravel/test_ready_paths.py holds both to the same bytes.
 """
 
 from __future__ import annotations
@@ -39,19 +38,9 @@ Around = Callable[[Job, Profile, str, int, "str | bytes", bool], str]
 # payload methods are constants, has the same text around them as every other job of its
 # class dispatched in the same second.
 _ENVELOPE_PROPERTIES = frozenset(
-    {
-        "tries",
-        "maxExceptions",
-        "failOnTimeout",
-        "backoff",
-        "timeout",
-        "retryUntil",
-        "batchId",
-        "delay",
-        "shouldBeEncrypted",
-        "deleteWhenMissingModels",
-    }
-)
+    {"tries", "maxExceptions", "failOnTimeout", "backoff", "timeout", "retryUntil", "batchId",
+     "delay", "shouldBeEncrypted", "deleteWhenMissingModels"}
+)  # fmt: skip
 _PAYLOAD_METHODS = ("displayName", "backoff", "retryUntil", "tries")
 # Stand-ins written where the uuid and the command go; plain ASCII, so JSON keeps them as is.
 _UUID_MARK = "bridge-envelope-uuid-9c41d7"
@@ -60,74 +49,40 @@ _COMMAND_MARK = "bridge-envelope-command-9c41d7"
 
 def ready_command(job: Job, profile: Profile) -> bytes:
     """`serialize_command(job, profile)`, joined from the class's tokens where it can be."""
-    plan = _cache(job.job_class, profile).plan
-    if plan is not None:
-        data = plan.write(job.values)
-        if data is not None:
-            return data
-    return serialize_command(job, profile)
+    memo, key = job.job_class.memo, ("plan", profile.version)
+    plan = memo.get(key)
+    if plan is None:
+        plan = memo[key] = _CommandPlan(job.job_class, profile)
+    data = plan.write(job.values)
+    return serialize_command(job, profile) if data is None else data
 
 
 def ready_payload(
     job: Job,
     profile: Profile,
     command: bytes,
-    *,
     uuid: str,
     now: int,
     bulk: bool,
     encrypter: Encrypter | None,
     around: Around,
 ) -> str | None:
-    """The payload of `job` with its serialized `command`, from the text kept for its class
-    and profile; None when the job needs the reference writer (`around` makes the text)."""
+    """The payload of `job` with its serialized `command`, from the text kept for its class,
+    profile, kind of push and second (`around` makes it); None: it needs the reference."""
     if not _ENVELOPE_PROPERTIES.isdisjoint(job.values):
         return None
-    envelope = _cache(job.job_class, profile).envelope(job, profile, now, bulk, around)
+    memo, key = job.job_class.memo, ("envelope", profile.version, bulk)
+    known = memo.get(key)
+    if known is None or known[0] != now:
+        known = memo[key] = (now, _Envelope.make(job, profile, now, bulk, around))
+    envelope: _Envelope | None = known[1]
     if envelope is None:
         return None
-    if not envelope.encrypted:
-        return envelope.fill(uuid, command)
-    if encrypter is None:
-        return None  # the reference raises the error
-    return envelope.fill(uuid, encrypter.encrypt(command))
-
-
-def _cache(job_class: JobClass, profile: Profile) -> _ClassCache:
-    key = ("ready", profile.version)
-    cache = job_class.memo.get(key)
-    if cache is None:
-        cache = job_class.memo[key] = _ClassCache.build(job_class, profile)
-    return cache
-
-
-@dataclass(slots=True)
-class _ClassCache:
-    """What is kept for one job class and profile."""
-
-    #: The command tokens; None for a class whose defaults need the reference.
-    plan: _CommandPlan | None
-    #: Whether a payload method's result depends on the job's values (no envelope then).
-    methods_vary: bool
-    #: Per kind of push (bulk or not): the second it was made for, and the envelope.
-    envelopes: dict[bool, tuple[int, _Envelope | None]] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, job_class: JobClass, profile: Profile) -> _ClassCache:
-        methods_vary = any(callable(job_class.method(name)) for name in _PAYLOAD_METHODS)
-        return cls(_CommandPlan.build(job_class, profile), methods_vary)
-
-    def envelope(
-        self, job: Job, profile: Profile, now: int, bulk: bool, around: Around
-    ) -> _Envelope | None:
-        if self.methods_vary:
-            return None
-        known = self.envelopes.get(bulk)
-        if known is not None and known[0] == now:
-            return known[1]
-        envelope = _Envelope.make(job, profile, now, bulk, around)
-        self.envelopes[bulk] = (now, envelope)
-        return envelope
+    if envelope.encrypted:
+        if encrypter is None:
+            return None  # the reference raises the error
+        return envelope.fill(uuid, encrypter.encrypt(command))
+    return envelope.fill(uuid, command)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +100,8 @@ class _Envelope:
         cls, job: Job, profile: Profile, now: int, bulk: bool, around: Around
     ) -> _Envelope | None:
         """The reference text with marks for uuid and command, cut at them."""
+        if any(callable(job.job_class.method(name)) for name in _PAYLOAD_METHODS):
+            return None  # a method result that depends on the job's values
         try:
             text = around(job, profile, _UUID_MARK, now, _COMMAND_MARK, bulk)
         except PayloadError:
@@ -154,23 +111,15 @@ class _Envelope:
         command_mark = php_json_encode(_COMMAND_MARK, unescaped_unicode=flag)
         if text.count(uuid_mark) != 1 or text.count(command_mark) != 1:
             return None  # a class name or option happens to hold a mark: never guess
-        head, _, rest = text.partition(uuid_mark)
+        head, _, rest = text.partition(uuid_mark)  # the uuid comes first in every payload
         middle, _, tail = rest.partition(command_mark)
-        if _COMMAND_MARK in head:
-            return None
         return cls(head, middle, tail, job.should_be_encrypted(profile), flag)
 
     def fill(self, uuid: str, command: str | bytes) -> str:
         flag = self.unescaped_unicode
-        return "".join(
-            (
-                self.head,
-                php_json_encode(uuid, unescaped_unicode=flag),
-                self.middle,
-                php_json_encode(command, unescaped_unicode=flag),
-                self.tail,
-            )
-        )
+        uuid_text = php_json_encode(uuid, unescaped_unicode=flag)
+        command_text = php_json_encode(command, unescaped_unicode=flag)
+        return f"{self.head}{uuid_text}{self.middle}{command_text}{self.tail}"
 
 
 def _plain(value: Any) -> bool:
@@ -184,61 +133,36 @@ def _plain(value: Any) -> bool:
 
 # A plan's layout for one set of given names: the pieces in order (ready bytes, or a given
 # value's (name, key token, whether a value identical to the default is left out, default)),
-# and how many properties the ready bytes hold.
-_Shape = tuple[tuple[bytes | tuple[str, bytes, bool, Any], ...], int]
+# and how many properties the ready bytes hold. None: jobs giving these names need the
+# reference (an unknown name, or a default that is not plain).
+_Shape = tuple[tuple[bytes | tuple[str, bytes, bool, Any], ...], int] | None
 _SHAPES_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True)
 class _CommandPlan:
-    """`command_object` + `dumps` for one class and profile, as ready tokens.
+    """`command_object` + `dumps` for one class and profile, as ready tokens per tuple of
+    given names (jobs of a class mostly give the same ones).
 
     It covers jobs whose given values are scalars (most dispatches); `write` returns None
     for anything else (models, arrays, objects, chains, unknown names).
     """
 
-    class_name: str
-    #: (name, visible, key token, has default, default, token written when left at it)
-    entries: tuple[tuple[str, bool, bytes, bool, Any, bytes | None], ...]
-    known: frozenset[str]
-    omit_defaults: bool
-    #: Per tuple of given names (jobs of a class mostly give the same ones).
-    _shapes: dict[tuple[str, ...], _Shape] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-
-    @classmethod
-    def build(cls, job_class: JobClass, profile: Profile) -> _CommandPlan | None:
-        layout = job_class.command_layout(profile)
-        entries = []
-        for slot, visible in layout.slots:
-            prop = slot.prop
-            default = prop.default_value if prop.has_default else UNINITIALIZED
-            token: bytes | None = None
-            if default is not UNINITIALIZED:
-                if not _plain(default):
-                    return None
-                try:
-                    token = dumps(default)
-                except PhpSerializeError:
-                    return None  # the reference reports it for every job
-                if layout.omit_defaults and php_identical(default, default):
-                    token = None
-            key = scalar_token(slot.key)
-            assert key is not None  # property keys are str
-            entries.append((prop.name, visible, key, prop.has_default, default, token))
-        return cls(job_class.name, tuple(entries), layout.known, layout.omit_defaults)
+    job_class: JobClass
+    profile: Profile
+    shapes: dict[tuple[str, ...], _Shape] = field(default_factory=dict)
 
     def write(self, values: Mapping[str, Any]) -> bytes | None:
         """The serialized command, or None when a value needs the reference."""
         names = tuple(values)
-        shape = self._shapes.get(names)
+        try:
+            shape = self.shapes[names]
+        except KeyError:
+            if len(self.shapes) >= _SHAPES_KEPT:
+                self.shapes.clear()
+            shape = self.shapes[names] = self._shape(names)
         if shape is None:
-            if not self.known.issuperset(names):
-                return None
-            if len(self._shapes) >= _SHAPES_KEPT:
-                self._shapes.clear()
-            shape = self._shapes[names] = self._shape(names)
+            return None
         pieces, count = shape
         parts: list[bytes] = []
         for piece in pieces:
@@ -255,22 +179,38 @@ class _CommandPlan:
             parts.append(key)
             parts.append(token)
             count += 1
-        return object_token(self.class_name, count, b"".join(parts))
+        return object_token(self.job_class.name, count, b"".join(parts))
 
     def _shape(self, names: tuple[str, ...]) -> _Shape:
-        """The entries for jobs that give values for `names`: runs of ready bytes for the
-        properties left at their defaults, and a slot for each given value."""
+        """Runs of ready bytes for the properties left at their defaults, and a place for
+        each given value."""
+        layout = self.job_class.command_layout(self.profile)
+        if not layout.known.issuperset(names):
+            return None
         given = frozenset(names)
         pieces: list[bytes | tuple[str, bytes, bool, Any]] = []
         count = 0
-        for name, visible, key, has_default, default, default_token in self.entries:
-            if visible and name in given:
-                pieces.append((name, key, self.omit_defaults and has_default, default))
-            elif default_token is not None:
-                count += 1
-                last = pieces[-1] if pieces else None
-                if isinstance(last, bytes):
-                    pieces[-1] = last + key + default_token
-                else:
-                    pieces.append(key + default_token)
+        for slot, visible in layout.slots:
+            prop = slot.prop
+            key = scalar_token(slot.key)
+            assert key is not None  # property keys are str
+            if visible and prop.name in given:
+                omissible = layout.omit_defaults and prop.has_default
+                pieces.append((prop.name, key, omissible, prop.default_value))
+                continue
+            if not prop.has_default:
+                continue  # uninitialized: PHP writes nothing
+            if not _plain(prop.default_value):
+                return None
+            if layout.omit_defaults and php_identical(prop.default_value, prop.default_value):
+                continue  # left out (all but NAN is identical to itself)
+            try:
+                token = key + dumps(prop.default_value)
+            except PhpSerializeError:
+                return None  # the reference reports it for every job
+            count += 1
+            if pieces and isinstance(pieces[-1], bytes):
+                pieces[-1] += token
+            else:
+                pieces.append(token)
         return tuple(pieces), count

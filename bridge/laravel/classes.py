@@ -367,11 +367,8 @@ class JobClass:
         ]
         return body + inherited + own_traits
 
-    def visible_props(self) -> dict[str, Prop]:
-        """Declared (non-trait) properties reachable by bare name on an instance."""
-        return dict(self._visible_props())
-
     def _visible_props(self) -> dict[str, Prop]:
+        """Declared (non-trait) properties reachable by bare name on an instance."""
         return self._cached("visible", self._find_visible_props)
 
     def _find_visible_props(self) -> dict[str, Prop]:

@@ -65,7 +65,7 @@ def decode_command(
     """Unserialize a payload's `data.command` (or a bare command string).
 
     A long-lived `decoder` (a worker's) keeps its token caches from one command to the next,
-    which makes small commands several times faster to read than a fresh `loads`.
+    so the class names and keys every command of a queue repeats are read once.
 
     Raises:
         PayloadDecodeError: no command, ciphertext without an encrypter, or not an object.

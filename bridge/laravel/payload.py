@@ -445,28 +445,13 @@ def build_payload(
     """
     command = ready_command(job, profile)
     if not extra:
-        text = ready_payload(
-            job,
-            profile,
-            command,
-            uuid=uuid,
-            now=now,
-            bulk=bulk,
-            encrypter=encrypter,
-            around=_around,
-        )
+        text = ready_payload(job, profile, command, uuid, now, bulk, encrypter, _around)
         if text is not None:
             return text
     return reference_payload(
-        job,
-        profile=profile,
-        uuid=uuid,
-        now=now,
-        encrypter=encrypter,
-        bulk=bulk,
-        extra=extra,
+        job, profile=profile, uuid=uuid, now=now, encrypter=encrypter, bulk=bulk, extra=extra,
         command=command,
-    )
+    )  # fmt: skip
 
 
 def reference_payload(
@@ -580,6 +565,8 @@ def _finish(
     delay: int | None,
     extra: Mapping[str, Any] | None,
 ) -> str:
+    """`payload` as PHP's JSON, after the keys that follow `data`: on 12.11+ `createdAt`,
+    then a hook's `extra` keys, then `delay` last."""
     if profile.payload_created_at_and_delay:
         payload["createdAt"] = now
     for key, value in (extra or {}).items():
