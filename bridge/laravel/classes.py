@@ -40,13 +40,7 @@ from bridge.laravel.traits import (
 )
 from bridge.laravel.values import Model, ModelCollection, model_identifier, php_truthy
 from bridge.laravel.versions import LATEST, NEWEST_MAJOR, Profile
-from bridge.php import (
-    PhpObject,
-    PhpReference,
-    Visibility,
-    dumps,
-    mangle,
-)
+from bridge.php import PhpObject, PhpReference, Visibility, dumps, mangle
 
 __all__ = [
     "NO_DEFAULT",

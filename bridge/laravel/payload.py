@@ -26,13 +26,7 @@ from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
 from bridge.laravel._ready import ready_command, ready_payload
 from bridge.laravel.attributes import QUEUE_OPTION_ATTRIBUTES
-from bridge.laravel.classes import (
-    UNINITIALIZED,
-    FromNow,
-    Job,
-    php_identical,
-    serialize_command,
-)
+from bridge.laravel.classes import UNINITIALIZED, FromNow, Job, php_identical, serialize_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import date_from_php, is_php_date, php_truthy
 from bridge.laravel.versions import Profile
