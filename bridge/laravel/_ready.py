@@ -31,7 +31,7 @@ __all__ = ["Around", "ready_command", "ready_payload"]
 
 #: The reference writer of an object payload around a given command:
 #: `(job, profile, uuid, now, command, bulk) -> text`.
-Around = Callable[[Job, Profile, str, int, "str | bytes", bool], str]
+Around = Callable[[Job, Profile, str, int, str | bytes, bool], str]
 
 # Job properties and methods that everything in an object payload but `uuid` and
 # `data.command` is made from: a job that sets none of these properties, of a class whose

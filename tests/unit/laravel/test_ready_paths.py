@@ -158,7 +158,6 @@ def test_the_cache_matches_the_reference(cls: JobClass, data: st.DataObject) -> 
 
 def _check(job: Job, profile: Profile, now: int, bulk: bool, encrypter: Encrypter | None) -> None:
     reference = _outcome(lambda: dumps(command_object(job, profile)))
-    assert _outcome(lambda: serialize_command(job, profile)) == reference
     assert _outcome(lambda: ready_command(job, profile)) == reference
     kwargs: dict[str, Any] = {"profile": profile, "uuid": "u-1", "now": now, "bulk": bulk}
     actual = _outcome(lambda: build_payload(job, encrypter=encrypter, **kwargs))
