@@ -138,7 +138,7 @@ def _outcome(action: Any) -> tuple[str, Any]:
 
 @settings(max_examples=400, deadline=None)
 @given(cls=job_classes(), data=st.data())
-def test_the_cache_matches_the_reference(cls: JobClass, data: st.DataObject) -> None:
+def test_ready_paths_match_the_general_ones(cls: JobClass, data: st.DataObject) -> None:
     profile = data.draw(st.sampled_from(PROFILES))
     now = data.draw(st.integers(1_600_000_000, 1_600_000_001))
     bulk = data.draw(st.booleans())
