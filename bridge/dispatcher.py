@@ -143,7 +143,7 @@ class Dispatcher:
             job, delay = job.delay(delay), None
         # A `queue` or `delay` still given places the row alone (the SO framework's `push` and
         # `later`); else the job's own properties place it, as they do in its payload.
-        row_delay = max(0, delay_seconds(delay, now) or 0)
+        row_delay = 0 if delay is None else max(0, delay_seconds(delay, now) or 0)
         job_uuid, payload = self._payload(job, now=now)
         target = queue if queue is not None else self._queue_of(job)
         row_id = self.queue.push(
