@@ -1,9 +1,10 @@
 """Dispatching jobs from Python: what Laravel's `dispatch()`, `Bus::chain` and `Bus::batch` do.
 
 `Dispatcher` writes rows that Laravel's own `queue:work` runs as if PHP had dispatched them:
-the payload comes from `bridge.laravel.payload.build_payload` for the chosen version profile,
-and rows are inserted with Laravel's statements through a `JobQueue`. `SyncDispatcher` is the
-`sync` connection: it runs the Python handler inline, as Laravel's `SyncQueue` does.
+the payload is the dialect's (`bridge.laravel.payload.build_payload` for a Laravel version
+profile), and rows are inserted with Laravel's statements through a `JobQueue`.
+`SyncDispatcher` is the `sync` connection: it runs the Python handler inline, as Laravel's
+`SyncQueue` does.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import NamedTuple
 from bridge._typing import Clock
 from bridge.dialect import LARAVEL, Dialect
 from bridge.exceptions import PayloadError, WorkerError
-from bridge.laravel.classes import UNINITIALIZED, Job
+from bridge.laravel.classes import Job
 from bridge.laravel.encryption import Encrypter
-from bridge.laravel.payload import build_payload, delay_seconds
+from bridge.laravel.payload import delay_seconds
 from bridge.laravel.versions import Profile, profile_for
 from bridge.php import dumps
 from bridge.queue import BatchRecord, FailedJobFilter, JobQueue, NewJob, Stores
@@ -60,7 +61,7 @@ def ordered_uuid(now: float) -> str:
 
 class Dispatched(NamedTuple):
     """A job as it was queued (a named tuple: one is made per dispatch, and a frozen
-    dataclass takes several times as long to build)."""
+    dataclass costs more to build)."""
 
     id: int | str | None
     uuid: str
@@ -122,28 +123,13 @@ class Dispatcher:
         if not dialect.has_uuid:
             return "", dialect.payload(job, uuid="", now=now)
         job_uuid = self.uuid_factory()
-        if dialect.profile is self.profile:
-            payload = build_payload(
-                job,
-                profile=self.profile,
-                uuid=job_uuid,
-                now=now,
-                encrypter=self.encrypter,
-                bulk=bulk,
-            )
-        else:
-            payload = dialect.payload(
-                job, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk
-            )
+        payload = dialect.payload(job, uuid=job_uuid, now=now, encrypter=self.encrypter, bulk=bulk)
         if self._stamp is not None:
             payload = self._stamp(payload)
         return job_uuid, payload
 
     def _delay_of(self, job: Job, now: int) -> int:
-        value = job.value("delay", self.profile)
-        if value is UNINITIALIZED or value is None:
-            return 0
-        return max(0, delay_seconds(value, now) or 0)
+        return max(0, delay_seconds(job.value("delay", self.profile), now) or 0)
 
     def dispatch(
         self, job: Job, *, queue: str | None = None, delay: int | datetime | None = None
@@ -153,18 +139,16 @@ class Dispatcher:
         In the SO dialect, `queue` is the queue argument of `push($job, $queue)` (the job's
         `queue` property is left as it is) and `delay` that of `later($job, $delay)`.
         """
-        target_queue = queue
         if queue is not None and self.dialect.queue_sets_property:
-            job, target_queue = job.on_queue(queue), None
+            job, queue = job.on_queue(queue), None
         now = int(self.clock())
-        row_delay = 0
-        if delay is not None:
-            if self.dialect.delay_sets_property:
-                job = job.delay(delay)
-            else:
-                row_delay = max(0, delay_seconds(delay, now) or 0)
+        if delay is not None and self.dialect.delay_sets_property:
+            job, delay = job.delay(delay), None
+        # A `queue` or `delay` still given places the row alone (the SO framework's `push` and
+        # `later`); else the job's own properties place it, as they do in its payload.
+        row_delay = 0 if delay is None else max(0, delay_seconds(delay, now) or 0)
         job_uuid, payload = self._payload(job, now=now)
-        target = target_queue if target_queue is not None else self._queue_of(job)
+        target = queue if queue is not None else self._queue_of(job)
         row_id = self.queue.push(
             payload, queue=target, now=now, delay_seconds=row_delay or self._delay_of(job, now)
         )

@@ -19,6 +19,7 @@ from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from bridge.exceptions import PayloadError
+from bridge.php import INT64_MAX, INT64_MIN
 
 __all__ = ["php_float_repr", "php_json_encode"]
 
@@ -30,8 +31,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # Printable ASCII but for `"`, `/` and `\\`: strings JSON writes as they are, quoted.
 _PLAIN_TEXT = re.compile(r"[ !#-.0-\[\]-~]*")
 _INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 
 
 def php_float_repr(value: float, exponent_char: str = "e") -> str:
@@ -94,7 +93,7 @@ def _php_key(key: object) -> int | str:
 
 def _is_int_key(key: str) -> bool:
     # Past 20 characters no decimal fits int64 (and int() refuses thousands of digits).
-    return len(key) <= 20 and bool(_INT_KEY.fullmatch(key)) and _INT64_MIN <= int(key) <= _INT64_MAX
+    return len(key) <= 20 and bool(_INT_KEY.fullmatch(key)) and INT64_MIN <= int(key) <= INT64_MAX
 
 
 def _text(value: str | bytes) -> str:

@@ -46,7 +46,7 @@ from bridge.laravel.values import (
     enum_to_php,
     is_php_date,
 )
-from bridge.php import PhpEnum, PhpObject
+from bridge.php import INT64_MAX, INT64_MIN, PhpEnum, PhpObject
 
 __all__ = ["Kind", "PhpType", "to_php_value"]
 
@@ -54,7 +54,6 @@ _BUILTINS = frozenset(
     {"int", "float", "string", "bool", "array", "mixed", "null", "object", "iterable",
      "callable", "false", "true", "self", "static", "parent", "void", "never"}
 )  # fmt: skip
-_INT64 = (-(2**63), 2**63 - 1)
 # Scalar builtins and the Python types each takes exactly as given (see `_exact`).
 _AS_IS: dict[str, tuple[type, ...]] = {
     "int": (int,),
@@ -239,7 +238,7 @@ def _short(value: Any) -> str:
 
 
 def _check_int(value: int) -> int:
-    if not _INT64[0] <= value <= _INT64[1]:
+    if not INT64_MIN <= value <= INT64_MAX:
         raise JobClassError(f"integer {value} does not fit PHP's signed 64-bit int")
     return value
 

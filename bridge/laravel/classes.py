@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bridge.exceptions import JobClassError, PhpSerializeError
+from bridge.exceptions import JobClassError
 from bridge.laravel._phptype import PhpType, to_php_value
 from bridge.laravel.attributes import ClassAttribute
 from bridge.laravel.traits import (
@@ -38,17 +38,9 @@ from bridge.laravel.traits import (
     trait_name,
     trait_properties,
 )
-from bridge.laravel.values import Model, ModelCollection, model_identifier
+from bridge.laravel.values import Model, ModelCollection, model_identifier, php_truthy
 from bridge.laravel.versions import LATEST, NEWEST_MAJOR, Profile
-from bridge.php import (
-    PhpObject,
-    PhpReference,
-    Visibility,
-    dumps,
-    mangle,
-    object_token,
-    scalar_token,
-)
+from bridge.php import PhpObject, PhpReference, Visibility, dumps, mangle
 
 __all__ = [
     "NO_DEFAULT",
@@ -313,10 +305,6 @@ class JobClass:
         """What `command_object` walks for `profile`."""
         return self._cached(("command", profile.version), _CommandLayout.of, self, profile)
 
-    def command_plan(self, profile: Profile) -> _CommandPlan | None:
-        """The ready-token writer `serialize_command` tries first (None: not for this class)."""
-        return self._cached(("plan", profile.version), _CommandPlan.build, self, profile)
-
     def slot_named(self, name: str, profile: Profile) -> _Slot | None:
         """The slot an instance's `$name` reads (an inherited private one never counts)."""
         by_name = self._cached(("by_name", profile.version), self._index_slots, profile)
@@ -373,11 +361,8 @@ class JobClass:
         ]
         return body + inherited + own_traits
 
-    def visible_props(self) -> dict[str, Prop]:
-        """Declared (non-trait) properties reachable by bare name on an instance."""
-        return dict(self._visible_props())
-
     def _visible_props(self) -> dict[str, Prop]:
+        """Declared (non-trait) properties reachable by bare name on an instance."""
         return self._cached("visible", self._find_visible_props)
 
     def _find_visible_props(self) -> dict[str, Prop]:
@@ -522,6 +507,15 @@ class Job:
             return self.values[name]
         return slot.prop.default_value if slot.prop.has_default else UNINITIALIZED
 
+    def should_be_encrypted(self, profile: Profile) -> bool:
+        """Whether Laravel encrypts the command: `$job instanceof ShouldBeEncrypted ||
+        ($job->shouldBeEncrypted ?? false)`, in PHP's sense of true (`"0"` and `[]` are
+        false)."""
+        if self.job_class.should_be_encrypted:
+            return True
+        flag = self.value("shouldBeEncrypted", profile)
+        return flag is not UNINITIALIZED and php_truthy(flag)
+
     def properties(self, profile: Profile) -> dict[str, Any]:
         """Every initialized property by bare name (what PHP code would see)."""
         out: dict[str, Any] = {}
@@ -634,21 +628,7 @@ def command_object(job: Job, profile: Profile) -> PhpObject:
 
 def serialize_command(job: Job, profile: Profile) -> bytes:
     """PHP's `serialize()` of the job as Laravel queues it (`data.command`, unencrypted)."""
-    plan = job.job_class.command_plan(profile)
-    if plan is not None:
-        data = plan.write(job.values)
-        if data is not None:
-            return data
     return dumps(command_object(job, profile))
-
-
-def _plain(value: Any) -> bool:
-    """Whether `value` holds only scalars and arrays (nothing with an identity to track)."""
-    if isinstance(value, list | tuple):
-        return all(_plain(item) for item in value)
-    if isinstance(value, dict):
-        return all(_plain(item) for item in value.values())
-    return scalar_token(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,101 +655,3 @@ class _CommandLayout:
             models=models,
             omit_defaults=models and profile.serializes_models_omits_defaults,
         )
-
-
-# A plan's layout for one set of given names: the pieces in order (ready bytes, or a given
-# value's (name, key token, whether a value identical to the default is left out, default)),
-# and how many properties the ready bytes hold.
-_Shape = tuple[tuple[bytes | tuple[str, bytes, bool, Any], ...], int]
-_SHAPES_KEPT = 64
-
-
-@dataclass(frozen=True, slots=True)
-class _CommandPlan:
-    """`command_object` + `dumps` for one class and profile, as ready tokens.
-
-    Dispatching builds the same object shape again and again; this writes it from the
-    property key tokens and default-value tokens made once. It covers jobs whose given
-    values are scalars (most dispatches); `write` returns None for anything else (models,
-    arrays, objects, chains, unknown names), and the caller takes the general path, which
-    also raises the errors. Scalars and plain defaults never take part in back-references,
-    so their bytes are the same wherever they stand.
-    """
-
-    class_name: str
-    #: (name, visible, key token, has default, default, token written when left at it)
-    entries: tuple[tuple[str, bool, bytes, bool, Any, bytes | None], ...]
-    known: frozenset[str]
-    omit_defaults: bool
-    #: Per tuple of given names (jobs of a class mostly give the same ones).
-    _shapes: dict[tuple[str, ...], _Shape] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-
-    @classmethod
-    def build(cls, job_class: JobClass, profile: Profile) -> _CommandPlan | None:
-        layout = job_class.command_layout(profile)
-        entries = []
-        for slot, visible in layout.slots:
-            prop = slot.prop
-            default = prop.default_value if prop.has_default else UNINITIALIZED
-            token: bytes | None = None
-            if default is not UNINITIALIZED:
-                if not _plain(default):
-                    return None
-                try:
-                    token = dumps(default)
-                except PhpSerializeError:
-                    return None  # the general path reports it for every job
-                if layout.omit_defaults and php_identical(default, default):
-                    token = None
-            key = scalar_token(slot.key)
-            assert key is not None  # property keys are str
-            entries.append((prop.name, visible, key, prop.has_default, default, token))
-        return cls(job_class.name, tuple(entries), layout.known, layout.omit_defaults)
-
-    def write(self, values: Mapping[str, Any]) -> bytes | None:
-        """The serialized command, or None when a value needs the general path."""
-        names = tuple(values)
-        shape = self._shapes.get(names)
-        if shape is None:
-            if not self.known.issuperset(names):
-                return None
-            if len(self._shapes) >= _SHAPES_KEPT:
-                self._shapes.clear()
-            shape = self._shapes[names] = self._shape(names)
-        pieces, count = shape
-        parts: list[bytes] = []
-        for piece in pieces:
-            if isinstance(piece, bytes):
-                parts.append(piece)
-                continue
-            name, key, omissible, default = piece
-            value = values[name]
-            if value is UNINITIALIZED or (omissible and php_identical(value, default)):
-                continue
-            token = scalar_token(value)
-            if token is None:
-                return None
-            parts.append(key)
-            parts.append(token)
-            count += 1
-        return object_token(self.class_name, count, b"".join(parts))
-
-    def _shape(self, names: tuple[str, ...]) -> _Shape:
-        """The entries for jobs that give values for `names`: runs of ready bytes for the
-        properties left at their defaults, and a slot for each given value."""
-        given = frozenset(names)
-        pieces: list[bytes | tuple[str, bytes, bool, Any]] = []
-        count = 0
-        for name, visible, key, has_default, default, default_token in self.entries:
-            if visible and name in given:
-                pieces.append((name, key, self.omit_defaults and has_default, default))
-            elif default_token is not None:
-                count += 1
-                last = pieces[-1] if pieces else None
-                if isinstance(last, bytes):
-                    pieces[-1] = last + key + default_token
-                else:
-                    pieces.append(key + default_token)
-        return tuple(pieces), count

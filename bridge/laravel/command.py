@@ -137,6 +137,7 @@ def next_chained_job(
     now: int,
     declarations: Mapping[str, JobClass] | None = None,
     encrypter: Encrypter | None = None,
+    encrypted: bool = False,
 ) -> NextJob | None:
     """Build the next job of `command`'s chain, or return None when the chain is done.
 
@@ -146,7 +147,10 @@ def next_chained_job(
         uuid: the new job's payload uuid.
         now: Unix seconds (`createdAt`, delay dates).
         declarations: PHP class name -> declaration, for byte-exact output.
-        encrypter: for declared `ShouldBeEncrypted` next jobs.
+        encrypter: encrypts the next command: a declared `ShouldBeEncrypted` one; an
+            undeclared one when `encrypted` or its `shouldBeEncrypted` is true (PHP's
+            sense), as an undeclared class's interfaces are not visible here.
+        encrypted: the finished job's command was encrypted.
 
     Raises:
         PayloadDecodeError: `chained[0]` is not a serialized object.
@@ -193,9 +197,12 @@ def next_chained_job(
         "deleteWhenMissingModels": nxt.get("deleteWhenMissingModels"),
     }
     batch_id = nxt.get("batchId")
+    data: str | bytes = dumps(nxt)
+    if encrypter is not None and (encrypted or php_truthy(nxt.get("shouldBeEncrypted"))):
+        data = encrypter.encrypt(data)
     payload = object_payload(
         class_name=nxt.class_name,
-        command=dumps(nxt),
+        command=data,
         display_name=None,
         options=options,
         batch_id=batch_id if isinstance(batch_id, str) else None,

@@ -1,4 +1,4 @@
-"""The `jobs.payload` JSON: the only module that knows Laravel's camelCase payload keys.
+"""The `jobs.payload` JSON: reading what Laravel writes, and writing what it would.
 
 `JobPayload.from_json` reads any payload Laravel 8 to 13 writes (object jobs, closures,
 listeners, mail, notifications, `Class@method` string jobs) and keeps every key, known or
@@ -6,9 +6,11 @@ not, in `raw` in its original order, so nothing a payload hook added is ever dro
 `to_json()` gives back the original text; `replace(...)` rewrites fields in place, keeps
 key order and unknown keys, and re-encodes with PHP's `json_encode` rules.
 
-`build_payload` writes the payload Laravel's `Queue::createObjectPayload` would for a
-declared `Job` under a version profile; `build_string_payload` the one for `Class@method`
-jobs. The uuid and the clock are parameters, so output can be pinned byte for byte.
+`reference_payload` writes the payload Laravel's `Queue::createObjectPayload` would for a
+declared `Job` under a version profile, plainly, from the job alone; `build_payload` gives
+the same bytes, most of them kept per class (`bridge.laravel._ready`).
+`build_string_payload` writes the one for `Class@method` jobs. The uuid and the clock are
+parameters, so output can be pinned byte for byte.
 """
 
 from __future__ import annotations
@@ -22,17 +24,13 @@ from typing import Any
 
 from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
+from bridge.laravel._ready import ready_command, ready_payload
 from bridge.laravel.attributes import QUEUE_OPTION_ATTRIBUTES
-from bridge.laravel.classes import (
-    UNINITIALIZED,
-    FromNow,
-    Job,
-    php_identical,
-    serialize_command,
-)
+from bridge.laravel.classes import UNINITIALIZED, FromNow, Job, php_identical, serialize_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.values import date_from_php, is_php_date, php_truthy
 from bridge.laravel.versions import Profile
+from bridge.php import INT64_MAX, INT64_MIN
 
 __all__ = [
     "CALL_QUEUED_HANDLER",
@@ -42,6 +40,8 @@ __all__ = [
     "delay_seconds",
     "job_backoff",
     "object_payload",
+    "payload_uuid",
+    "reference_payload",
     "timestamp_of",
 ]
 
@@ -77,14 +77,9 @@ def payload_uuid(text: str) -> str | None:
     return uuid if isinstance(uuid, str) and uuid else None
 
 
-#: PHP's int range: a payload number outside it is no count, second or timestamp PHP has.
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
-
-
 def _opt_int(raw: dict[str, Any], key: str) -> int | None:
     value = raw.get(key)
-    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
         return value  # the common case first: every worker reads six of these per job
     if value is None:
         return None
@@ -94,7 +89,7 @@ def _opt_int(raw: dict[str, Any], key: str) -> int | None:
         number = int(value)  # ValueError: NaN, text; OverflowError: Infinity, 1e400
     except (ValueError, OverflowError) as exc:
         raise _not_an_int(key, value) from exc
-    if not _INT64_MIN <= number <= _INT64_MAX:
+    if not INT64_MIN <= number <= INT64_MAX:
         raise _not_an_int(key, value)
     return number
 
@@ -296,7 +291,7 @@ def delay_seconds(delay: Any, now: int) -> int | None:
         isinstance(delay, bool)
         or not isinstance(delay, int | float)
         or not math.isfinite(delay)
-        or not _INT64_MIN <= delay <= _INT64_MAX
+        or not INT64_MIN <= delay <= INT64_MAX
     ):
         raise PayloadError(f"delay must be seconds or a date, not {delay!r}")
     return int(delay)
@@ -423,6 +418,9 @@ def build_payload(
 ) -> str:
     """The payload text Laravel writes when `job` is dispatched.
 
+    The bytes are `reference_payload`'s; most come from what `bridge.laravel._ready` keeps
+    for the job's class and profile, since dispatching writes the same class again and again.
+
     Args:
         job: the job instance (set `queue`, `delay`, `chained`, `batchId` on it first).
         profile: the Laravel version to write for.
@@ -439,55 +437,53 @@ def build_payload(
         EncryptionError: a `ShouldBeEncrypted` job without an encrypter.
         PayloadError: values JSON cannot carry (invalid UTF-8, INF/NAN in options).
     """
-    command = serialize_command(job, profile)
+    command = ready_command(job, profile)
     if not extra:
-        envelope = _shared_envelope(job, profile, now=now, bulk=bulk)
-        if envelope is not None:
-            text = _encrypted(job, command, encrypter) if envelope.encrypted else command
-            return envelope.fill(uuid, text)
-    return _general_payload(job, command, profile, uuid, now, encrypter, bulk, extra)
+        text = ready_payload(job, profile, command, uuid, now, bulk, encrypter, _around)
+        if text is not None:
+            return text
+    return reference_payload(
+        job, profile=profile, uuid=uuid, now=now, encrypter=encrypter, bulk=bulk, extra=extra,
+        command=command,
+    )  # fmt: skip
 
 
-def _general_payload(
+def reference_payload(
     job: Job,
-    command: bytes,
+    *,
     profile: Profile,
     uuid: str,
     now: int,
-    encrypter: Encrypter | None,
-    bulk: bool,
-    extra: Mapping[str, Any] | None,
+    encrypter: Encrypter | None = None,
+    bulk: bool = False,
+    extra: Mapping[str, Any] | None = None,
+    command: bytes | None = None,
 ) -> str:
-    """`build_payload` with every part worked out for this job (no shared envelope)."""
-    text: str | bytes = command
-    if _should_be_encrypted(job, profile):
-        text = _encrypted(job, command, encrypter)
-    return _object_payload_of(job, profile, uuid, now, text, bulk, extra)
+    """`build_payload` worked out from the job alone, as `Queue::createObjectPayload` does:
+    the definition the cache in `bridge.laravel._ready` is held to.
+
+    Args:
+        command: the job's `serialize_command`, when the caller has it already.
+        (the others as for `build_payload`)
+    """
+    data: str | bytes = serialize_command(job, profile) if command is None else command
+    if job.should_be_encrypted(profile):
+        if encrypter is None:
+            raise EncryptionError(f"{job.name} implements ShouldBeEncrypted: pass an encrypter")
+        data = encrypter.encrypt(data)
+    return _around(job, profile, uuid, now, data, bulk, extra)
 
 
-def _should_be_encrypted(job: Job, profile: Profile) -> bool:
-    """`$job instanceof ShouldBeEncrypted || ($job->shouldBeEncrypted ?? false)`, in PHP's
-    sense of true (`"0"` and `[]` are false)."""
-    return job.job_class.should_be_encrypted or php_truthy(
-        _option(job, "shouldBeEncrypted", profile)
-    )
-
-
-def _encrypted(job: Job, command: bytes, encrypter: Encrypter | None) -> str:
-    if encrypter is None:
-        raise EncryptionError(f"{job.name} implements ShouldBeEncrypted: pass an encrypter")
-    return encrypter.encrypt(command)
-
-
-def _object_payload_of(
+def _around(
     job: Job,
     profile: Profile,
     uuid: str,
     now: int,
     command: str | bytes,
     bulk: bool,
-    extra: Mapping[str, Any] | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
+    """The object payload of `job` around its (encrypted) command."""
     cls = job.job_class
     display = _method_result(job, "displayName", profile) if cls.has_method("displayName") else None
     options = {
@@ -511,88 +507,6 @@ def _object_payload_of(
         now=now,
         extra=extra,
     )
-
-
-# Job properties and methods that everything in an object payload but `uuid` and
-# `data.command` is made from. A job that sets none of these properties, of a class whose
-# payload methods are constants, has the same envelope as every other job of its class
-# dispatched in the same second; `_shared_envelope` builds it once.
-_ENVELOPE_PROPERTIES = frozenset(
-    {
-        "tries",
-        "maxExceptions",
-        "failOnTimeout",
-        "backoff",
-        "timeout",
-        "retryUntil",
-        "batchId",
-        "delay",
-        "shouldBeEncrypted",
-        "deleteWhenMissingModels",
-    }
-)
-_PAYLOAD_METHODS = ("displayName", "backoff", "retryUntil", "tries")
-# Stand-ins written where the uuid and the command go; plain ASCII, so JSON keeps them as is.
-_UUID_MARK = "bridge-envelope-uuid-9c41d7"
-_COMMAND_MARK = "bridge-envelope-command-9c41d7"
-
-
-@dataclass(frozen=True, slots=True)
-class _Envelope:
-    """An object payload's text around its uuid and command, for one class and second."""
-
-    head: str
-    middle: str
-    tail: str
-    encrypted: bool
-    unescaped_unicode: bool
-
-    def fill(self, uuid: str, command: str | bytes) -> str:
-        flag = self.unescaped_unicode
-        return "".join(
-            (
-                self.head,
-                php_json_encode(uuid, unescaped_unicode=flag),
-                self.middle,
-                php_json_encode(command, unescaped_unicode=flag),
-                self.tail,
-            )
-        )
-
-
-def _shared_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _Envelope | None:
-    if not _ENVELOPE_PROPERTIES.isdisjoint(job.values):
-        return None
-    # Kept with the declaration, one per profile and kind of push: (the second, envelope).
-    memo = job.job_class.memo
-    key = ("envelope", profile.version, bulk)
-    known = memo.get(key)
-    if known is not None and known[0] == now:
-        return known[1]  # type: ignore[no-any-return]  # (not `cast`: a call of its own)
-    envelope = _make_envelope(job, profile, now=now, bulk=bulk)
-    memo[key] = (now, envelope)
-    return envelope
-
-
-def _make_envelope(job: Job, profile: Profile, *, now: int, bulk: bool) -> _Envelope | None:
-    """The general path's text with marks for uuid and command, cut at them."""
-    cls = job.job_class
-    if any(callable(cls.method(name)) for name in _PAYLOAD_METHODS):
-        return None  # a method result that depends on the job's values
-    try:
-        text = _object_payload_of(job, profile, _UUID_MARK, now, _COMMAND_MARK, bulk, None)
-    except PayloadError:
-        return None  # the general path raises it, in its own order of checks
-    flag = profile.json_unescaped_unicode
-    uuid_mark = php_json_encode(_UUID_MARK, unescaped_unicode=flag)
-    command_mark = php_json_encode(_COMMAND_MARK, unescaped_unicode=flag)
-    if text.count(uuid_mark) != 1 or text.count(command_mark) != 1:
-        return None  # a class name or option happens to hold a mark: never guess
-    head, _, rest = text.partition(uuid_mark)
-    middle, _, tail = rest.partition(command_mark)
-    if _COMMAND_MARK in head:
-        return None
-    return _Envelope(head, middle, tail, _should_be_encrypted(job, profile), flag)
 
 
 def object_payload(
@@ -645,6 +559,8 @@ def _finish(
     delay: int | None,
     extra: Mapping[str, Any] | None,
 ) -> str:
+    """`payload` as PHP's JSON, after the keys that follow `data`: on 12.11+ `createdAt`,
+    then a hook's `extra` keys, then `delay` last."""
     if profile.payload_created_at_and_delay:
         payload["createdAt"] = now
     for key, value in (extra or {}).items():

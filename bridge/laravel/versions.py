@@ -175,16 +175,6 @@ class Profile:
         return self.at_least(8, 54)
 
     @property
-    def encrypter_gcm(self) -> bool:
-        """AES-GCM ciphers are supported (8.54+)."""
-        return self.at_least(8, 54)
-
-    @property
-    def encrypter_previous_keys(self) -> bool:
-        """Decryption also tries `app.previous_keys` (11.0+)."""
-        return self.at_least(11)
-
-    @property
     def short_max_attempts_message(self) -> bool:
         """10.10+: "has been attempted too many times." and a separate timeout message."""
         return self.at_least(10, 10)

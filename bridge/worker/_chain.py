@@ -22,20 +22,11 @@ import uuid as uuid_module
 from bridge.laravel.command import next_chained_job
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
-from bridge.laravel.values import php_truthy
 from bridge.laravel.versions import NEWEST_MAJOR, detect_profile, profile_for
 from bridge.php import PhpObject
 from bridge.queue.base import JobQueue
 
 __all__ = ["dispatch_next_in_chain"]
-
-
-def _encrypt_command(payload_text: str, encrypter: Encrypter) -> str:
-    payload = JobPayload.from_json(payload_text)
-    if payload.command is None or payload.is_encrypted:
-        return payload_text
-    secret = encrypter.encrypt(payload.command.encode("utf-8", "surrogateescape"))
-    return payload.replace(command=secret).to_json()
 
 
 def dispatch_next_in_chain(
@@ -63,14 +54,16 @@ def dispatch_next_in_chain(
     if not command.get("chained"):
         return None
     profile = detect_profile([current_text]) or profile_for(NEWEST_MAJOR)
-    step = next_chained_job(command, profile=profile, uuid=str(uuid_module.uuid4()), now=now)
+    step = next_chained_job(
+        command,
+        profile=profile,
+        uuid=str(uuid_module.uuid4()),
+        now=now,
+        encrypter=encrypter,
+        encrypted=current.is_encrypted,
+    )
     if step is None:
         return None
-    text = step.payload
-    if encrypter is not None and (
-        current.is_encrypted or php_truthy(step.command.get("shouldBeEncrypted"))
-    ):
-        text = _encrypt_command(text, encrypter)
     if step.connection is not None and step.connection != queue.connection_name:
         logger.warning(
             "Chained job %s asks for connection %r; pushed onto %r, the only one this worker has",
@@ -79,7 +72,7 @@ def dispatch_next_in_chain(
             queue.connection_name,
         )
     return queue.push(
-        text,
+        step.payload,
         queue=step.queue or default_queue,
         now=now,
         delay_seconds=step.delay_seconds or 0,

@@ -20,7 +20,6 @@ from typing import Any
 from bridge.laravel.command import batch_id_of, decode_command, next_chained_job
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
-from bridge.laravel.values import php_truthy
 from bridge.laravel.versions import detect_profile, profile_for
 from bridge.php import PhpDecoder, PhpObject
 from bridge.retry import (
@@ -74,17 +73,15 @@ def decode_like_worker(
         if command.get("chained"):
             current = payload.to_json()
             profile = detect_profile([current]) or profile_for(12)
-            step = next_chained_job(command, profile=profile, uuid=NEXT_UUID, now=NOW)
+            step = next_chained_job(
+                command,
+                profile=profile,
+                uuid=NEXT_UUID,
+                now=NOW,
+                encrypter=encrypter,
+                encrypted=payload.is_encrypted,
+            )
             if step is not None:
                 next_text = step.payload
-                wants_encryption = payload.is_encrypted or php_truthy(
-                    step.command.get("shouldBeEncrypted")
-                )
-                if encrypter is not None and wants_encryption:
-                    # What the worker's chain step does to the next payload's command.
-                    nxt = JobPayload.from_json(next_text)
-                    if nxt.command is not None and not nxt.is_encrypted:
-                        secret = encrypter.encrypt(nxt.command.encode("utf-8", "surrogateescape"))
-                        next_text = nxt.replace(command=secret).to_json()
                 summary.extend((len(next_text), step.connection, step.queue, step.delay_seconds))
     return tuple(summary)

@@ -1,9 +1,9 @@
-"""Dispatch's ready-made paths against the general ones they stand in for.
+"""The cache beside the payload writer against the reference it stands in for.
 
-`serialize_command` writes most commands from per-class tokens, and `build_payload` reuses a
+`ready_command` writes most commands from per-class tokens, and `build_payload` reuses a
 class's payload text around the uuid and the command; both must give exactly what the
-general path (`command_object` + `dumps`, every payload option worked out) gives, errors
-included, for any class shape, value and Laravel version.
+reference (`command_object` + `dumps`, `reference_payload` working out every payload
+option) gives, errors included, for any class shape, value and Laravel version.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from bridge.laravel import (
     profile_for,
     serialize_command,
 )
+from bridge.laravel._ready import ready_command
 from bridge.laravel.attributes import ClassAttribute
 from bridge.laravel.classes import FromNow
-from bridge.laravel.payload import _general_payload
+from bridge.laravel.encryption import Encrypter
+from bridge.laravel.payload import reference_payload
 from bridge.php import Visibility, dumps
 
 PROFILES = [
@@ -64,6 +66,8 @@ scalars = st.one_of(
     st.sampled_from(["a/b", "\u2028", "é", "\x7f", "0", "12"]),
     st.binary(max_size=4),
 )
+#: An encrypter with its IVs pinned, so that encrypted payloads can be compared byte for byte.
+PINNED = Encrypter(b"k" * 32, random_bytes=lambda n: b"\x01" * n)
 values = st.one_of(scalars, st.lists(scalars, max_size=3), st.just(UNINITIALIZED))
 visibilities = st.sampled_from(list(Visibility))
 MODEL = Model("App\\Models\\User", 7)
@@ -138,6 +142,7 @@ def test_ready_paths_match_the_general_ones(cls: JobClass, data: st.DataObject) 
     profile = data.draw(st.sampled_from(PROFILES))
     now = data.draw(st.integers(1_600_000_000, 1_600_000_001))
     bulk = data.draw(st.booleans())
+    encrypter = data.draw(st.sampled_from([None, PINNED]))
     names = sorted({p.name for c in cls.lineage() for p in c.properties} | {"queue", "tries"})
     # Several jobs of one class in a row: the later ones meet what the first ones left.
     for _ in range(3):
@@ -148,19 +153,15 @@ def test_ready_paths_match_the_general_ones(cls: JobClass, data: st.DataObject) 
             job = cls.instance(given_values)
         except BridgeError:
             continue
-        _check(job, profile, now, bulk)
+        _check(job, profile, now, bulk, encrypter)
 
 
-def _check(job: Job, profile: Profile, now: int, bulk: bool) -> None:
-    general = _outcome(lambda: dumps(command_object(job, profile)))
-    assert _outcome(lambda: serialize_command(job, profile)) == general
-
-    def general_payload() -> str:
-        command = dumps(command_object(job, profile))
-        return _general_payload(job, command, profile, "u-1", now, None, bulk, None)
-
-    actual = _outcome(lambda: build_payload(job, profile=profile, uuid="u-1", now=now, bulk=bulk))
-    assert actual == _outcome(general_payload)
+def _check(job: Job, profile: Profile, now: int, bulk: bool, encrypter: Encrypter | None) -> None:
+    reference = _outcome(lambda: dumps(command_object(job, profile)))
+    assert _outcome(lambda: ready_command(job, profile)) == reference
+    kwargs: dict[str, Any] = {"profile": profile, "uuid": "u-1", "now": now, "bulk": bulk}
+    actual = _outcome(lambda: build_payload(job, encrypter=encrypter, **kwargs))
+    assert actual == _outcome(lambda: reference_payload(job, encrypter=encrypter, **kwargs))
 
 
 def test_envelope_follows_the_clock_and_per_job_options() -> None:
@@ -172,6 +173,21 @@ def test_envelope_follows_the_clock_and_per_job_options() -> None:
     assert (first["uuid"], first["createdAt"]) == ("a", 100)
     assert (later["uuid"], later["createdAt"], later["maxTries"]) == ("b", 101, None)
     assert tuned["maxTries"] == 3
+
+
+def test_an_encrypted_class_gets_its_envelope_filled_with_the_ciphertext() -> None:
+    cls = JobClass(
+        name="App\\Jobs\\Secret",
+        properties=(Prop("x", default=1),),
+        interfaces=("ShouldQueue", "ShouldBeEncrypted"),
+    )
+    p13 = profile_for("13")
+    for x in (1, 2, 3):  # the first job makes the envelope, the later ones reuse it
+        kwargs: dict[str, Any] = {"profile": p13, "uuid": "u", "now": 7, "encrypter": PINNED}
+        text = build_payload(cls.new(x=x), **kwargs)
+        assert text == reference_payload(cls.new(x=x), **kwargs)
+        command = json.loads(text)["data"]["command"]
+        assert PINNED.decrypt(command) == serialize_command(cls.new(x=x), p13)
 
 
 @pytest.mark.parametrize("name", ["App\\Jobs\\bridge-envelope-uuid-9c41d7", "App\\Jobs\\Plain"])
@@ -213,9 +229,6 @@ def test_a_job_setting_a_payload_option_never_gets_its_class_envelope(
     plain = cls.new(x=1)
     build_payload(plain, profile=profile, uuid="u", now=5)  # the class's envelope, made
     tuned = cls.new(x=1, **{name: value})
-    command = dumps(command_object(tuned, profile))
-    expected = _outcome(
-        lambda: _general_payload(tuned, command, profile, "u", 5, None, False, None)
-    )
+    expected = _outcome(lambda: reference_payload(tuned, profile=profile, uuid="u", now=5))
     assert _outcome(lambda: build_payload(tuned, profile=profile, uuid="u", now=5)) == expected
     assert expected != _outcome(lambda: build_payload(plain, profile=profile, uuid="u", now=5))
