@@ -39,6 +39,7 @@ from results import section_head, write_section
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import JobClass, Prop
+from bridge.queue import Stores
 from bridge.queue import _redis_scripts as scripts
 from bridge.queue.database import DatabaseFailedJobStore, create_engine_for
 from bridge.queue.redis import RedisQueue, connect
@@ -219,8 +220,7 @@ def main() -> None:
                 for batch in (1, 16, 64):
                     fill(dispatcher, n)
                     worker = Worker(
-                        queue=queue,
-                        failed=failed,
+                        stores=Stores(queue=queue, failed=failed),
                         app=app,
                         options=WorkerOptions(
                             queues=(QUEUE,), stop_when_empty=True, sleep_seconds=0, prefetch=batch

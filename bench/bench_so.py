@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from bridge.dialect import dialect_named
 from bridge.dispatcher import Dispatcher
 from bridge.laravel import Prop
+from bridge.queue import Stores
 from bridge.queue.database import DatabaseFailedJobStore, DatabaseQueue, create_engine_for
 from bridge.so import SO_JSON, SO_SERIALIZE, so_job_class
 from bridge.worker import App, Worker, WorkerOptions, log_handler
@@ -150,8 +151,7 @@ def run(url: str, jobs: int, version: str) -> list[str]:
     for prefetch in (1, 64):
         fill()
         worker = Worker(
-            queue=queue,
-            failed=failed,
+            stores=Stores(queue=queue, failed=failed),
             app=app,
             logger=logger,
             options=WorkerOptions(

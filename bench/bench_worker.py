@@ -48,6 +48,7 @@ from sqlalchemy.engine import make_url
 
 from bridge.dispatcher import Dispatcher
 from bridge.laravel.classes import JobClass, Prop
+from bridge.queue import Stores
 from bridge.queue.database import (
     DatabaseBatchStore,
     DatabaseFailedJobStore,
@@ -199,9 +200,11 @@ def bridge_worker(
 ) -> Worker:
     """The worker as `bridge work` sets it up (batch bookkeeping included)."""
     return Worker(
-        queue=queue,
-        failed=DatabaseFailedJobStore(engine=queue.engine),
-        batches=DatabaseBatchStore(engine=queue.engine),
+        stores=Stores(
+            queue=queue,
+            failed=DatabaseFailedJobStore(engine=queue.engine),
+            batches=DatabaseBatchStore(engine=queue.engine),
+        ),
         app=app,
         options=WorkerOptions(
             queues=(QUEUE,),

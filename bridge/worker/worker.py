@@ -37,7 +37,7 @@ from typing import Any
 from bridge._typing import Clock
 from bridge.exceptions import QueueAccessError, QueueError, SchemaError
 from bridge.laravel.encryption import Encrypter
-from bridge.queue import BatchStore, FailedJobStore, JobQueue, ReservedJob, Stores
+from bridge.queue import ReservedJob, Stores
 from bridge.worker._process import Outcome, Processor
 from bridge.worker._reservations import Reservations
 from bridge.worker._stop import StopRequest
@@ -113,12 +113,9 @@ class Worker:
     def __init__(
         self,
         *,
-        stores: Stores | None = None,
+        stores: Stores,
         app: App,
         options: WorkerOptions | None = None,
-        queue: JobQueue | None = None,
-        failed: FailedJobStore | None = None,
-        batches: BatchStore | None = None,
         clock: Clock = time.time,
         sleep: Callable[[float], object] | None = None,
         encrypter: Encrypter | None = None,
@@ -134,8 +131,6 @@ class Worker:
                 last, batch bookkeeping is skipped).
             app: The handlers.
             options: Loop, retry and limit options.
-            queue, failed, batches: The stores one by one instead, joined as `Stores` (no
-                transaction then spans a failed job's two steps).
             clock: Current Unix time in seconds.
             sleep: Pauses the loop; by default a wait that a stop signal cuts short (tests
                 pass a fake that advances their clock).
@@ -147,10 +142,6 @@ class Worker:
                 `/proc/self/statm`).
             exit_process: Ends the process after a hard timeout (`os._exit`).
         """
-        if stores is None:
-            if queue is None or failed is None:
-                raise TypeError("Worker needs stores=, or queue= and failed=")
-            stores = Stores(queue=queue, failed=failed, batches=batches)
         queue = self._queue = stores.queue
         self._options = options if options is not None else WorkerOptions()
         self._clock = clock

@@ -32,6 +32,7 @@ from bridge.queue.database import (
     DatabaseQueue,
     create_engine_for,
 )
+from bridge.queue.database_stores import DatabaseStores
 from bridge.queue.redis import RedisQueue, connect
 from bridge.worker import App, StopReason, Worker, WorkerOptions
 from tests.support.describe import canonical
@@ -50,6 +51,9 @@ class BridgeSide:
 
     env: LaravelEnv
     engine: sa.Engine
+    #: Opened as `bridge work` opens them: on one database, a failed job moves in one
+    #: transaction.
+    stores: Stores
     queue: DatabaseQueue | RedisQueue
     failed: DatabaseFailedJobStore
     batches: DatabaseBatchStore
@@ -60,13 +64,14 @@ class BridgeSide:
     def open(cls, env: LaravelEnv) -> BridgeSide:
         """Open the stores on `env`'s tables."""
         engine = create_engine_for(env.database_url, sqlite_wal=env.sqlite_wal)
-        queue = DatabaseQueue(
+        stores = DatabaseStores(
             engine=engine,
-            table=env.queue_table,
+            jobs_table=env.queue_table,
+            failed_table=env.failed_table,
             connection_name=env.queue_connection,
             retry_after_seconds=env.retry_after,
         )
-        return cls._with_queue(env, engine, queue)
+        return cls._with(env, engine, stores)
 
     @classmethod
     def open_redis(cls, env: LaravelEnv, *, prefix: str, host: str, port: int) -> BridgeSide:
@@ -78,18 +83,25 @@ class BridgeSide:
             retry_after_seconds=env.retry_after,
         )
         engine = create_engine_for(env.database_url, sqlite_wal=env.sqlite_wal)
-        return cls._with_queue(env, engine, queue)
-
-    @classmethod
-    def _with_queue(
-        cls, env: LaravelEnv, engine: sa.Engine, queue: DatabaseQueue | RedisQueue
-    ) -> BridgeSide:
-        return cls(
-            env=env,
-            engine=engine,
+        stores = Stores(
             queue=queue,
             failed=DatabaseFailedJobStore(engine=engine, table=env.failed_table),
             batches=DatabaseBatchStore(engine=engine),
+        )
+        return cls._with(env, engine, stores)
+
+    @classmethod
+    def _with(cls, env: LaravelEnv, engine: sa.Engine, stores: Stores) -> BridgeSide:
+        assert isinstance(stores.queue, DatabaseQueue | RedisQueue)
+        assert isinstance(stores.failed, DatabaseFailedJobStore)
+        assert isinstance(stores.batches, DatabaseBatchStore)
+        return cls(
+            env=env,
+            engine=engine,
+            stores=stores,
+            queue=stores.queue,
+            failed=stores.failed,
+            batches=stores.batches,
             encrypter=Encrypter(env.app_key),
             log=JobLogWriter(env.database_url, sqlite_wal=env.sqlite_wal),
         )
@@ -97,6 +109,7 @@ class BridgeSide:
     def close(self) -> None:
         """Release every connection."""
         self.queue.close()
+        self.stores.close()
         self.log.close()
         self.engine.dispose()
 
@@ -112,8 +125,7 @@ class BridgeSide:
 
     def dispatcher(self, profile: str = "8") -> Dispatcher:
         """A dispatcher writing payloads for `profile` (Laravel 8's) into this queue."""
-        stores = Stores(queue=self.queue, failed=self.failed, batches=self.batches)
-        return Dispatcher(stores=stores, profile=profile, encrypter=self.encrypter)
+        return Dispatcher(stores=self.stores, profile=profile, encrypter=self.encrypter)
 
     def work(self, *, app: App | None = None, **options: Any) -> StopReason:
         """Run bridge's worker until the queues are empty (like `env.work()` on the PHP side)."""
@@ -124,9 +136,7 @@ class BridgeSide:
         if "queue" in options:
             options["queues"] = tuple(str(options.pop("queue")).split(","))
         worker = Worker(
-            queue=self.queue,
-            failed=self.failed,
-            batches=self.batches,
+            stores=self.stores,
             app=app if app is not None else self.app(),
             options=WorkerOptions(**options),
             encrypter=self.encrypter,

@@ -330,10 +330,9 @@ class BridgeSide:
     def once(self) -> None:
         """One run: at most one job, stop when empty (as `--max-jobs=1 --stop-when-empty`)."""
         env = self.tables.env
-        with interop_kit.BridgeSide.open(env) as stores:
+        with interop_kit.BridgeSide.open(env) as side:
             worker = Worker(
-                queue=stores.queue,
-                failed=stores.failed,
+                stores=side.stores,
                 app=python_app(self.tables.record),
                 options=WorkerOptions(
                     queues=(self.settings.queue,),

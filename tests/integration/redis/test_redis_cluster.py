@@ -15,6 +15,7 @@ import pytest
 from redis.cluster import key_slot
 
 from bridge.exceptions import ConfigError
+from bridge.queue import Stores
 from bridge.queue.base import FailedJobFilter
 from bridge.queue.memory import InMemoryFailedJobStore
 from bridge.queue.redis import RedisQueue, connect
@@ -101,8 +102,7 @@ def test_the_worker_drains_a_cluster_queue(cluster_queue: RedisQueue, tagged: st
         cluster_queue.push(PAYLOAD, queue=tagged, now=100)
     failed = InMemoryFailedJobStore()
     Worker(
-        queue=cluster_queue,
-        failed=failed,
+        stores=Stores(queue=cluster_queue, failed=failed),
         app=app,
         options=WorkerOptions(
             queues=(tagged,), stop_when_empty=True, sleep_seconds=0, memory_mb=0, prefetch=4
@@ -132,8 +132,7 @@ def test_laravel_8_and_bridge_share_a_cluster_queue(
     log = JobLogWriter(env.database_url)
     try:
         Worker(
-            queue=cluster_queue,
-            failed=InMemoryFailedJobStore(),
+            stores=Stores(queue=cluster_queue, failed=InMemoryFailedJobStore()),
             app=build_app(log),
             options=WorkerOptions(
                 queues=(tagged,), stop_when_empty=True, sleep_seconds=0, memory_mb=0

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bridge.exceptions import ConfigError, PayloadError
+from bridge.queue import Stores
 from bridge.queue.base import FailedJobFilter, NewJob
 from bridge.queue.memory import InMemoryFailedJobStore
 from bridge.queue.redis import RedisQueue, connect, has_hash_tag, with_redis_fields
@@ -162,8 +163,7 @@ def test_an_undecodable_payload_is_reserved_whole_and_failed_with_the_reason(
     queue.client.rpush(queue.keys(queue_name)[0], broken)
     failed = InMemoryFailedJobStore()
     worker = Worker(
-        queue=queue,
-        failed=failed,
+        stores=Stores(queue=queue, failed=failed),
         app=App(),
         options=WorkerOptions(
             queues=(queue_name,), stop_when_empty=True, sleep_seconds=0, memory_mb=0
@@ -190,8 +190,7 @@ def test_the_worker_runs_redis_jobs_with_no_second_code_path(
 
     job_id = queue.push(PAYLOAD.replace('"data"', '"maxTries":3,"data"'), queue=queue_name, now=100)
     Worker(
-        queue=queue,
-        failed=InMemoryFailedJobStore(),
+        stores=Stores(queue=queue, failed=InMemoryFailedJobStore()),
         app=app,
         options=WorkerOptions(
             queues=(queue_name,), stop_when_empty=True, sleep_seconds=0, memory_mb=0

@@ -445,8 +445,7 @@ def test_signal_cuts_the_idle_sleep_short(env: Env) -> None:
     from bridge.worker import Worker, WorkerOptions
 
     worker = Worker(
-        queue=env.queue,
-        failed=env.failed,
+        stores=env.stores,
         app=env.app,
         options=WorkerOptions(sleep_seconds=30),
     )
