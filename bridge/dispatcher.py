@@ -112,7 +112,7 @@ class Dispatcher:
         # A queue that adds keys of its own to every payload it creates (Redis: `id` and
         # `attempts`, as Laravel's RedisQueue does) stamps them here, so `Dispatched` shows
         # the payload as stored; the queue would add them on push otherwise.
-        self._stamp: Callable[[str], str] | None = getattr(queue, "stamp", None)
+        self._stamp: Callable[[str], str] | None = getattr(target, "stamp", None)
 
     def _queue_of(self, job: Job) -> str:
         value = job.value("queue", self.profile)
