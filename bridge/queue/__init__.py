@@ -3,7 +3,7 @@
 `Stores` joins a queue with its failed-job and batch tables and moves jobs between them;
 `bridge.queue.memory` needs no database. The SQL implementation lives in
 `bridge.queue.database`, `bridge.queue.database_stores` and `bridge.queue.schema` (they
-import SQLAlchemy).
+import SQLAlchemy); Laravel's Redis queue in `bridge.queue.redis` (it imports redis-py).
 """
 
 from __future__ import annotations
