@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 
 from bridge.exceptions import PhpEncodeError, PhpEncodeTypeError, PhpIntegerOverflowError
 from bridge.php import _accel
+from bridge.php._decoder import count_slots
 from bridge.php._types import (
     INT64_MAX,
     INT64_MIN,
@@ -242,8 +243,6 @@ class PhpEncoder:
     def _write_custom(self, value: PhpCustom, slot: int) -> int:
         # Only ``C:`` data makes writing depend on reading: PHP numbers the values inside
         # it, and counting them is decoding them.
-        from bridge.php._decoder import count_slots
-
         name = value.class_name.encode("utf-8", "surrogateescape")
         data = bytes(value.data)
         self._parts.append(b'C:%d:"%b":%d:{%b}' % (len(name), name, len(data), data))
