@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.dialect import FailedRow
 from bridge.exceptions import FailedJobNotFound
 from bridge.laravel.payload import payload_uuid
 from bridge.queue._batch_store import DatabaseBatchStore
@@ -78,15 +79,23 @@ class DatabaseStores(Stores):
         super().close()
 
     def fail(
-        self, job: ReservedJob, *, uuid: str | None, exception: str, failed_at: datetime
+        self,
+        job: ReservedJob,
+        *,
+        uuid: str | None,
+        exception: str,
+        failed_at: datetime,
+        as_row: FailedRow | None = None,
     ) -> int:
-        """Delete the `jobs` row and insert the failed one in one transaction.
+        """Delete the `jobs` row and insert the failed one (shaped as `Stores.fail` says)
+        in one transaction.
 
         Not retried after a lost connection: the commit may have happened, and the failed
         row would be written twice (or refused by the unique uuid).
         """
+        row = self._failed_row(job, as_row)
         insert = self.failed.insert_statement(
-            uuid, self.queue.connection_name, job.queue, job.payload, exception, failed_at
+            uuid, row.connection, row.queue, row.payload, exception, failed_at
         )
         jobs = self.queue.table
         delete = jobs.delete().where(jobs.c.id == job.id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bridge.dialect import FailedRow
 from bridge.exceptions import FailedJobNotFound, QueueError
 from bridge.queue.base import (
     BatchRecord,
@@ -68,23 +69,36 @@ class Stores:
             on_close()
 
     def fail(
-        self, job: ReservedJob, *, uuid: str | None, exception: str, failed_at: datetime
+        self,
+        job: ReservedJob,
+        *,
+        uuid: str | None,
+        exception: str,
+        failed_at: datetime,
+        as_row: FailedRow | None = None,
     ) -> int:
-        """Move a reserved job (exact payload) to `failed_jobs`; return the failed row's id.
+        """Move a reserved job to `failed_jobs`; return the failed row's id.
 
-        The failed row is written first and the job deleted after it: a crash between the
-        two leaves the job in both (it runs again), and a failing write deletes nothing.
+        The failed row records the payload exactly as reserved, under this queue's
+        connection name, unless `as_row` gives the shape a dialect's worker writes instead
+        (`Dialect.failed_row`). It is written first and the job deleted after it: a crash
+        between the two leaves the job in both (it runs again), and a failing write deletes
+        nothing.
         """
+        row = self._failed_row(job, as_row)
         failed_id = self.failed.log(
             uuid=uuid,
-            connection=self.queue.connection_name,
-            queue=job.queue,
-            payload=job.payload,
+            connection=row.connection,
+            queue=row.queue,
+            payload=row.payload,
             exception=exception,
             failed_at=failed_at,
         )
         self.queue.delete(job)
         return failed_id
+
+    def _failed_row(self, job: ReservedJob, as_row: FailedRow | None) -> FailedRow:
+        return as_row or FailedRow(job.payload, job.queue, self.queue.connection_name)
 
     def retry(
         self,

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bridge._typing import Clock
 from bridge.exceptions import ForeignPayload
-from bridge.queue.base import FailedJobStore, JobQueue, ReservedJob
+from bridge.queue import ReservedJob, Stores
 from bridge.worker._exception_text import php_outer_exception_text
 from bridge.worker.options import ForeignRowPolicy, WorkerOptions
 
@@ -29,14 +29,13 @@ class ForeignRows:
     def __init__(
         self,
         *,
-        queue: JobQueue,
-        failed: FailedJobStore,
+        stores: Stores,
         options: WorkerOptions,
         clock: Clock,
         logger: logging.Logger,
     ) -> None:
-        self._queue = queue
-        self._failed = failed
+        self._stores = stores
+        self._queue = stores.queue
         self._options = options
         self._dialect = options.dialect
         self._clock = clock
@@ -58,18 +57,14 @@ class ForeignRows:
                 f"Row {reserved.id} was written by the {dialect} dialect; this worker runs "
                 f"{self._dialect.label} jobs (foreign rows: fail)"
             )
-            uuid = str(uuid_module.uuid4()) if self._failed.has_uuid else None
+            uuid = str(uuid_module.uuid4()) if self._stores.failed.has_uuid else None
             failed_at = datetime.fromtimestamp(now, options.timezone).replace(tzinfo=None)
-            # Written before the row is deleted: if writing fails, the row stays.
-            self._failed.log(
+            self._stores.fail(
+                reserved,
                 uuid=uuid,
-                connection=self._queue.connection_name,
-                queue=reserved.queue,
-                payload=reserved.payload,
                 exception=php_outer_exception_text(error, fallback_stack=[]),
                 failed_at=failed_at,
             )
-            self._queue.delete(reserved)
             self._logger.error(
                 "Failed:     row %s of the %s dialect (foreign rows: fail)",
                 reserved.id,

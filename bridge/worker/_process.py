@@ -135,7 +135,7 @@ class Processor:
         queue = self._queue = stores.queue
         self._connection = queue.connection_name
         self._attempts_limit = queue.attempts_limit
-        failed = self._failed = stores.failed
+        self._failed = stores.failed
         self._batches = stores.batches
         self._app = app
         self._options = options
@@ -155,9 +155,7 @@ class Processor:
         self._timer = JobTimer(
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
         )
-        self._foreign = ForeignRows(
-            queue=queue, failed=failed, options=options, clock=clock, logger=logger
-        )
+        self._foreign = ForeignRows(stores=stores, options=options, clock=clock, logger=logger)
         self._lock = threading.Lock()
         self._current: tuple[Job, HandlerSpec] | None = None
         self._abandoned = False
@@ -569,24 +567,13 @@ class Processor:
             job_id=reserved.id,
             attempts=reserved.attempts,
         )
-        if row is not None:
-            # Another shape than the row as reserved: written first, so if writing fails the
-            # row stays and comes back after retry_after.
-            self._failed.log(
-                uuid=uuid,
-                connection=row.connection,
-                queue=row.queue,
-                payload=row.payload,
-                exception=text,
-                failed_at=failed_at,
-            )
-            self._queue.delete(reserved)
-            return
         # Until the move succeeds the row stays reserved in `jobs`, and comes back after
         # retry_after to be failed again.
         for attempt in range(1, _MOVE_ATTEMPTS + 1):
             try:
-                self._stores.fail(reserved, uuid=uuid, exception=text, failed_at=failed_at)
+                self._stores.fail(
+                    reserved, uuid=uuid, exception=text, failed_at=failed_at, as_row=row
+                )
                 return
             except QueueError as exc:
                 if attempt == _MOVE_ATTEMPTS:
