@@ -45,8 +45,11 @@ JOBS = {
     "sqlite": 3_000,
     "redis": int(os.environ.get("BRIDGE_TEST_REDIS_DRAIN_JOBS", "2000")),
 }
-#: Wall-clock limit for the drain; the test fails (and stops the workers) beyond it.
-DRAIN_LIMIT_SECONDS = 150.0
+#: Wall-clock limit for the drain; the test fails (and stops the workers) beyond it. A guard
+#: against a drain that never ends (a job lost or stuck), not a speed requirement: MariaDB's
+#: 10,000 jobs took 30 s on a quiet machine and 141 s beside a CPU hog, so the guard sits far
+#: above both (speed is measured in bench/).
+DRAIN_LIMIT_SECONDS = 600.0
 #: What Laravel 8 prints when its own `delete` of a finished job loses SQLite's lock race.
 SQLITE_LOST_DELETE = re.compile(
     r'database is locked \(SQL: delete from "jobs" where "id" = (\d+)\)'
