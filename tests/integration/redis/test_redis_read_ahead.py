@@ -20,6 +20,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+from redis._parsers import _HiredisParser as HiredisParser
+from redis._parsers import _RESP2Parser as PythonParser
+from redis.utils import HIREDIS_AVAILABLE as HIREDIS
 
 from bridge.exceptions import QueueError
 from bridge.queue import Stores
@@ -282,3 +286,55 @@ def test_a_worker_reading_ahead_shares_a_queue_and_runs_each_job_once(
     assert starts  # the worker read ahead
     assert runs == Counter({job_id: 1 for job_id in ids})
     assert queue.size(queue_name) == 0
+
+
+PARSERS = [
+    "python",
+    pytest.param("hiredis", marks=pytest.mark.skipif(not HIREDIS, reason="no hiredis")),
+]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_both_reply_parsers_give_the_same_jobs(
+    redis_prefix: str, queue_name: str, parser: str
+) -> None:
+    # redis-py reads replies with hiredis when it is installed, else in Python: text, bytes
+    # that are not UTF-8 (kept through surrogateescape), and NOSCRIPT come out alike.
+    parser_class = PythonParser if parser == "python" else HiredisParser
+    pool = redis.ConnectionPool(
+        host=REDIS_HOST,
+        port=REDIS_PORT,
+        decode_responses=True,
+        encoding_errors="surrogateescape",
+        parser_class=parser_class,
+    )
+    client = redis.Redis(connection_pool=pool)
+    q = RedisQueue(client=client, prefix=redis_prefix)
+    q._reserve = client.register_script(f"{scripts.RESERVE}\n-- {uuid.uuid4().hex}\n")
+    texts = [
+        '{"job":"Zürich \\u00e9","data":"日本"}',
+        b'{"job":"\xff\xfe raw"}'.decode("utf-8", "surrogateescape"),
+        "{}",
+    ]
+    try:
+        connection = pool.get_connection()
+        # (redis-py speaking RESP3 takes its RESP3 Python parser in place of the RESP2 one.)
+        assert isinstance(connection._parser, HiredisParser) is (parser == "hiredis")
+        pool.release(connection)
+        for text in texts:
+            q.push(text, queue=queue_name, now=NOW)
+        pending = q._start_ahead(queue_name, NOW, 2, ())  # NOSCRIPT, then EVAL
+        assert isinstance(pending, RedisReservation)
+        ahead = pending.wait()
+        assert pending._resent
+        rest = q.reserve(queue_name, now=NOW, finished=ahead)  # through redis-py's Script
+        jobs = [*ahead, *rest]
+        assert [job.payload[: len(text) - 1] for job, text in zip(jobs, texts, strict=True)] == [
+            text[:-1] for text in texts
+        ]
+        assert all(isinstance(job.payload, str) for job in jobs)
+        assert [job.attempts for job in jobs] == [1, 1, 1]
+        q.delete_many(rest)
+        assert q.size(queue_name) == 0
+    finally:
+        q.close()
