@@ -27,6 +27,7 @@ Redis Cluster, whose client routes each command itself: there `reserve` never re
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -166,12 +167,19 @@ def _translated(exc: Exception) -> QueueError:
 
 
 def _take_connection(pool: Any) -> Any:
-    """A connection of `pool`, connected (redis-py before 5.3 wants a command name; later
-    versions warn when given one)."""
-    named = inspect.signature(pool.get_connection).parameters.get("command_name")
-    if named is not None and named.default is inspect.Parameter.empty:
+    """A connection of `pool`, connected."""
+    if _wants_command_name(pool.__class__):
         return pool.get_connection("EVALSHA")
     return pool.get_connection()
+
+
+@functools.cache
+def _wants_command_name(pool_class: Any) -> bool:
+    """Whether `get_connection` of `pool_class` must be given a command name (redis-py
+    before 5.3; later versions warn when given one). Asked once per class: it costs more
+    than taking the connection."""
+    named = inspect.signature(pool_class.get_connection).parameters.get("command_name")
+    return named is not None and named.default is inspect.Parameter.empty
 
 
 def _text(value: Any) -> str:
