@@ -25,7 +25,7 @@ from redis._parsers import _HiredisParser as HiredisParser
 from redis._parsers import _RESP2Parser as PythonParser
 from redis.utils import HIREDIS_AVAILABLE as HIREDIS
 
-from bridge.exceptions import QueueError
+from bridge.exceptions import ConnectionLost
 from bridge.queue import Stores
 from bridge.queue import _redis_scripts as scripts
 from bridge.queue import redis as redis_queue
@@ -191,7 +191,7 @@ def test_a_connection_refused_when_reading_ahead_is_a_queue_error(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     q = RedisQueue(client=connect(host="127.0.0.1", port=port), prefix=redis_prefix)
-    with pytest.raises(QueueError):
+    with pytest.raises(ConnectionLost):
         q._start_ahead(queue_name, NOW, 3, ())
 
 
