@@ -7,9 +7,10 @@ One run against the Redis at 127.0.0.1:6379, under a key prefix of its own (dele
 
 * worker: the same N no-op jobs (`Bench\\NoopJob`, queued by bridge's `Dispatcher.bulk`,
   Laravel 8 profile) drained by Laravel's `queue:work redis` (phpredis, `--sleep=0`), then
-  by bridge's `Worker` with prefetch 1, 16 and 64, then by a raw redis-py loop making the same
-  script calls as bridge's reservations (one RESERVE script per batch, which also deletes the
-  previous batch) and doing nothing per job: the limit of this design on this machine;
+  by bridge's `Worker` with prefetch 1, 16 and 64 (and 64 without reading ahead), then by a
+  raw redis-py loop making the same script calls as bridge's reservations (one RESERVE script
+  per batch, which also deletes the previous batch) and doing nothing per job: the limit of
+  this design on this machine;
 * dispatch: Laravel's `dispatch()` and `Queue::bulk` of `Fixtures\\Jobs\\RecordsOnly` (timed
   inside one booted PHP process, as bench_dispatch does), bridge's `Dispatcher.dispatch` and
   `Dispatcher.bulk` of the same class, and raw redis-py: one PUSH script call per prebuilt
@@ -217,17 +218,23 @@ def main() -> None:
                 fill(dispatcher, n)
                 best("laravel", n / timed(lambda: laravel_drain(environ)))
                 check_empty(queue, engine)
-                for batch in (1, 16, 64):
+                for batch, ahead in ((1, True), (16, True), (64, True), (64, False)):
                     fill(dispatcher, n)
                     worker = Worker(
                         stores=Stores(queue=queue, failed=failed),
                         app=app,
                         options=WorkerOptions(
-                            queues=(QUEUE,), stop_when_empty=True, sleep_seconds=0, prefetch=batch
+                            queues=(QUEUE,),
+                            stop_when_empty=True,
+                            sleep_seconds=0,
+                            prefetch=batch,
+                            read_ahead=ahead,
                         ),
                     )
-                    best(f"bridge{batch}", n / timed(worker.run))
+                    best(f"bridge{batch}{'' if ahead else '-plain'}", n / timed(worker.run))
                     check_empty(queue, engine)
+                    if not ahead:
+                        continue  # the raw loop never reads ahead: measured once per batch
                     fill(dispatcher, n)
                     best(f"raw{batch}", n / timed(lambda b=batch: raw_drain(queue, b)))
                     check_empty(queue, engine)
@@ -248,6 +255,17 @@ def main() -> None:
         write_section(section, SECTION)
 
 
+def reply_parser() -> str:
+    """Which RESP parser redis-py uses here: hiredis's C one when installed."""
+    import redis.utils
+
+    if redis.utils.HIREDIS_AVAILABLE:
+        import hiredis
+
+        return f"hiredis {hiredis.__version__}"
+    return "redis-py's Python parser"
+
+
 def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[float, ...]) -> str:
     import redis
 
@@ -257,16 +275,22 @@ def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[flo
     lines = section_head(SECTION, command, server=server, load=load, database="Redis")
     lines += [
         f"- Software: PHP {php.stdout.strip()}, Laravel 8.83 over phpredis; redis-py"
-        f" {redis.__version__}; best of {args.rounds} round(s)",
+        f" {redis.__version__}, replies parsed by {reply_parser()}; best of {args.rounds}"
+        " round(s)",
         "",
         "| what | jobs/s | vs Laravel 8 | vs raw redis-py loop |",
         "|---|---|---|---|",
         f"| Laravel `queue:work redis` | {rates['laravel']:,.0f} | 1.00 | |",
     ]
-    for batch in (1, 16, 64):
-        bridge, raw = rates[f"bridge{batch}"], rates[f"raw{batch}"]
+    for key, label in (
+        ("1", "prefetch 1"),
+        ("16", "prefetch 16"),
+        ("64", "prefetch 64"),
+        ("64-plain", "prefetch 64, no read-ahead"),
+    ):
+        bridge, raw = rates[f"bridge{key}"], rates[f"raw{key.split('-')[0]}"]
         lines.append(
-            f"| bridge worker, prefetch {batch} | {bridge:,.0f} | {bridge / rates['laravel']:.1f}x"
+            f"| bridge worker, {label} | {bridge:,.0f} | {bridge / rates['laravel']:.1f}x"
             f" | {bridge / raw:.2f} (raw {raw:,.0f}) |"
         )
     for mode in ("single", "bulk"):

@@ -78,7 +78,7 @@ def _timezone(name: str) -> ZoneInfo:
     "--read-ahead/--no-read-ahead",
     default=True,
     show_default=True,
-    help="With --prefetch, reserve the next batch while one runs (MySQL/MariaDB).",
+    help="With --prefetch, reserve the next batch while one runs (not on SQLite).",
 )
 @click.option(
     "--unknown",

@@ -5,7 +5,8 @@ jobs, and the next `reserve` of that queue returns its rows. `ReadAhead` is what
 database queue and the in-memory one share: one reservation under way at most; the
 finished rows whose DELETE it carries; and, after a failure, finished rows still owed a
 DELETE, so that none is forgotten. The reservation itself is the driver's (`_ahead_mysql`,
-`_ahead_postgres`), or made at once (`UnderWay.ready`, the in-memory queue's).
+`_ahead_postgres`, `_ahead_redis`), or made at once (`UnderWay.ready`, the in-memory
+queue's). `ReadsAhead` gives the three queues the `JobQueue` methods that go through it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from bridge.exceptions import QueueError
 from bridge.queue.base import ReservedJob
 
-__all__ = ["ReadAhead", "UnderWay"]
+__all__ = ["ReadAhead", "ReadsAhead", "UnderWay"]
 
 
 class UnderWay:
@@ -188,3 +189,42 @@ class ReadAhead:
             action(argument)
         except QueueError:
             pass  # a row not handed back waits for retry_after; nothing is lost
+
+
+class ReadsAhead:
+    """The `JobQueue` methods of a queue that reserves and deletes through a `ReadAhead`
+    (its `_reading`, set by its constructor); the queue's own reservation is the `reserve`
+    callable it gave that `ReadAhead`, and its class docstring says how it reserves."""
+
+    _reading: ReadAhead
+
+    def reserve(
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int = 1,
+        finished: Sequence[ReservedJob] = (),
+        ahead: int = 0,
+    ) -> list[ReservedJob]:
+        """Reserve up to `limit` available or expired jobs of `queue`, oldest first,
+        deleting the `finished` ones in the same step; with `ahead`, start reserving the
+        next `ahead` ones while the caller runs these (see `JobQueue.reserve`)."""
+        return self._reading.reserve(queue, now=now, limit=limit, finished=finished, ahead=ahead)
+
+    def poll(self) -> bool:
+        """Move a reservation made ahead on; whether one is held for the caller."""
+        return self._reading.poll()
+
+    def end_reading_ahead(self) -> list[ReservedJob]:
+        """Finish a reservation made ahead and return its rows (see `JobQueue`)."""
+        return self._reading.end()
+
+    def delete(self, job: ReservedJob) -> None:
+        """Delete a finished job (no-op if already gone)."""
+        self.delete_many([job])
+
+    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
+        """Delete finished jobs, and those whose DELETE failed earlier (rows already gone
+        are skipped)."""
+        self._reading.delete(self._reading.with_owed(jobs))

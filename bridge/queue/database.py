@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.queue import _driver
-from bridge.queue._ahead import ReadAhead, UnderWay
+from bridge.queue._ahead import ReadAhead, ReadsAhead, UnderWay
 from bridge.queue._ahead_mysql import PyMySQLReservation
 from bridge.queue._ahead_postgres import PsycopgReservation, reservation_params
 from bridge.queue._batch_store import DatabaseBatchStore
@@ -63,8 +63,20 @@ _AHEAD_ISOLATION = {
 }
 
 
-class DatabaseQueue(QueueIdentity):
-    """One `jobs` table, used exactly as Laravel's `DatabaseQueue` uses it."""
+class DatabaseQueue(ReadsAhead, QueueIdentity):
+    """One `jobs` table, used exactly as Laravel's `DatabaseQueue` uses it.
+
+    A reservation (`reserve`) is one transaction: a DELETE of the `finished` rows, if any;
+    a locking SELECT (skipping rows other workers hold, where the server can); one UPDATE
+    setting `reserved_at` and counting the attempt. Each commit waits for the disk, so a
+    worker that hands its done rows in there commits once per batch instead of twice. On
+    PostgreSQL with SKIP LOCKED the three are one statement on the connection kept for
+    reading ahead, while that connection is free.
+
+    Reading `ahead` happens on MySQL/MariaDB over PyMySQL and PostgreSQL over psycopg,
+    where the server has SKIP LOCKED and no listener watches the engine; `_ahead_mysql` and
+    `_ahead_postgres` give its statements and locks.
+    """
 
     def __init__(
         self,
@@ -197,38 +209,6 @@ class DatabaseQueue(QueueIdentity):
 
         self._run(lambda conn: self.insert_rows(conn, jobs), idempotent=False)
 
-    def reserve(
-        self,
-        queue: str,
-        *,
-        now: int,
-        limit: int = 1,
-        finished: Sequence[ReservedJob] = (),
-        ahead: int = 0,
-    ) -> list[ReservedJob]:
-        """Reserve up to `limit` available or expired jobs of `queue`, lowest id first.
-
-        One transaction: a DELETE of the `finished` rows, if any; a locking SELECT (skipping
-        rows other workers hold, where the server can); one UPDATE setting `reserved_at` and
-        counting the attempt. Each commit waits for the disk, so a worker that hands its
-        done rows in here commits once per batch instead of twice. On PostgreSQL with SKIP
-        LOCKED the three are one statement on the connection kept for reading ahead, while
-        that connection is free.
-
-        Reading `ahead` (see `JobQueue.reserve`) happens on MySQL/MariaDB over PyMySQL and
-        PostgreSQL over psycopg, where the server has SKIP LOCKED and no listener watches
-        the engine; `_ahead_mysql` and `_ahead_postgres` give its statements and locks.
-        """
-        return self._reading.reserve(queue, now=now, limit=limit, finished=finished, ahead=ahead)
-
-    def poll(self) -> bool:
-        """Move a reservation made ahead on; whether one is held for the caller."""
-        return self._reading.poll()
-
-    def end_reading_ahead(self) -> list[ReservedJob]:
-        """Finish a reservation made ahead and return its rows (see `JobQueue`)."""
-        return self._reading.end()
-
     def _reserve_now(
         self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
     ) -> list[ReservedJob]:
@@ -355,14 +335,6 @@ class DatabaseQueue(QueueIdentity):
         if self._skip_locked is None:
             self._skip_locked = supports_skip_locked(self.engine)
         return self._sql.reserve(skip_locked=self._skip_locked)
-
-    def delete(self, job: ReservedJob) -> None:
-        """Delete a finished job (no-op if already gone)."""
-        self.delete_many([job])
-
-    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
-        """Delete finished jobs with one DELETE (rows already gone are skipped)."""
-        self._reading.delete(self._reading.with_owed(jobs))
 
     def _delete_ids(self, jobs: Sequence[ReservedJob]) -> None:
         if not jobs:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bridge.exceptions import QueueError
-from bridge.queue._ahead import ReadAhead, UnderWay
+from bridge.queue._ahead import ReadAhead, ReadsAhead, UnderWay
 from bridge.queue._batch_rules import failure_update, success_update
 from bridge.queue._filters import matches
 from bridge.queue.base import (
@@ -40,8 +40,12 @@ class Release:
     delay_seconds: int
 
 
-class InMemoryQueue(QueueIdentity):
-    """A `jobs` table in a dict, with Laravel's database-queue semantics."""
+class InMemoryQueue(ReadsAhead, QueueIdentity):
+    """A `jobs` table in a dict, with Laravel's database-queue semantics.
+
+    `reserve` deletes the `finished` rows first, as one step with the reservation; reading
+    `ahead` reserves the next rows at once, as a database does while jobs run.
+    """
 
     def __init__(
         self,
@@ -67,7 +71,7 @@ class InMemoryQueue(QueueIdentity):
         self.unreserved: list[int] = []
         self.released_in_place: list[int] = []
         self._read_ahead = read_ahead
-        self._ahead = ReadAhead(
+        self._reading = ReadAhead(
             start=self._start_ahead,
             reserve=self._reserve_now,
             delete=self._delete_now,
@@ -107,30 +111,6 @@ class InMemoryQueue(QueueIdentity):
         with self._lock:
             for job in jobs:
                 self._insert(job)
-
-    def reserve(
-        self,
-        queue: str,
-        *,
-        now: int,
-        limit: int = 1,
-        finished: Sequence[ReservedJob] = (),
-        ahead: int = 0,
-    ) -> list[ReservedJob]:
-        """Reserve up to `limit` available or expired jobs of `queue`, lowest id first.
-
-        `finished` rows are deleted first, as one step with the reservation. Reading
-        `ahead` reserves the next rows at once, as a database does while jobs run.
-        """
-        return self._ahead.reserve(queue, now=now, limit=limit, finished=finished, ahead=ahead)
-
-    def poll(self) -> bool:
-        """Whether rows are held for the caller, reserved ahead."""
-        return self._ahead.poll()
-
-    def end_reading_ahead(self) -> list[ReservedJob]:
-        """The rows reserved ahead (the caller's), if any."""
-        return self._ahead.end()
 
     def _start_ahead(
         self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
@@ -173,14 +153,6 @@ class InMemoryQueue(QueueIdentity):
                     )
                 )
         return reserved
-
-    def delete(self, job: ReservedJob) -> None:
-        """Delete a finished job (no-op if already gone)."""
-        self.delete_many([job])
-
-    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
-        """Delete finished jobs (rows already gone are skipped)."""
-        self._ahead.delete(self._ahead.with_owed(jobs))
 
     def _forget(self, jobs: Sequence[ReservedJob]) -> None:
         for job in jobs:

@@ -18,10 +18,17 @@ reservation's time.
 
 Connection errors are not retried here: a reply lost after a script ran would make a retried
 push enqueue twice, and a reservation whose reply is lost comes back after `retry_after`.
+
+A worker's reading ahead (`reserve(..., ahead=)`) hides the server's time in the script
+(about half of a reservation's): the next RESERVE goes out as a batch is handed out, on a
+pooled connection of its own, and its reply is read between jobs (`_ahead_redis`). Not on
+Redis Cluster, whose client routes each command itself: there `reserve` never reads ahead.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +42,8 @@ import redis.exceptions
 
 from bridge.exceptions import ConfigError, ConnectionLost, PayloadError, QueueError
 from bridge.queue import _redis_scripts as scripts
+from bridge.queue._ahead import ReadAhead, ReadsAhead, UnderWay
+from bridge.queue._ahead_redis import RedisReservation
 from bridge.queue.base import JobRow, NewJob, QueueIdentity, ReservedJob
 
 __all__ = [
@@ -139,20 +148,56 @@ def connect(
 def _wrapped() -> Iterator[None]:
     try:
         yield
-    except redis.exceptions.ConnectionError as exc:
-        raise ConnectionLost(f"Redis connection lost: {exc}") from exc
-    except redis.exceptions.TimeoutError as exc:
-        raise ConnectionLost(f"Redis timed out: {exc}") from exc
     except redis.exceptions.RedisError as exc:
-        raise QueueError(f"Redis error: {type(exc).__name__}: {exc}") from exc
+        raise _translated(exc) from exc
+
+
+def _translated(exc: Exception) -> QueueError:
+    """The `QueueError` a redis-py error (or any other, from a reply read elsewhere) becomes."""
+    if isinstance(exc, QueueError):
+        return exc
+    if isinstance(exc, redis.exceptions.ConnectionError):
+        error: QueueError = ConnectionLost(f"Redis connection lost: {exc}")
+    elif isinstance(exc, redis.exceptions.TimeoutError):
+        error = ConnectionLost(f"Redis timed out: {exc}")
+    else:
+        error = QueueError(f"Redis error: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _take_connection(pool: Any) -> Any:
+    """A connection of `pool`, connected."""
+    if _wants_command_name(pool.__class__):
+        return pool.get_connection("EVALSHA")
+    return pool.get_connection()
+
+
+@functools.cache
+def _wants_command_name(pool_class: Any) -> bool:
+    """Whether `get_connection` of `pool_class` must be given a command name (redis-py
+    before 5.3; later versions warn when given one). Asked once per class: it costs more
+    than taking the connection."""
+    named = inspect.signature(pool_class.get_connection).parameters.get("command_name")
+    return named is not None and named.default is inspect.Parameter.empty
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", _ERRORS) if isinstance(value, bytes) else str(value)
 
 
-class RedisQueue(QueueIdentity):
-    """One Redis connection's queues, used exactly as Laravel's `RedisQueue` uses them."""
+class RedisQueue(ReadsAhead, QueueIdentity):
+    """One Redis connection's queues, used exactly as Laravel's `RedisQueue` uses them.
+
+    A reservation (`reserve`) is one script: delete the `finished` reservations of the
+    queue, move due delayed and expired reserved jobs to the list, pop and reserve. With
+    `block_for_seconds` and nothing to hand out, it waits on `:notify` for a push and tries
+    once more. Reading `ahead` sends the same script on a pooled connection kept for it and
+    reads the reply between jobs (`_ahead_redis`); it never blocks, and a reservation made
+    when the one ahead found nothing blocks as usual. On Redis Cluster it does not read
+    ahead. A reply lost with the connection leaves the jobs it reserved in `:reserved`,
+    handed out again after `retry_after`, as after any lost reply.
+    """
 
     def __init__(
         self,
@@ -196,12 +241,20 @@ class RedisQueue(QueueIdentity):
         self._release = client.register_script(scripts.RELEASE)
         self._unreserve = client.register_script(scripts.UNRESERVE)
         self._clear = client.register_script(scripts.CLEAR)
+        self._reading = ReadAhead(
+            start=self._start_ahead,
+            reserve=self._reserve_now,
+            delete=self._delete_now,
+            unreserve=self.unreserve,
+        )
 
     #: Redis counts attempts in the payload, without a limit.
     attempts_limit = None
 
     def close(self) -> None:
-        """Close the client's connections (reopened when needed)."""
+        """Close the client's connections (reopened when needed), ending a reservation made
+        ahead unfinished (what it reserved waits for `retry_after`)."""
+        self._reading.abandon()
         with _wrapped():
             self.client.close()
 
@@ -269,26 +322,11 @@ class RedisQueue(QueueIdentity):
 
     # --- reservations ------------------------------------------------------------------
 
-    def reserve(
-        self,
-        queue: str,
-        *,
-        now: int,
-        limit: int = 1,
-        finished: Sequence[ReservedJob] = (),
-        ahead: int = 0,
+    def _reserve_now(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
     ) -> list[ReservedJob]:
-        """Reserve up to `limit` jobs of `queue`, oldest first, after migrating due ones.
-
-        One script: delete `finished` reservations of this queue, move due delayed and
-        expired reserved jobs to the list, pop and reserve. With `block_for_seconds` and
-        nothing to hand out, it waits on `:notify` for a push and tries once more. Never
-        reads `ahead`: the script is short, with no database time to hide.
-        """
-        mine = [job for job in finished if job.queue == queue]
-        others = [job for job in finished if job.queue != queue]
-        if others:
-            self.delete_many(others)
+        """The reservation made at once (see the class notes), blocking if asked to."""
+        mine = self._delete_others(queue, finished)
         rows = self._reserve_once(queue, now=now, limit=limit, finished=mine)
         if rows or self.block_for_seconds is None:
             return rows
@@ -299,10 +337,17 @@ class RedisQueue(QueueIdentity):
             return []
         return self._reserve_once(queue, now=now, limit=limit, finished=())
 
-    def _reserve_once(
-        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob]
-    ) -> list[ReservedJob]:
-        keys = self.keys(queue)
+    def _delete_others(self, queue: str, finished: Sequence[ReservedJob]) -> list[ReservedJob]:
+        """Delete the `finished` jobs of other queues (the script reaches one queue's keys
+        only) and return those of `queue`."""
+        mine = [job for job in finished if job.queue == queue]
+        if len(mine) < len(finished):
+            self._delete_now([job for job in finished if job.queue != queue])
+        return mine
+
+    def _reserve_args(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> tuple[list[str], list[Any]]:
         args: list[Any] = [
             now,
             now + self._retry_after_seconds,
@@ -311,39 +356,49 @@ class RedisQueue(QueueIdentity):
             len(finished),
         ]
         args += [_raw(_reserved_text(job)) for job in finished]
+        return list(self.keys(queue)), args
+
+    def _reserve_once(
+        self, queue: str, *, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> list[ReservedJob]:
+        keys, args = self._reserve_args(queue, now, limit, finished)
         with _wrapped():
-            flat = self._reserve(keys=list(keys), args=args)
-        out: list[ReservedJob] = []
-        for i in range(0, len(flat), 4):
-            job, reserved, attempts, job_id = flat[i : i + 4]
-            out.append(
-                ReservedJob(
-                    id=_text(job_id),
-                    queue=queue,
-                    payload=_text(job),
-                    attempts=int(attempts),
-                    reserved_at=now,
-                    available_at=now,
-                    created_at=now,
-                    reserved_payload=_text(reserved),
-                )
-            )
-        return out
+            flat = self._reserve(keys=keys, args=args)
+        return _reserved_jobs(queue, now, flat)
 
-    def poll(self) -> bool:
-        """False: nothing is reserved ahead (see `reserve`)."""
-        return False
+    def _start_ahead(
+        self, queue: str, now: int, limit: int, finished: Sequence[ReservedJob]
+    ) -> UnderWay | None:
+        """The RESERVE script sent on a pooled connection, its reply read later; None on
+        Redis Cluster."""
+        client = self.client
+        if isinstance(client, redis.cluster.RedisCluster):
+            return None
+        mine = self._delete_others(queue, finished)
+        keys, args = self._reserve_args(queue, now, limit, mine)
+        pool = client.connection_pool
+        with _wrapped():
+            connection = _take_connection(pool)
 
-    def end_reading_ahead(self) -> list[ReservedJob]:
-        """None: nothing is reserved ahead."""
-        return []
+        def on_end(healthy: bool) -> None:
+            if not healthy:
+                connection.disconnect()
+            pool.release(connection)
 
-    def delete(self, job: ReservedJob) -> None:
-        """Delete a finished job: its reservation leaves `:reserved` (no-op if already gone)."""
-        self.delete_many([job])
+        # From here on the reservation gives the connection back itself, through `on_end`.
+        return RedisReservation(
+            connection,
+            script=self._reserve,
+            keys=keys,
+            args=args,
+            now=now,
+            jobs=lambda flat: _reserved_jobs(queue, now, flat),
+            translate=_translated,
+            on_end=on_end,
+        )
 
-    def delete_many(self, jobs: Sequence[ReservedJob]) -> None:
-        """Delete finished jobs with one ZREM per queue."""
+    def _delete_now(self, jobs: Sequence[ReservedJob]) -> None:
+        """One ZREM per queue."""
         by_queue: dict[str, list[bytes]] = {}
         for job in jobs:
             by_queue.setdefault(job.queue, []).append(_raw(_reserved_text(job)))
@@ -501,6 +556,26 @@ class RedisQueue(QueueIdentity):
         for member, score in held:
             out.append(_row(len(out) + 1, queue, _text(member), int(score), 0))
         return out
+
+
+def _reserved_jobs(queue: str, now: int, flat: Any) -> list[ReservedJob]:
+    """The jobs of a RESERVE script's reply: job, reserved text, attempts, id for each."""
+    out: list[ReservedJob] = []
+    for i in range(0, len(flat), 4):
+        job, reserved, attempts, job_id = flat[i : i + 4]
+        out.append(
+            ReservedJob(
+                id=_text(job_id),
+                queue=queue,
+                payload=_text(job),
+                attempts=int(attempts),
+                reserved_at=now,
+                available_at=now,
+                created_at=now,
+                reserved_payload=_text(reserved),
+            )
+        )
+    return out
 
 
 def _row(position: int, queue: str, payload: str, reserved: int | None, due: int) -> JobRow:

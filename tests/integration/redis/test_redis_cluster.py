@@ -90,6 +90,17 @@ def test_push_reserve_release_expire_and_delete_on_the_cluster(
     assert q.size(tagged) == 0
 
 
+def test_reserve_does_not_read_ahead_on_the_cluster(cluster_queue: RedisQueue, tagged: str) -> None:
+    # The cluster client routes each command itself: no connection of its pool to keep.
+    for _ in range(4):
+        cluster_queue.push(PAYLOAD, queue=tagged, now=100)
+    first = cluster_queue.reserve(tagged, now=100, limit=2, ahead=2)
+    assert len(first) == 2 and not cluster_queue.poll()
+    assert cluster_queue.end_reading_ahead() == []
+    second = cluster_queue.reserve(tagged, now=100, limit=1, finished=first, ahead=2)
+    assert len(second) == 1 and cluster_queue.size(tagged) == 2
+
+
 def test_the_worker_drains_a_cluster_queue(cluster_queue: RedisQueue, tagged: str) -> None:
     app = App()
     seen: list[int] = []

@@ -82,7 +82,7 @@ def test_prefetch_reserves_in_batches_and_deletes_together(env: Env) -> None:
 def start_ahead(env: Env, start: Any) -> Any:
     """Put `start` in place of the in-memory queue's start of a reservation ahead (its
     arguments: queue, now, limit, finished rows); returns the real one."""
-    reading = env.queue._ahead
+    reading = env.queue._reading
     real = reading._start
     reading._start = start
     return real
