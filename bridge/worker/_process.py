@@ -11,13 +11,7 @@ which may batch those deletes. A `Class@method` string job is deleted once its h
 returns: Laravel leaves that to the handler (a PHP handler that forgets runs again after
 `retry_after`); a Python handler need not call `job.delete()`, though it may.
 
-Failure, in Laravel's order: record the batch failure (cancelling the batch on its first
-failure unless its options allow failures), run the app's `failed` hook, then move the row
-to `failed_jobs` (PHP-shaped exception text, `failed_at` as naive local time in the
-configured zone). Laravel deletes the row first and writes `failed_jobs` last, so a worker
-that dies in between loses the job; here the two go together (`Stores.fail`), or
-the failed row is written first. What only PHP can run is not attempted (a PHP job's own
-`failed()`, chain `catch` callbacks, batch closures); the bookkeeping around them is done.
+Releasing, leaving after a timeout and failing, in Laravel's order, are `_settle`'s.
 
 Nothing a row holds stops the worker: an undecodable payload, a row that is not UTF-8 text,
 a row already at the `attempts` column's limit (`JobQueue.attempts_limit`), and any row whose
@@ -32,11 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
-import uuid as uuid_module
 from collections.abc import Callable
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from bridge._typing import Clock
@@ -49,28 +39,22 @@ from bridge.exceptions import (
     PayloadError,
     PhpSerializeError,
     QueueError,
-    TimeoutExceeded,
     WorkerError,
 )
-from bridge.laravel.command import batch_allows_failures, decode_command
+from bridge.laravel.command import decode_command
 from bridge.laravel.encryption import Encrypter
 from bridge.laravel.payload import JobPayload
 from bridge.php import PhpDecoder
 from bridge.queue import ReservedJob, Stores
 from bridge.retry import (
     Fail,
-    MessageStyle,
-    decide_after_exception,
     decide_before_run,
-    decide_on_timeout,
-    decide_so_after_exception,
-    exceptions_exhausted,
     timeout_seconds,
 )
 from bridge.so import SoPayload
 from bridge.worker._chain import dispatch_next_in_chain
-from bridge.worker._exception_text import php_exception_text, php_outer_exception_text
 from bridge.worker._foreign import ForeignRows
+from bridge.worker._settle import Outcome, Settler
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
@@ -81,7 +65,6 @@ from bridge.worker.timeouts import JobTimer
 __all__ = ["Outcome", "Processor"]
 
 _DECODE_ERRORS = (PayloadError, PhpSerializeError)
-_MOVE_ATTEMPTS = 3
 
 
 def _is_utf8(text: str) -> bool:
@@ -92,27 +75,6 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _storable(text: str) -> str:
-    """`text` without lone surrogates (an exception message may quote a broken payload's
-    string), which no database driver would encode."""
-    if text.isascii():
-        return text
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-class Outcome(StrEnum):
-    """What became of a processed row."""
-
-    #: Succeeded; the row is still to be deleted (the loop may batch the deletes).
-    SUCCEEDED = "succeeded"
-    RELEASED = "released"
-    FAILED = "failed"
-    #: Timed out with attempts left: reserved until `retry_after`, as Laravel leaves it.
-    LEFT_RESERVED = "left_reserved"
-    #: No handler (or another dialect's row); handed back without using up an attempt.
-    HANDED_BACK = "handed_back"
 
 
 class Processor:
@@ -131,11 +93,9 @@ class Processor:
         on_hard_timeout: Callable[[], None],
         sleep: Callable[[float], object],
     ) -> None:
-        self._stores = stores
         queue = self._queue = stores.queue
         self._connection = queue.connection_name
         self._attempts_limit = queue.attempts_limit
-        self._failed = stores.failed
         self._batches = stores.batches
         self._app = app
         self._options = options
@@ -144,11 +104,9 @@ class Processor:
         self._worker_name = options.name
         self._defaults = options.retry_defaults
         self._clock = clock
-        self._sleep = sleep
         self._encrypter = encrypter
         # Kept for the worker's life: its token caches make each next command cheaper.
         self._decoder = PhpDecoder()
-        self._counter = counter
         self._logger = logger
         self._records = RecordMaker(logger, pathname=__file__, func="process")
         self._after_hard_timeout = on_hard_timeout
@@ -156,6 +114,15 @@ class Processor:
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
         )
         self._foreign = ForeignRows(stores=stores, options=options, clock=clock, logger=logger)
+        self._settle = Settler(
+            stores=stores,
+            options=options,
+            clock=clock,
+            counter=counter,
+            logger=logger,
+            log=self._log,
+            sleep=sleep,
+        )
         self._lock = threading.Lock()
         self._current: tuple[Job, HandlerSpec] | None = None
         self._abandoned = False
@@ -209,7 +176,7 @@ class Processor:
         except Exception as exc:
             error = PayloadError(f"the job could not be processed: {type(exc).__name__}: {exc}")
             error.__cause__ = exc
-            return self.fail(reserved, None, None, error)
+            return self._settle.fail(reserved, None, None, error)
 
     def _process(self, reserved: ReservedJob) -> Outcome:
         other = self._dialect.foreign(reserved.payload)
@@ -226,7 +193,7 @@ class Processor:
             payload = self._decode(text)
         except PayloadError as exc:
             self._log(logging.INFO, f"Processing: job {reserved.id}", reserved, None, "processing")
-            return self.fail(reserved, None, None, exc)
+            return self._settle.fail(reserved, None, None, exc)
         job, spec, undecodable = self._read(reserved, payload)
         if isinstance(payload, SoPayload):
             message = (
@@ -239,11 +206,11 @@ class Processor:
                 payload, attempts=reserved.attempts, defaults=self._defaults, now=self._clock()
             )
             if isinstance(decision, Fail):
-                return self.fail(reserved, job, spec, MaxAttemptsExceeded(decision.message))
+                return self._settle.fail(reserved, job, spec, MaxAttemptsExceeded(decision.message))
         if spec is None:
             return self._unknown(reserved, job)
         if undecodable is not None:
-            return self.fail(reserved, job, spec, undecodable)
+            return self._settle.fail(reserved, job, spec, undecodable)
         return self._run(reserved, job, spec)
 
     def _read(
@@ -277,7 +244,7 @@ class Processor:
             f"{name} has been attempted {limit} times, as many as the"
             " jobs.attempts column can count; it is failed rather than reserved again."
         )
-        return self.fail(reserved, job, None, error)
+        return self._settle.fail(reserved, job, None, error)
 
     def _unknown(self, reserved: ReservedJob, job: Job) -> Outcome:
         payload = job.payload
@@ -288,7 +255,7 @@ class Processor:
                 else payload.command_name or payload.job
             )
             error = HandlerNotFound(f"No Python handler is registered for {name}.")
-            return self.fail(reserved, job, None, error)
+            return self._settle.fail(reserved, job, None, error)
         # At least a second: a row available again at once would be this worker's next one.
         # In place, with the reservation's count taken back: one atomic step, so no crash
         # can leave the job twice (or not at all) on the queue, and handing back costs no
@@ -330,18 +297,18 @@ class Processor:
             return Outcome.LEFT_RESERVED
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         if timer.fired:
-            return self._timed_out(reserved, job, spec)
+            return self._settle.timed_out(reserved, job, spec)
         requested = job.requested
         if requested == "fail":
             failure = job.requested_failure
             assert failure is not None
-            return self.fail(reserved, job, spec, failure, stack=job.failure_stack)
+            return self._settle.fail(reserved, job, spec, failure, stack=job.failure_stack)
         if requested == "release":
-            return self._release(reserved, job, job.requested_delay_seconds, raised)
+            return self._settle.release(reserved, job, job.requested_delay_seconds, raised)
         if raised is not None and requested is None:
             if isinstance(raised, ModelNotFound) and isinstance(payload, JobPayload):
                 return self._model_missing(reserved, job, spec, raised)
-            return self._after_exception(reserved, job, spec, raised)
+            return self._settle.after_exception(reserved, job, spec, raised)
         if raised is not None:
             self._logger.warning(
                 "%s raised after asking to %s the job; the %s stands",
@@ -365,7 +332,7 @@ class Processor:
                     f" dispatched: {type(exc).__name__}: {exc}"
                 )
                 error.__cause__ = exc
-                return self.fail(reserved, job, spec, error)
+                return self._settle.fail(reserved, job, spec, error)
         message = f"Processed:  {payload.name} ({duration_ms} ms)"
         self._log(logging.INFO, message, reserved, job, "processed", duration_ms=duration_ms)
         return Outcome.SUCCEEDED
@@ -402,84 +369,11 @@ class Processor:
         payload = job.payload
         assert isinstance(payload, JobPayload)
         if not payload.delete_when_missing_models:
-            return self.fail(reserved, job, spec, exc)
+            return self._settle.fail(reserved, job, spec, exc)
         self._batch_success(job, int(self._clock()))
         message = f"Deleted:    {payload.name} (missing model: {exc})"
         self._log(logging.INFO, message, reserved, job, "deleted_missing_model")
         return Outcome.SUCCEEDED
-
-    def _count_exception(self, payload: JobPayload) -> int | None:
-        if self._counter is None or payload.uuid is None or payload.max_exceptions is None:
-            return None
-        count = self._counter.increment(payload.uuid, now=self._clock())
-        if exceptions_exhausted(payload, count):
-            self._counter.forget(payload.uuid)
-        return count
-
-    def _after_exception(
-        self, reserved: ReservedJob, job: Job, spec: HandlerSpec, exc: Exception
-    ) -> Outcome:
-        payload = job.payload
-        if isinstance(payload, SoPayload):
-            decision = decide_so_after_exception(
-                payload, attempts=reserved.attempts, tries=self._options.tries
-            )
-        else:
-            decision = decide_after_exception(
-                payload,
-                attempts=reserved.attempts,
-                exception_count=self._count_exception(payload),
-                defaults=self._defaults,
-                now=self._clock(),
-            )
-        if isinstance(decision, Fail):
-            return self.fail(reserved, job, spec, exc)
-        return self._release(reserved, job, decision.delay_seconds, exc)
-
-    def _release(
-        self, reserved: ReservedJob, job: Job, delay_seconds: int, exc: BaseException | None
-    ) -> Outcome:
-        now = int(self._clock())
-        if self._dialect.releases_in_place:
-            self._queue.release_in_place(reserved, now=now, delay_seconds=delay_seconds)
-        else:
-            self._queue.release(reserved, now=now, delay_seconds=delay_seconds)
-        reason = f": {type(exc).__name__}: {exc}" if exc is not None else ""
-        self._log(
-            logging.INFO,
-            f"Released:   {job.name} (after {delay_seconds} s){reason}",
-            reserved,
-            job,
-            "released",
-            delay_seconds=delay_seconds,
-            reason=str(exc) if exc is not None else None,
-            # The attempt's traceback in the log: the job may succeed later, and then no
-            # failed_jobs row ever tells what went wrong this time.
-            exception_class=type(exc).__name__ if exc is not None else None,
-            traceback="".join(traceback.format_exception(exc)) if exc is not None else None,
-        )
-        return Outcome.RELEASED
-
-    def _timed_out(self, reserved: ReservedJob, job: Job, spec: HandlerSpec) -> Outcome:
-        payload = job.payload
-        if isinstance(payload, JobPayload):
-            decision = decide_on_timeout(
-                payload,
-                attempts=reserved.attempts,
-                exception_count=self._count_exception(payload),
-                defaults=self._defaults,
-                now=self._clock(),
-            )
-            if isinstance(decision, Fail):
-                error = (
-                    MaxAttemptsExceeded(decision.message)
-                    if self._defaults.message_style is MessageStyle.LEGACY
-                    else TimeoutExceeded(decision.message)
-                )
-                return self.fail(reserved, job, spec, error)
-        message = f"Timed out:  {payload.name} (left reserved until retry_after)"
-        self._log(logging.WARNING, message, reserved, job, "timed_out")
-        return Outcome.LEFT_RESERVED
 
     def _hard_timeout(self) -> None:
         """Watchdog thread: the handler ignored its timeout; settle the job, end the process."""
@@ -492,97 +386,6 @@ class Processor:
         try:
             message = f"Hard timeout: {job.name} did not stop; ending the worker process"
             self._log(logging.ERROR, message, job.reserved, job, "hard_timeout")
-            self._timed_out(job.reserved, job, spec)
+            self._settle.timed_out(job.reserved, job, spec)
         finally:
             self._after_hard_timeout()
-
-    # --- failing --------------------------------------------------------------------------
-
-    def fail(
-        self,
-        reserved: ReservedJob,
-        job: Job | None,
-        spec: HandlerSpec | None,
-        error: BaseException,
-        *,
-        stack: list[traceback.FrameSummary] | None = None,
-    ) -> Outcome:
-        """Fail a job as Laravel's worker does (see the module docstring for the order);
-        `job` is None for a row whose payload did not decode."""
-        now = self._clock()
-        payload = job.payload if job is not None else None
-        uuid = payload.uuid if payload is not None else None
-        batch_id = job.batch_id if job is not None else None
-        if batch_id and uuid and self._batches is not None:
-            batch = self._batches.find(batch_id)
-            if batch is not None:
-                self._batches.record_failure(
-                    batch_id,
-                    uuid,
-                    now=int(now),
-                    allow_failures=batch_allows_failures(batch.options),
-                )
-        if spec is not None and spec.failed is not None and job is not None:
-            try:
-                spec.failed(job, error)
-            except Exception:
-                self._logger.exception(
-                    "The failed hook of %s raised", spec.name, extra={"bridge": {"uuid": uuid}}
-                )
-        if uuid is None and self._failed.has_uuid:
-            # The column is NOT NULL and unique: a fresh uuid keeps the payload recorded.
-            uuid = str(uuid_module.uuid4())
-        if self._dialect.failure_text_is_outer_only:
-            text = php_outer_exception_text(error, fallback_stack=stack)
-        else:
-            text = php_exception_text(error, fallback_stack=stack)
-        text = _storable(text)
-        failed_at = datetime.fromtimestamp(int(now), self._options.timezone).replace(tzinfo=None)
-        self._move_to_failed(reserved, payload, uuid, text, failed_at)
-        name = payload.name if payload is not None else f"job {reserved.id}"
-        self._log(
-            logging.ERROR,
-            f"Failed:     {name}: {text.partition(chr(10))[0]}",
-            reserved,
-            job,
-            "failed",
-            reason=str(error) or type(error).__name__,
-            exception_class=type(error).__name__,
-            traceback=text,
-        )
-        return Outcome.FAILED
-
-    def _move_to_failed(
-        self,
-        reserved: ReservedJob,
-        payload: JobPayload | SoPayload | None,
-        uuid: str | None,
-        text: str,
-        failed_at: datetime,
-    ) -> None:
-        row = self._dialect.failed_row(
-            reserved.payload,
-            reserved.queue,
-            payload,
-            job_id=reserved.id,
-            attempts=reserved.attempts,
-        )
-        # Until the move succeeds the row stays reserved in `jobs`, and comes back after
-        # retry_after to be failed again.
-        for attempt in range(1, _MOVE_ATTEMPTS + 1):
-            try:
-                self._stores.fail(
-                    reserved, uuid=uuid, exception=text, failed_at=failed_at, as_row=row
-                )
-                return
-            except QueueError as exc:
-                if attempt == _MOVE_ATTEMPTS:
-                    self._logger.error(
-                        "Could not move job %s to failed_jobs (%s); it stays in jobs and comes"
-                        " back after retry_after",
-                        reserved.id,
-                        exc,
-                        extra={"bridge": {"event": "failed_jobs_unwritten", "uuid": uuid}},
-                    )
-                    raise
-                self._sleep(self._options.error_sleep_seconds)

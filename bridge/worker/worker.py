@@ -38,8 +38,9 @@ from bridge._typing import Clock
 from bridge.exceptions import QueueAccessError, QueueError, SchemaError
 from bridge.laravel.encryption import Encrypter
 from bridge.queue import ReservedJob, Stores
-from bridge.worker._process import Outcome, Processor
+from bridge.worker._process import Processor
 from bridge.worker._reservations import Reservations
+from bridge.worker._settle import Outcome
 from bridge.worker._stop import StopRequest
 from bridge.worker.app import App
 from bridge.worker.counters import ExceptionCounter, InMemoryExceptionCounter
