@@ -205,7 +205,10 @@ class JobPayload:
         made.delay = _opt_int(raw, "delay")
         made.raw = raw
         made.text = text
-        made.__class__ = cls
+        if cls is not JobPayload:
+            # A subclass may have another layout (a `__dict__`): its own `__init__` builds it.
+            return cls(**{name: getattr(made, name) for name in _Unfrozen.__slots__})
+        made.__class__ = JobPayload
         return made  # type: ignore[no-any-return]
 
     @property

@@ -101,3 +101,12 @@ def test_payload_json_reads_as_json_loads(text: str) -> None:
         return
     payload = JobPayload.from_json(text)
     assert repr(payload.raw) == repr(expected)
+
+
+def test_a_subclass_parses_to_itself() -> None:
+    class Mine(JobPayload):  # no slots of its own: another layout than JobPayload's
+        pass
+
+    payload = Mine.from_json(TEXT)
+    assert type(payload) is Mine
+    assert _fields_of(payload) == _fields_of(JobPayload.from_json(TEXT))
