@@ -241,6 +241,8 @@ def php_truthy(value: Any) -> bool:
     What Laravel's `if ($job->x)` and `$a ?: $b` see, where Python's truth would call `"0"`
     true. Objects are true; NAN is true in both.
     """
+    if value is False or value is None:
+        return False  # first: what most payload flags hold (`isinstance` with a union is slow)
     if isinstance(value, str | bytes):
         return value not in ("", "0", b"", b"0")
     if isinstance(value, list | tuple | dict):

@@ -295,7 +295,7 @@ class Processor:
         if abandoned:
             # The watchdog settled this job and is ending the process; touch nothing.
             return Outcome.LEFT_RESERVED
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        ended = time.perf_counter()
         if timer.fired:
             return self._settle.timed_out(reserved, job, spec)
         requested = job.requested
@@ -333,8 +333,12 @@ class Processor:
                 )
                 error.__cause__ = exc
                 return self._settle.fail(reserved, job, spec, error)
-        message = f"Processed:  {payload.name} ({duration_ms} ms)"
-        self._log(logging.INFO, message, reserved, job, "processed", duration_ms=duration_ms)
+        # Worked out only for a record that is kept: rounding and rendering a float cost
+        # more than the rest of a trivial job's success.
+        if self._logger.isEnabledFor(logging.INFO):
+            duration_ms = round((ended - started) * 1000, 2)
+            message = f"Processed:  {payload.name} ({duration_ms} ms)"
+            self._log(logging.INFO, message, reserved, job, "processed", duration_ms=duration_ms)
         return Outcome.SUCCEEDED
 
     def _chain_and_batch(self, reserved: ReservedJob, payload: JobPayload, job: Job) -> None:

@@ -60,3 +60,53 @@ def test_fail_on_timeout_is_read_as_php_tests_it(value: object, fails: bool) -> 
     raw = json.loads(TEXT)
     raw["failOnTimeout"] = value
     assert JobPayload.from_raw(raw).fail_on_timeout is fails
+
+
+def _fields_of(payload: JobPayload) -> dict[str, object]:
+    return {name: getattr(payload, name) for name in JobPayload.__dataclass_fields__}
+
+
+def test_parsed_payload_is_the_dataclass_its_fields_make() -> None:
+    """`from_raw` fills the slots itself: the result must be what the dataclass's own
+    constructor makes of the same fields, frozen, equal, with the same repr."""
+    payload = JobPayload.from_json(TEXT)
+    built = JobPayload(**_fields_of(payload))  # type: ignore[arg-type]
+    assert type(payload) is JobPayload
+    assert payload == built
+    assert repr(payload) == repr(built)
+    assert _fields_of(payload) == _fields_of(built)
+    assert payload.retry_until == 100 and payload.created_at == 5 and payload.text == TEXT
+    for each in (payload, built):
+        with pytest.raises(AttributeError):
+            each.uuid = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [TEXT, f" {TEXT}", f"{TEXT}\n", f"\ufeff{TEXT}", f"{TEXT}{{}}", TEXT[:-1], "[1]", "{", "",
+     '{"job":"A","x":NaN}', '{"job":"A","x":1e400}', '{"job":"A","a":1,"a":2}'],
+)  # fmt: skip
+def test_payload_json_reads_as_json_loads(text: str) -> None:
+    """The payload is decoded as `json.loads` decodes it, and refused with its message."""
+    try:
+        expected = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(PayloadError) as caught:
+            JobPayload.from_json(text)
+        assert str(caught.value) == f"payload is not valid JSON: {exc}"
+        return
+    if not isinstance(expected, dict):
+        with pytest.raises(PayloadError, match="not a JSON object"):
+            JobPayload.from_json(text)
+        return
+    payload = JobPayload.from_json(text)
+    assert repr(payload.raw) == repr(expected)
+
+
+def test_a_subclass_parses_to_itself() -> None:
+    class Mine(JobPayload):  # no slots of its own: another layout than JobPayload's
+        pass
+
+    payload = Mine.from_json(TEXT)
+    assert type(payload) is Mine
+    assert _fields_of(payload) == _fields_of(JobPayload.from_json(TEXT))

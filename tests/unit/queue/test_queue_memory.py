@@ -52,6 +52,19 @@ def test_push_reserve_counts_attempts_and_orders_by_id() -> None:
     assert q.size("default") == 2
 
 
+def test_reserve_takes_rows_in_id_order_after_they_changed_state() -> None:
+    """Rows handed back, released (a new id) and reclaimed are still taken lowest id first."""
+    q = InMemoryQueue(retry_after_seconds=60)
+    ids = [q.push(str(i), queue="default", now=NOW) for i in range(4)]
+    first, second, third, fourth = q.reserve("default", now=NOW, limit=4)
+    released = q.release(second, now=NOW, delay_seconds=0)
+    assert q.unreserve(fourth) and q.release_in_place(third, now=NOW)
+    assert [j.id for j in q.reserve("default", now=NOW, limit=5)] == [ids[2], ids[3], released]
+    (reclaimed,) = q.reserve("default", now=NOW + 60, limit=1)
+    assert (reclaimed.id, reclaimed.attempts) == (first.id, 2)
+    assert [r.id for r in q.rows()] == [*ids[:1], *ids[2:], released]
+
+
 def test_delayed_job_is_invisible_until_available() -> None:
     q = InMemoryQueue()
     q.push("late", queue="default", now=NOW, delay_seconds=30)
