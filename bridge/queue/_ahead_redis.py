@@ -3,14 +3,14 @@
 A RESERVE of 64 jobs keeps the Redis server busy about 22 us per job (cjson decoding and
 encoding each payload, the ZADDs: measured on a 2-CPU machine), during which a worker
 calling it and waiting for its reply does nothing. Sent as the worker takes a batch
-(`_ahead`), its reply is read between two jobs once it has arrived (`poll`), so the server
-runs the script while the jobs run. Nothing runs on another thread, for the reason `_ahead_mysql`
+(`_ahead`), its reply is read when the worker needs the next batch, so the server runs the
+script while the jobs run. Nothing runs on another thread, for the reason `_ahead_mysql`
 gives.
 
 The script goes on a connection taken from the client's pool and kept by the reservation
 until its reply is read: given back when the reply came, dropped after any error (a reply
 half read, or one still coming, would be read by the next command on it). The calls are
-redis-py's public ones on a `Connection`: `send_command`, `can_read`, `read_response`.
+redis-py's public ones on a `Connection`: `send_command`, `read_response`.
 
 The script is sent by its SHA (EVALSHA), as `Script` does. A server that does not have it
 cached (restarted, or `SCRIPT FLUSH`) answers NOSCRIPT without running anything; the
@@ -67,16 +67,9 @@ class RedisReservation(UnderWay):
             raise error from exc
 
     def poll(self) -> None:
-        """Read the reply if it has arrived, without waiting."""
-        if self.done:
-            return
-        try:
-            arrived = self._connection.can_read(timeout=0)
-        except Exception as exc:
-            self._fail(self._translate(exc))
-            return
-        if arrived:
-            self._step()
+        """Nothing to move on: the server runs the script whether or not its reply is read,
+        and the reply waits in the socket (or the server's output buffer) until `wait`.
+        Looking for it between jobs would cost a system call per job and gain nothing."""
 
     def _step(self) -> None:
         try:

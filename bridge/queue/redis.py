@@ -21,7 +21,8 @@ push enqueue twice, and a reservation whose reply is lost comes back after `retr
 
 A worker's reading ahead (`reserve(..., ahead=)`) hides the server's time in the script
 (about half of a reservation's): the next RESERVE goes out as a batch is handed out, on a
-pooled connection of its own, and its reply is read between jobs (`_ahead_redis`). Not on
+pooled connection of its own, and its reply is read as the next batch is needed
+(`_ahead_redis`). Not on
 Redis Cluster, whose client routes each command itself: there `reserve` never reads ahead.
 """
 
@@ -193,10 +194,10 @@ class RedisQueue(ReadsAhead, QueueIdentity):
     queue, move due delayed and expired reserved jobs to the list, pop and reserve. With
     `block_for_seconds` and nothing to hand out, it waits on `:notify` for a push and tries
     once more. Reading `ahead` sends the same script on a pooled connection kept for it and
-    reads the reply between jobs (`_ahead_redis`); it never blocks, and a reservation made
-    when the one ahead found nothing blocks as usual. On Redis Cluster it does not read
-    ahead. A reply lost with the connection leaves the jobs it reserved in `:reserved`,
-    handed out again after `retry_after`, as after any lost reply.
+    reads the reply when the next batch is needed (`_ahead_redis`); it never blocks, and a
+    reservation made when the one ahead found nothing blocks as usual. On Redis Cluster it
+    does not read ahead. A reply lost with the connection leaves the jobs it reserved in
+    `:reserved`, handed out again after `retry_after`, as after any lost reply.
     """
 
     def __init__(
