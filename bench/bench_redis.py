@@ -218,8 +218,16 @@ def main() -> None:
                 fill(dispatcher, n)
                 best("laravel", n / timed(lambda: laravel_drain(environ)))
                 check_empty(queue, engine)
-                for batch, ahead in ((1, True), (16, True), (64, True), (64, False)):
+                for batch, ahead, quiet in (
+                    (1, True, False),
+                    (16, True, False),
+                    (64, True, False),
+                    (64, False, False),
+                    (64, True, True),
+                ):
                     fill(dispatcher, n)
+                    # Quiet: no per-job lines, as `bridge work --log-level WARNING` runs.
+                    logger.setLevel(logging.WARNING if quiet else logging.INFO)
                     worker = Worker(
                         stores=Stores(queue=queue, failed=failed),
                         app=app,
@@ -231,10 +239,11 @@ def main() -> None:
                             read_ahead=ahead,
                         ),
                     )
-                    best(f"bridge{batch}{'' if ahead else '-plain'}", n / timed(worker.run))
+                    suffix = "-quiet" if quiet else "" if ahead else "-plain"
+                    best(f"bridge{batch}{suffix}", n / timed(worker.run))
                     check_empty(queue, engine)
-                    if not ahead:
-                        continue  # the raw loop never reads ahead: measured once per batch
+                    if not ahead or quiet:
+                        continue  # the raw loop does neither: measured once per batch
                     fill(dispatcher, n)
                     best(f"raw{batch}", n / timed(lambda b=batch: raw_drain(queue, b)))
                     check_empty(queue, engine)
@@ -287,6 +296,7 @@ def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[flo
         ("16", "prefetch 16"),
         ("64", "prefetch 64"),
         ("64-plain", "prefetch 64, no read-ahead"),
+        ("64-quiet", "prefetch 64, no per-job lines (`--log-level WARNING`)"),
     ):
         bridge, raw = rates[f"bridge{key}"], rates[f"raw{key.split('-')[0]}"]
         lines.append(
@@ -306,7 +316,8 @@ def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[flo
         " the previous batch in the same call), no job run; dispatch's is the PUSH script with"
         " prebuilt payloads, one per call (single) or 500 per call (bulk). Dispatch rates are"
         " medians of turns (a block of 200 single or 500 bulk jobs each for Laravel, bridge"
-        " and raw in turn); worker rates the best of the rounds.",
+        " and raw in turn); worker rates the best of the rounds. Laravel's worker and every"
+        " other bridge row write a Processing and a Processed line per job (to /dev/null).",
     ]
     return "\n".join(lines) + "\n"
 
