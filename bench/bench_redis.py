@@ -89,9 +89,10 @@ def fill(dispatcher: Dispatcher, count: int) -> None:
         )
 
 
-def laravel_drain(environ: dict[str, str]) -> None:
+def laravel_drain(environ: dict[str, str], *, quiet: bool = False) -> None:
     argv = ["php", "-d", f"auto_prepend_file={NOOP_PHP}", str(WORK_PHP), "redis"]
     argv += [f"--queue={QUEUE}", "--stop-when-empty", "--sleep=0", "--tries=1"]
+    argv += ["--quiet"] if quiet else []
     done = subprocess.run(
         argv, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600
     )
@@ -218,6 +219,9 @@ def main() -> None:
                 fill(dispatcher, n)
                 best("laravel", n / timed(lambda: laravel_drain(environ)))
                 check_empty(queue, engine)
+                fill(dispatcher, n)
+                best("laravel-quiet", n / timed(lambda: laravel_drain(environ, quiet=True)))
+                check_empty(queue, engine)
                 for batch, ahead, quiet in (
                     (1, True, False),
                     (16, True, False),
@@ -290,6 +294,8 @@ def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[flo
         "| what | jobs/s | vs Laravel 8 | vs raw redis-py loop |",
         "|---|---|---|---|",
         f"| Laravel `queue:work redis` | {rates['laravel']:,.0f} | 1.00 | |",
+        f"| Laravel `queue:work redis --quiet` | {rates['laravel-quiet']:,.0f}"
+        f" | 1.00 (of itself) | |",
     ]
     for key, label in (
         ("1", "prefetch 1"),
@@ -299,8 +305,14 @@ def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[flo
         ("64-quiet", "prefetch 64, no per-job lines (`--log-level WARNING`)"),
     ):
         bridge, raw = rates[f"bridge{key}"], rates[f"raw{key.split('-')[0]}"]
+        # Quiet against quiet: each worker's own lines cost it something.
+        laravel, of = (
+            (rates["laravel-quiet"], " (of `--quiet`)")
+            if key.endswith("quiet")
+            else (rates["laravel"], "")
+        )
         lines.append(
-            f"| bridge worker, {label} | {bridge:,.0f} | {bridge / rates['laravel']:.1f}x"
+            f"| bridge worker, {label} | {bridge:,.0f} | {bridge / laravel:.1f}x{of}"
             f" | {bridge / raw:.2f} (raw {raw:,.0f}) |"
         )
     for mode in ("single", "bulk"):
@@ -316,8 +328,9 @@ def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[flo
         " the previous batch in the same call), no job run; dispatch's is the PUSH script with"
         " prebuilt payloads, one per call (single) or 500 per call (bulk). Dispatch rates are"
         " medians of turns (a block of 200 single or 500 bulk jobs each for Laravel, bridge"
-        " and raw in turn); worker rates the best of the rounds. Laravel's worker and every"
-        " other bridge row write a Processing and a Processed line per job (to /dev/null).",
+        " and raw in turn); worker rates the best of the rounds. Laravel's worker and bridge's"
+        " write a Processing and a Processed line per job (to /dev/null), except in the two"
+        " quiet rows, which are compared with each other.",
     ]
     return "\n".join(lines) + "\n"
 
