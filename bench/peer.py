@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_DIR = Path(os.environ.get("LARAVEL_LIVE_DIR", ROOT.parent / "shared" / "laravel-live"))
-WASM_DIR = Path(os.environ.get("BRIDGE_PHP_WASM_DIR", ROOT / ".php-wasm"))
+WASM_DIR = Path(os.environ.get("BRIDGE_PHP_WASM_DIR") or ROOT / ".php-wasm")
 FRAMEWORKS = {"12": "12.67.0", "13": "13.26.1"}
 
 

