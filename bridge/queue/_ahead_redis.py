@@ -33,7 +33,12 @@ __all__ = ["RedisReservation"]
 
 
 class RedisReservation(UnderWay):
-    """One RESERVE script call whose reply is read later, on a connection only it uses."""
+    """One RESERVE script call whose reply is read later, on a connection only it uses.
+
+    `poll` (the base's) does nothing: the server runs the script whether or not its reply
+    is read, and the reply waits in the socket until `wait`; looking for it between jobs
+    would cost a system call per job and gain nothing.
+    """
 
     def __init__(
         self,
@@ -65,11 +70,6 @@ class RedisReservation(UnderWay):
             error = translate(exc)
             self._fail(error)
             raise error from exc
-
-    def poll(self) -> None:
-        """Nothing to move on: the server runs the script whether or not its reply is read,
-        and the reply waits in the socket (or the server's output buffer) until `wait`.
-        Looking for it between jobs would cost a system call per job and gain nothing."""
 
     def _step(self) -> None:
         try:
