@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bridge._frozen import thawed
 from bridge.exceptions import EncryptionError, PayloadDecodeError, PayloadError
 from bridge.laravel._json import php_float_repr, php_json_encode
 from bridge.laravel._ready import ready_command, ready_payload
@@ -180,9 +181,8 @@ class JobPayload:
                 raise PayloadDecodeError(f"payload 'backoff' must be a string, not {backoff!r}")
             backoff = str(backoff)
         uuid, display_name = raw.get("uuid"), raw.get("displayName")
-        # The dataclass's `__init__` sets each of the 15 fields through `object.__setattr__`
-        # (it is frozen), a few microseconds per job for a worker; `_Unfrozen` has the same
-        # slots and plain assignment, and the finished object becomes a `JobPayload`.
+        # Filled without the frozen dataclass's `__init__` (see `bridge._frozen`): this runs
+        # for every job a worker takes.
         made: Any = _Unfrozen()
         made.uuid = uuid if isinstance(uuid, str) else None
         made.display_name = display_name if isinstance(display_name, str) else None
@@ -296,12 +296,7 @@ class JobPayload:
         return JobPayload.from_raw(raw, text=text)
 
 
-class _Unfrozen:
-    """`JobPayload`'s slots without its frozen `__setattr__`: `from_raw` fills one and turns
-    it into a `JobPayload` (`__class__` assignment, allowed between classes of one layout;
-    Python checks that the slots match)."""
-
-    __slots__ = JobPayload.__slots__
+_Unfrozen = thawed(JobPayload)  # see `from_raw`
 
 
 def timestamp_of(value: Any) -> int | None:

@@ -41,6 +41,7 @@ import redis
 import redis.cluster
 import redis.exceptions
 
+from bridge._frozen import thawed
 from bridge.exceptions import ConfigError, ConnectionLost, PayloadError, QueueError
 from bridge.queue import _redis_scripts as scripts
 from bridge.queue._ahead import ReadAhead, ReadsAhead, UnderWay
@@ -562,21 +563,24 @@ class RedisQueue(ReadsAhead, QueueIdentity):
 def _reserved_jobs(queue: str, now: int, flat: Any) -> list[ReservedJob]:
     """The jobs of a RESERVE script's reply: job, reserved text, attempts, id for each."""
     out: list[ReservedJob] = []
-    for i in range(0, len(flat), 4):
-        job, reserved, attempts, job_id = flat[i : i + 4]
-        out.append(
-            ReservedJob(
-                id=_text(job_id),
-                queue=queue,
-                payload=_text(job),
-                attempts=int(attempts),
-                reserved_at=now,
-                available_at=now,
-                created_at=now,
-                reserved_payload=_text(reserved),
-            )
-        )
+    append = out.append
+    for job, reserved, attempts, job_id in zip(
+        flat[0::4], flat[1::4], flat[2::4], flat[3::4], strict=True
+    ):
+        # Built without the frozen dataclass's `__init__`: this runs for every job.
+        made: Any = _ReservedFill()
+        made.id = _text(job_id)
+        made.queue = queue
+        made.payload = _text(job)
+        made.attempts = int(attempts)
+        made.reserved_at = made.available_at = made.created_at = now
+        made.reserved_payload = _text(reserved)
+        made.__class__ = ReservedJob
+        append(made)
     return out
+
+
+_ReservedFill = thawed(ReservedJob)
 
 
 def _row(position: int, queue: str, payload: str, reserved: int | None, due: int) -> JobRow:

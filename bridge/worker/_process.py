@@ -158,7 +158,7 @@ class Processor:
             fields.update(more)
         # `Logger.log` without its caller lookup (a stack walk per record): the caller is
         # always this method.
-        logger.handle(self._records.make(level, message, {"bridge": fields}))
+        logger.handle(self._records.make(level, message, fields))
 
     # --- deciding -------------------------------------------------------------------------
 

@@ -33,6 +33,11 @@ LOGGER_NAME = "bridge.worker"
 
 _new_record = logging.LogRecord.__new__
 _STOCK_MAKE_RECORD = logging.Logger.makeRecord
+_record_factory = logging.getLogRecordFactory
+_level_name = logging.getLevelName
+_LogRecord = logging.LogRecord
+_now = time.time
+_thread_id = threading.get_ident
 
 
 class RecordMaker:
@@ -42,6 +47,7 @@ class RecordMaker:
     every record; those cannot change between two records of one thread in one process, so
     they are copied from a template record. A record factory or a logger class of your own
     gets `makeRecord` itself. The record then goes through `Logger.handle` like any other.
+    Two records are made per job, so every step here counts: no tuple, no dict of extras.
     """
 
     def __init__(self, logger: logging.Logger, *, pathname: str, func: str) -> None:
@@ -52,43 +58,46 @@ class RecordMaker:
         self._template: dict[str, Any] = {}
         # The fork generation (standing in for the pid, a system call to read) and the
         # thread the template was made in.
-        self._owner = (-1, 0)
+        self._generation = -1
+        self._thread = 0
         self._created = self._relative = 0.0
 
-    def make(self, level: int, message: str, extra: dict[str, Any]) -> logging.LogRecord:
-        """A record of `message` at `level` with the `extra` attributes set on it."""
+    def make(self, level: int, message: str, fields: dict[str, Any]) -> logging.LogRecord:
+        """A record of `message` at `level`, with the event's `fields` as `record.bridge`."""
         logger = self._logger
-        if (
-            logging.getLogRecordFactory() is not logging.LogRecord
-            or type(logger).makeRecord is not _STOCK_MAKE_RECORD
-        ):
+        if _record_factory() is not _LogRecord or type(logger).makeRecord is not _STOCK_MAKE_RECORD:
             return logger.makeRecord(
-                logger.name, level, self._pathname, 0, message, (), None, self._func, extra
-            )
-        owner = (generation(), threading.get_ident())
-        if owner != self._owner:
-            made = logging.LogRecord(
-                logger.name, level, self._pathname, 0, "", (), None, self._func
-            )
-            self._template, self._owner = vars(made), owner
-            self._created, self._relative = made.created, made.relativeCreated
-        now = time.time()
-        fields = self._template.copy()
-        fields.update(extra)
-        fields["msg"] = message
-        fields["levelno"] = level
-        fields["levelname"] = logging.getLevelName(level)
-        fields["created"] = now
-        fields["msecs"] = int((now - int(now)) * 1000) + 0.0
-        fields["relativeCreated"] = self._relative + (now - self._created) * 1000
-        record = _new_record(logging.LogRecord)
-        record.__dict__ = fields
-        return record
+                logger.name, level, self._pathname, 0, message, (), None, self._func,
+                {"bridge": fields},
+            )  # fmt: skip
+        if generation() != self._generation or _thread_id() != self._thread:
+            self._renew()
+        now = _now()
+        record = self._template.copy()
+        record["msg"] = message
+        record["levelno"] = level
+        record["levelname"] = _level_name(level)
+        record["created"] = now
+        record["msecs"] = int((now - int(now)) * 1000) + 0.0
+        record["relativeCreated"] = self._relative + (now - self._created) * 1000
+        record["bridge"] = fields
+        made = _new_record(_LogRecord)
+        made.__dict__ = record
+        return made
+
+    def _renew(self) -> None:
+        made = _LogRecord(self._logger.name, 0, self._pathname, 0, "", (), None, self._func)
+        self._template = vars(made)
+        self._generation, self._thread = generation(), _thread_id()
+        self._created, self._relative = made.created, made.relativeCreated
+
+
+_NO_FIELDS: dict[str, Any] = {}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     fields = getattr(record, "bridge", None)
-    return fields if isinstance(fields, dict) else {}
+    return fields if isinstance(fields, dict) else _NO_FIELDS
 
 
 def _pid_of_this_process() -> int:
@@ -136,8 +145,13 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        fields = _fields(record)
-        when = self._time_text(record.created)
+        # Two records per job pass here: the common case (no pid, no traceback, the time
+        # in the second already rendered) takes no call it can do without.
+        fields = getattr(record, "bridge", None)
+        if not isinstance(fields, dict):
+            fields = _NO_FIELDS
+        created = record.created
+        when = self._when if int(created // 1) == self._second else self._time_text(created)
         if self._with_pid:
             when = f"{when} [pid {_pid_of_this_process()}]"
         uuid = fields.get("uuid")

@@ -6,6 +6,7 @@ Each test uses a queue name of its own under the session's prefix. Times are pas
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -13,9 +14,15 @@ import pytest
 
 from bridge.exceptions import ConfigError, PayloadError
 from bridge.queue import Stores
-from bridge.queue.base import FailedJobFilter, NewJob
+from bridge.queue.base import FailedJobFilter, NewJob, ReservedJob
 from bridge.queue.memory import InMemoryFailedJobStore
-from bridge.queue.redis import RedisQueue, connect, has_hash_tag, with_redis_fields
+from bridge.queue.redis import (
+    RedisQueue,
+    _reserved_jobs,
+    connect,
+    has_hash_tag,
+    with_redis_fields,
+)
 from bridge.worker import App, Job, Worker, WorkerOptions
 from tests.integration.redis.redis_kit import REDIS_HOST, REDIS_PORT
 
@@ -83,6 +90,14 @@ def test_reserve_counts_the_attempt_in_the_reserved_member(
     assert (member, score) == (job.reserved_payload, 190)
     assert queue.client.llen(queue.keys(queue_name)[3]) == 0  # its notify token is gone
     assert queue.reserve(queue_name, now=100) == []
+    # Built without the dataclass's __init__, it is still the frozen ReservedJob it names.
+    assert job == ReservedJob(job_id, queue_name, job.payload, 1, 100, 100, 100, member)
+    assert hash(job) == hash(dataclasses.replace(job))
+
+
+def test_a_reserve_reply_with_a_missing_field_is_an_error_not_a_shorter_batch() -> None:
+    with pytest.raises(ValueError):
+        _reserved_jobs("q", 100, [b"job", b"reserved", b"1", b"id", b"job2", b"reserved2", b"1"])
 
 
 def test_delete_removes_the_exact_reserved_member(queue: RedisQueue, queue_name: str) -> None:
