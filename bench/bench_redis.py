@@ -17,6 +17,15 @@ One run against the Redis at 127.0.0.1:6379, under a key prefix of its own (dele
   payload, and one per 500.
 
 Prints the table with ratios and rewrites the `## Redis queue` section of bench/RESULTS.md.
+
+With `--one-cpu`, this process, the PHP workers it starts and the Redis server all run on one
+CPU (`sched_setaffinity`; the server's affinity is put back after), and the section written
+is `## Redis queue (one CPU)`. A round trip between two processes on one CPU is a context
+switch; across CPUs it waits for the other CPU to wake, which on some virtual machines costs
+tens of microseconds (each section says what a PING round trip cost in its run). Laravel's
+worker makes several round trips per job, so its rate follows that cost; bridge's batched
+worker does not wait on round trips, but on one CPU it shares that CPU with the server's
+Lua work instead of running beside it.
 """
 
 from __future__ import annotations
@@ -25,13 +34,15 @@ import argparse
 import json
 import logging
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -50,6 +61,7 @@ from bridge.worker import App, Worker, WorkerOptions, log_handler
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 SECTION = "## Redis queue"
+ONE_CPU_SECTION = "## Redis queue (one CPU)"
 NOOP_PHP = BENCH / "php" / "noop_job.php"
 WORK_PHP = ROOT / "php_fixtures" / "work.php"
 TIME_DISPATCH = BENCH / "php" / "time_dispatch.php"
@@ -181,13 +193,58 @@ def raw_push(queue: RedisQueue, payloads: list[str], per_call: int) -> None:
         push(keys=keys, args=payloads[start : start + per_call])
 
 
+def round_trip_us(count: int = 2_000) -> float:
+    """Median microseconds of a PING round trip on a plain socket to the Redis server."""
+    with socket.create_connection(("127.0.0.1", 6379)) as conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            conn.sendall(b"PING\r\n")
+            if not conn.recv(64).startswith(b"+PONG"):
+                raise RuntimeError("Redis did not answer PING")
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
+
+
+@contextmanager
+def on_one_cpu(enabled: bool) -> Iterator[None]:
+    """Pin this process (and so its children) and the Redis server to one CPU, then unpin."""
+    if not enabled:
+        yield
+        return
+    import redis
+
+    server = int(redis.Redis().info("server")["process_id"])
+    cpu = max(os.sched_getaffinity(0))
+    ours, theirs = os.sched_getaffinity(0), os.sched_getaffinity(server)
+    try:
+        os.sched_setaffinity(server, {cpu})
+    except PermissionError as exc:
+        raise SystemExit(f"--one-cpu needs the right to pin the Redis server ({exc})") from exc
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, ours)
+        os.sched_setaffinity(server, theirs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=5_000)
     parser.add_argument("--dispatch-jobs", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=1, help="runs of each; best counts")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument(
+        "--one-cpu", action="store_true", help="run everything, Redis too, on one CPU"
+    )
     args = parser.parse_args()
+    with on_one_cpu(args.one_cpu):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     n, d = args.jobs, args.dispatch_jobs
 
     devnull = open(os.devnull, "w")
@@ -196,6 +253,7 @@ def main() -> None:
     logger.setLevel(logging.INFO)
 
     load = os.getloadavg()
+    round_trip = round_trip_us()
     prefix = f"bridge-bench-{uuid.uuid4().hex[:8]}:"
     rates: dict[str, float] = {}
 
@@ -262,10 +320,10 @@ def main() -> None:
             queue.close()
             engine.dispose()
     devnull.close()
-    section = render(args, rates, load=load)
+    section = render(args, rates, load=load, round_trip=round_trip)
     print(section)
     if not args.no_write:
-        write_section(section, SECTION)
+        write_section(section, ONE_CPU_SECTION if args.one_cpu else SECTION)
 
 
 def reply_parser() -> str:
@@ -279,17 +337,32 @@ def reply_parser() -> str:
     return "redis-py's Python parser"
 
 
-def render(args: argparse.Namespace, rates: dict[str, float], *, load: tuple[float, ...]) -> str:
+def render(
+    args: argparse.Namespace,
+    rates: dict[str, float],
+    *,
+    load: tuple[float, ...],
+    round_trip: float,
+) -> str:
     import redis
 
     server = str(redis.Redis().info("server")["redis_version"])
     php = subprocess.run(["php", "-r", "echo PHP_VERSION;"], capture_output=True, text=True)
     command = f"python bench/bench_redis.py --jobs {args.jobs} --dispatch-jobs {args.dispatch_jobs}"
-    lines = section_head(SECTION, command, server=server, load=load, database="Redis")
+    command += " --one-cpu" if args.one_cpu else ""
+    heading = ONE_CPU_SECTION if args.one_cpu else SECTION
+    lines = section_head(heading, command, server=server, load=load, database="Redis")
+    placement = (
+        "this process, its PHP workers and the Redis server pinned to one CPU"
+        if args.one_cpu
+        else "processes where the kernel puts them"
+    )
     lines += [
         f"- Software: PHP {php.stdout.strip()}, Laravel 8.83 over phpredis; redis-py"
         f" {redis.__version__}, replies parsed by {reply_parser()}; best of {args.rounds}"
         " round(s)",
+        f"- Placement: {placement}; a PING round trip on a plain socket took"
+        f" {round_trip:.1f} µs (median of 2,000) at the start",
         "",
         "| what | jobs/s | vs Laravel 8 | vs raw redis-py loop |",
         "|---|---|---|---|",
