@@ -63,13 +63,18 @@ _ERRORS = "surrogateescape"
 Client = redis.Redis | redis.cluster.RedisCluster
 
 
+# Random byte -> letter or digit (`b % 62`); bytes at or above 248 would favour the first
+# eight characters, so they are dropped (`bytes.translate` maps and drops in one C pass).
+_TO_ALPHABET = bytes(ord(_ALPHABET[b % 62]) for b in range(256))
+_UNEVEN = bytes(range(248, 256))
+
+
 def new_redis_id() -> str:
     """32 random letters and digits, as Laravel's `Str::random(32)` makes a Redis job's `id`."""
-    out: list[str] = []
+    out = b""
     while len(out) < 32:
-        # 62 letters: bytes at or above 248 would favour the first eight, so they are skipped.
-        out += [_ALPHABET[b % 62] for b in os.urandom(40) if b < 248]
-    return "".join(out[:32])
+        out += os.urandom(40).translate(_TO_ALPHABET, _UNEVEN)
+    return out[:32].decode("ascii")
 
 
 def with_redis_fields(payload: str, job_id: str | None = None) -> str:
