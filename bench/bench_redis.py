@@ -1,6 +1,7 @@
 """The Redis queue: bridge's worker and dispatch against Laravel 8's, and against raw redis-py.
 
     python bench/bench_redis.py [--jobs 5000] [--dispatch-jobs 2000] [--rounds 1] [--no-write]
+                                 [--one-cpu]
 
 One run against the Redis at 127.0.0.1:6379, under a key prefix of its own (deleted after);
 `failed_jobs` on a throwaway SQLite file, as an app keeps it in its database:
