@@ -32,6 +32,7 @@ import functools
 import inspect
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,10 +79,13 @@ def new_redis_id() -> str:
 
 
 def with_redis_fields(payload: str, job_id: str | None = None) -> str:
-    """`payload` with Laravel's Redis keys appended: `,"id":"...","attempts":0` at the end.
+    """`payload` with Laravel's Redis keys: `"id":"...","attempts":0`, where Laravel puts them.
 
-    A payload already carrying a top-level `attempts` key is returned unchanged (`queue:retry`
-    pushes a failed Redis payload back as it is, with its `attempts` reset).
+    `RedisQueue::createPayloadArray` adds them after the payload array's keys. Laravel 12 and
+    later add `delay` after that array, in `Queue::createPayload`, so `delay` stays the last
+    key: `...,"createdAt":1,"id":"...","attempts":0,"delay":null}`. Earlier payloads end with
+    the two keys. A payload already carrying a top-level `attempts` key is returned unchanged
+    (`queue:retry` pushes a failed Redis payload back as it is, with its `attempts` reset).
 
     Raises:
         PayloadError: the payload is not a JSON object.
@@ -89,11 +93,29 @@ def with_redis_fields(payload: str, job_id: str | None = None) -> str:
     stripped = payload.rstrip()
     if not stripped.startswith("{") or not stripped.endswith("}"):
         raise PayloadError("a Redis job payload must be a JSON object")
-    if stripped.endswith(',"attempts":0}') or _has_top_level(stripped, "attempts"):
+    if _stamped(stripped) or _has_top_level(stripped, "attempts"):
         return payload
     job_id = job_id if job_id is not None else new_redis_id()
+    fields = f'"id":"{job_id}","attempts":0'
+    delay = stripped.rfind(',"delay":')
+    if delay > 0 and _TRAILING_DELAY.fullmatch(stripped, delay):
+        return f"{stripped[:delay]},{fields}{stripped[delay:]}"
     separator = "" if stripped[1:-1].strip() == "" else ","
-    return f'{stripped[:-1]}{separator}"id":"{job_id}","attempts":0}}'
+    return f"{stripped[:-1]}{separator}{fields}}}"
+
+
+def _stamped(text: str) -> bool:
+    """Whether the text ends as a payload stamped here or by Laravel does (no parse)."""
+    at = text.rfind(',"attempts":0')
+    if at < 0:
+        return False
+    rest = at + len(',"attempts":0')
+    return text[rest:] == "}" or _TRAILING_DELAY.fullmatch(text, rest) is not None
+
+
+# The top-level `delay` Laravel 12+ writes last: null or whole seconds, then the object's end
+# (a nested object ending in a `delay` key would leave a second `}`).
+_TRAILING_DELAY = re.compile(r',"delay":(?:null|-?[0-9]+)\}')
 
 
 def _has_top_level(text: str, key: str) -> bool:

@@ -179,6 +179,8 @@ class LiveLaravelEnv(LaravelEnv):
         # This PHP's flock(LOCK_SH) fails, so Laravel's file cache reads nothing back; the
         # session's array cache keeps maxExceptions counters from one worker run to the next.
         env["FIXTURE_CACHE_STORE"] = "array"
+        # Nor has it phpredis: Laravel's RedisQueue writes to the harness's MemoryRedis.
+        env["REDIS_CLIENT"] = "memory"
         return env
 
     def command(self, script: str, *args: str) -> list[str]:

@@ -153,11 +153,14 @@ final class Harness
 
             return $manager;
         });
-        // As RedisServiceProvider binds it: the phpredis client of Debian's php-redis.
+        // As RedisServiceProvider binds it: the phpredis client of Debian's php-redis, or the
+        // harness's in-memory client where this PHP has no phpredis (see MemoryRedis).
         $app->singleton('redis', static function ($app) {
             $config = $app['config']['database.redis'];
+            $manager = new RedisManager($app, $config['client'], $config);
+            $manager->extend('memory', fn () => new MemoryRedis());
 
-            return new RedisManager($app, $config['client'], $config);
+            return $manager;
         });
         $app->alias('queue', QueueFactory::class);
         $app->alias('queue', QueueMonitor::class);

@@ -126,9 +126,14 @@ final class Settings
         ];
     }
 
-    /** @return array<string, mixed> the `database.redis` config of the skeleton, phpredis client */
+    /**
+     * @return array<string, mixed> the `database.redis` config of the skeleton: the phpredis
+     * client, or with REDIS_CLIENT=memory (as the skeleton reads that variable) the harness's
+     * `MemoryRedis`, for a PHP without phpredis
+     */
     public function redis(): array
     {
+        $client = $this->get('REDIS_CLIENT', 'phpredis');
         $server = [
             'host' => $this->get('REDIS_HOST', '127.0.0.1'),
             'password' => $this->get('REDIS_PASSWORD', '') === '' ? null : $this->get('REDIS_PASSWORD', ''),
@@ -139,10 +144,10 @@ final class Settings
         // REDIS_CLUSTER=1: the `default` connection is a Redis Cluster seeded by that server,
         // as a `clusters` entry of config/database.php makes it.
         if ($this->get('REDIS_CLUSTER', '') !== '') {
-            return ['client' => 'phpredis', 'options' => $options, 'clusters' => ['default' => [$server]]];
+            return ['client' => $client, 'options' => $options, 'clusters' => ['default' => [$server]]];
         }
 
-        return ['client' => 'phpredis', 'options' => $options, 'default' => $server];
+        return ['client' => $client, 'options' => $options, 'default' => $server];
     }
 
     public function queueTable(): string

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -17,8 +19,11 @@ from zoneinfo import ZoneInfo
 from bridge.laravel.attributes import ClassAttribute
 from bridge.laravel.classes import NO_DEFAULT, Job, JobClass, Prop
 from bridge.laravel.encryption import Encrypter
+from bridge.laravel.payload import build_payload, build_string_payload
 from bridge.laravel.values import Model, ModelCollection, PhpDateTime
+from bridge.laravel.versions import profile_for
 from bridge.php import PhpEnum, PhpObject, Visibility, mangle
+from bridge.queue.redis import with_redis_fields
 
 DEFAULT_QUEUE = "default"
 
@@ -181,3 +186,39 @@ def pins(line: dict[str, Any]) -> Pins:
         encrypter=encrypter,
         bulk="batch" in line,
     )
+
+
+def bridge_payload(line: dict[str, Any], *, fresh: bool = False) -> str:
+    """bridge's payload for a dispatched line; pinned to Laravel's row unless `fresh` (then a new
+    uuid, the current time and a new IV)."""
+    profile = profile_for(line["laravel"])
+    pinned = pins(line)
+    uid, now, encrypter = pinned.uuid, pinned.now, pinned.encrypter
+    if fresh:
+        uid, now = str(uuid.uuid4()), int(time.time())
+        if encrypter is not None:
+            encrypter = Encrypter(line["app_key"], line["cipher"])
+    if line["kind"] == "string_job":
+        data = json.loads(line["payload"])["data"]
+        return build_string_payload(line["job"], data, profile=profile, uuid=uid, now=now)
+    return build_payload(
+        dispatched_job(line),
+        profile=profile,
+        uuid=uid,
+        now=now,
+        encrypter=encrypter,
+        bulk=pinned.bulk,
+    )
+
+
+def redis_payload_mismatches(lines: list[dict[str, Any]]) -> list[str]:
+    """The lines whose payload, as Laravel's RedisQueue wrote it, bridge does not write byte for
+    byte: its payload for the line's job (uuid, clock and IV pinned) with the Redis keys added
+    as `RedisQueue.push` adds them, under Laravel's random `id`."""
+    problems = []
+    for line in lines:
+        recorded = line["payload"]
+        ours = with_redis_fields(bridge_payload(line), job_id=json.loads(recorded)["id"])
+        if ours != recorded:
+            problems.append(f"{line['kind']}:\n  Laravel {recorded}\n  bridge  {ours}")
+    return problems

@@ -10,19 +10,16 @@ logs of the two runs must be equal.
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from laravel_fixture_adapter import declaration, dispatched_job, pins
+from laravel_fixture_adapter import bridge_payload, declaration
 
 from bridge.laravel.command import decode_command, next_chained_job
-from bridge.laravel.encryption import Encrypter
-from bridge.laravel.payload import JobPayload, build_payload, build_string_payload
+from bridge.laravel.payload import JobPayload
 from bridge.laravel.versions import profile_for
 from tests.support.laravel import (
     ATTRIBUTE_KINDS,
@@ -36,28 +33,6 @@ pytestmark = pytest.mark.php
 
 #: A few kinds repeated on MariaDB and PostgreSQL (all of them run on SQLite).
 SERVER_KINDS = ("plain_public", "encrypted", "chain", "dates", "model_collection", "batch")
-
-
-def _bridge_payload(line: dict[str, Any], *, fresh: bool) -> str:
-    """bridge's payload for a dispatched line; pinned to Laravel's row unless `fresh`."""
-    profile = profile_for(line["laravel"])
-    pinned = pins(line)
-    uid, now, encrypter = pinned.uuid, pinned.now, pinned.encrypter
-    if fresh:
-        uid, now = str(uuid.uuid4()), int(time.time())
-        if encrypter is not None:
-            encrypter = Encrypter(line["app_key"], line["cipher"])
-    if line["kind"] == "string_job":
-        data = json.loads(line["payload"])["data"]
-        return build_string_payload(line["job"], data, profile=profile, uuid=uid, now=now)
-    return build_payload(
-        dispatched_job(line),
-        profile=profile,
-        uuid=uid,
-        now=now,
-        encrypter=encrypter,
-        bulk=pinned.bulk,
-    )
 
 
 def _insert(env: LaravelEnv, rows: list[tuple[str, str]]) -> None:
@@ -91,12 +66,12 @@ def _check_kind(env: LaravelEnv, kind: str, *, run: bool) -> None:
     lines = env.dispatch(kind)
     assert lines, kind
     for line in lines:
-        assert _bridge_payload(line, fresh=False) == line["payload"], line["kind"]
+        assert bridge_payload(line, fresh=False) == line["payload"], line["kind"]
     if not run:
         return
     queues = [line["row"]["queue"] for line in lines]
     laravel_log = _run_and_log(env, queues)
-    _insert(env, [(line["row"]["queue"], _bridge_payload(line, fresh=True)) for line in lines])
+    _insert(env, [(line["row"]["queue"], bridge_payload(line, fresh=True)) for line in lines])
     bridge_log = _run_and_log(env, queues)
     assert laravel_log, f"{kind}: Laravel's handlers logged nothing"
     assert bridge_log == laravel_log

@@ -33,6 +33,10 @@ from interop_kit import (
 )
 from python_jobs import fixture_classes, python_kinds
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "laravel"))
+from laravel_fixture_adapter import redis_payload_mismatches
+from redis_kit import laravel_on_redis
+
 PROFILE = profile_for("8")
 
 
@@ -192,3 +196,19 @@ def test_release_failure_and_queue_retry_across_languages(
     redis_env.work(connection="redis", queue=queue_name, tries=1)
     assert [r["worker"] for r in redis_env.job_log()][-1] == "php"
     assert released["payload"] is not None
+
+
+@pytest.mark.parametrize("client", ["phpredis", "memory"])
+def test_laravels_redis_payloads_are_bridges_byte_for_byte(
+    sqlite_url: str, php_binary: str, laravel: Path, tmp_path: Path, redis_prefix: str, client: str
+) -> None:
+    """Every value kind, and a bulk push, as Laravel 8's RedisQueue writes it: to a real Redis
+    (phpredis), and to the harness's in-memory client the live Laravel 12/13 tests use, which
+    must record the same bytes a real Redis gets."""
+    env = laravel_on_redis(sqlite_url, php_binary, tmp_path, PREFIX=redis_prefix, CLIENT=client)
+    lines = [line for kind in VALUE_KINDS for line in env.dispatch(kind)]
+    lines += env.dispatch("plain_public", bulk=True, count=2)
+    assert len(lines) >= len(VALUE_KINDS) + 2
+    for line in lines:
+        assert list(json.loads(line["payload"]))[-2:] == ["id", "attempts"], line["kind"]
+    assert redis_payload_mismatches(lines) == []

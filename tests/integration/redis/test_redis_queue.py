@@ -68,6 +68,25 @@ def test_push_appends_id_and_attempts_as_laravel(queue: RedisQueue, queue_name: 
     assert isinstance(job_id, str) and len(job_id) == 32 and job_id.isalnum()
 
 
+@pytest.mark.parametrize(
+    ("payload", "stamped"),
+    [
+        ('{"uuid":"u","createdAt":5,"delay":null}', '{"uuid":"u","createdAt":5,ID,"delay":null}'),
+        ('{"uuid":"u","createdAt":5,"delay":300}', '{"uuid":"u","createdAt":5,ID,"delay":300}'),
+        # A `delay` key inside `data` is not the payload's own: the keys go at the end.
+        ('{"uuid":"u","data":{"delay":null}}', '{"uuid":"u","data":{"delay":null},ID}'),
+        ('{"uuid":"u","delay":"soon"}', '{"uuid":"u","delay":"soon",ID}'),
+        ("{}", "{ID}"),
+    ],
+)
+def test_the_redis_keys_go_before_a_trailing_delay_else_at_the_end(
+    payload: str, stamped: str
+) -> None:
+    expected = stamped.replace("ID", '"id":"j","attempts":0')
+    assert with_redis_fields(payload, job_id="j") == expected
+    assert with_redis_fields(expected) == expected  # stamped once only
+
+
 def test_a_payload_with_attempts_is_pushed_unchanged() -> None:
     retried = '{"uuid":"u","attempts":0,"id":"abc","data":{}}'
     assert with_redis_fields(retried) == retried
@@ -284,7 +303,7 @@ def test_queue_names_and_the_oldest_pending_job(redis_prefix: str) -> None:
         q.close()
 
 
-@pytest.mark.parametrize("profile", ["8", "9", "10", "11", "12", "12.11"])
+@pytest.mark.parametrize("profile", ["8", "9", "10", "11", "12", "12.11", "13"])
 def test_the_dispatcher_writes_each_profiles_payload_plus_laravels_redis_keys(
     queue: RedisQueue, queue_name: str, profile: str
 ) -> None:
@@ -300,6 +319,12 @@ def test_the_dispatcher_writes_each_profiles_payload_plus_laravels_redis_keys(
     in_table = Dispatcher(queue=InMemoryQueue(), profile=profile, **fixed).dispatch(
         ping.new(n=1), queue=queue_name
     )
-    # The database payload of that version, then `id` and `attempts` as RedisQueue adds them.
-    assert on_redis.payload == f'{in_table.payload[:-1]},"id":"{on_redis.id}","attempts":0}}'
+    # The database payload of that version with `id` and `attempts` where RedisQueue adds
+    # them: at the end, or before the `delay` that 12+ adds last (live: Laravel 8.83 in
+    # test_redis_laravel8.py, 12.67 and 13.26 in live/test_live_redis_payloads.py).
+    fields = f',"id":"{on_redis.id}","attempts":0'
+    head, delay, tail = in_table.payload.rpartition(',"delay":')
+    expected = f"{head}{fields}{delay}{tail}" if delay else f"{in_table.payload[:-1]}{fields}}}"
+    assert on_redis.payload == expected
+    assert ('"delay":' in in_table.payload) == (profile not in ("8", "9", "10", "11"))
     assert queue.client.lrange(queue.keys(queue_name)[0], 0, -1) == [on_redis.payload]
