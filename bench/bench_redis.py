@@ -7,8 +7,9 @@ One run against the Redis at 127.0.0.1:6379, under a key prefix of its own (dele
 `failed_jobs` on a throwaway SQLite file, as an app keeps it in its database:
 
 * worker: the same N no-op jobs (`Bench\\NoopJob`, queued by bridge's `Dispatcher.bulk`,
-  Laravel 8 profile) drained by Laravel's `queue:work redis` (phpredis, `--sleep=0`), then
-  by bridge's `Worker` with prefetch 1, 16 and 64 (and 64 without reading ahead), then by a
+  Laravel 8 profile) drained by Laravel's `queue:work redis` (phpredis, `--sleep=0`; again
+  with `--quiet`), then by bridge's `Worker` with prefetch 1, 16 and 64 (and 64 without
+  reading ahead, and 64 at `WARNING`, without the per-job lines), then by a
   raw redis-py loop making the same script calls as bridge's reservations (one RESERVE script
   per batch, which also deletes the previous batch) and doing nothing per job: the limit of
   this design on this machine;

@@ -22,8 +22,8 @@ push enqueue twice, and a reservation whose reply is lost comes back after `retr
 A worker's reading ahead (`reserve(..., ahead=)`) hides the server's time in the script
 (about half of a reservation's): the next RESERVE goes out as a batch is handed out, on a
 pooled connection of its own, and its reply is read as the next batch is needed
-(`_ahead_redis`). Not on
-Redis Cluster, whose client routes each command itself: there `reserve` never reads ahead.
+(`_ahead_redis`). Not on Redis Cluster, whose client routes each command itself: there
+`reserve` never reads ahead.
 """
 
 from __future__ import annotations
