@@ -537,3 +537,53 @@ def test_a_filter_on_the_way_changes_no_line(json_lines: bool) -> None:
     direct, through = run(False), run(True)
     assert len(direct) >= 6
     assert direct == through
+
+
+def test_the_text_line_handler_alone_gets_its_lines_without_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `log_handler`'s text lines the only destination, the per-job lines are written
+    without a record; a handler added later gets the records again, from the next job on."""
+    from bridge.worker import logs
+
+    made: list[str] = []
+    make = logs.RecordMaker.make
+
+    def counted(self: logs.RecordMaker, level: int, message: str, fields: Any) -> Any:
+        made.append(fields["event"])
+        return make(self, level, message, fields)
+
+    monkeypatch.setattr(logs.RecordMaker, "make", counted)
+    env = make_env()
+    added: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            added.append(record)
+
+    parent = logging.getLogger("sole-handler-test")
+    parent.propagate = False
+    parent.setLevel(logging.INFO)
+    out = io.StringIO()
+    parent.handlers = [log_handler(stream=out)]
+    logger = parent.getChild("worker")
+
+    def second_job(job: Job) -> None:
+        parent.addHandler(Collect())
+
+    env.app.register(WELCOME, lambda job: None)
+    env.app.register("App\\Jobs\\RecordAudit", second_job)
+    env.push(fixture_payload("plain_public"))
+    env.push(fixture_payload("protected_private"))
+    env.worker(stop_when_empty=True, logger=logger).run()
+    lines = out.getvalue().splitlines()
+    assert [re.sub(r"^\S+ \S+ \[\S+\] ", "", line)[:11] for line in lines[:4]] == [
+        "Processing:",
+        "Processed: ",
+        "Processing:",
+        "Processed: ",
+    ]
+    # The first job's two lines and the second's Processing line were written directly;
+    # from the moment a second handler exists, each event is a record both handlers see.
+    assert made[:1] == ["processed"]
+    assert [record.bridge["event"] for record in added][:1] == ["processed"]  # type: ignore[attr-defined]
