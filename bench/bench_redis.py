@@ -1,6 +1,6 @@
 """The Redis queue: bridge's worker and dispatch against Laravel 8's, and against raw redis-py.
 
-    python bench/bench_redis.py [--jobs 5000] [--dispatch-jobs 2000] [--rounds 1] [--no-write]
+    python bench/bench_redis.py [--jobs 5000] [--dispatch-jobs 2000] [--rounds 3] [--no-write]
                                  [--one-cpu]
 
 One run against the Redis at 127.0.0.1:6379, under a key prefix of its own (deleted after);
@@ -236,7 +236,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=5_000)
     parser.add_argument("--dispatch-jobs", type=int, default=2_000)
-    parser.add_argument("--rounds", type=int, default=1, help="runs of each; best counts")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each; medians of the rounds count"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument(
         "--one-cpu", action="store_true", help="run everything, Redis too, on one CPU"
@@ -257,10 +259,12 @@ def run(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     round_trip = round_trip_us()
     prefix = f"bridge-bench-{uuid.uuid4().hex[:8]}:"
-    rates: dict[str, float] = {}
+    # Each round's rate of each row: a ratio is taken within a round, where both of its
+    # sides ran minutes apart at most, and the rounds' ratios give the median.
+    rates: dict[str, list[float]] = {}
 
     def best(key: str, rate: float) -> None:
-        rates[key] = max(rates.get(key, 0.0), rate)
+        rates.setdefault(key, []).append(rate)
 
     with tempfile.TemporaryDirectory() as folder:
         sqlite = Path(folder) / "app.sqlite"
@@ -341,12 +345,18 @@ def reply_parser() -> str:
 
 def render(
     args: argparse.Namespace,
-    rates: dict[str, float],
+    rates: dict[str, list[float]],
     *,
     load: tuple[float, ...],
     round_trip: float,
 ) -> str:
     import redis
+
+    def rate(key: str) -> float:
+        return statistics.median(rates[key])
+
+    def ratio(key: str, of: str) -> float:
+        return statistics.median(a / b for a, b in zip(rates[key], rates[of], strict=True))
 
     server = str(redis.Redis().info("server")["redis_version"])
     php = subprocess.run(["php", "-r", "echo PHP_VERSION;"], capture_output=True, text=True)
@@ -361,15 +371,15 @@ def render(
     )
     lines += [
         f"- Software: PHP {php.stdout.strip()}, Laravel 8.83 over phpredis; redis-py"
-        f" {redis.__version__}, replies parsed by {reply_parser()}; best of {args.rounds}"
+        f" {redis.__version__}, replies parsed by {reply_parser()}; medians of {args.rounds}"
         " round(s)",
         f"- Placement: {placement}; a PING round trip on a plain socket took"
         f" {round_trip:.1f} µs (median of 2,000) at the start",
         "",
         "| what | jobs/s | vs Laravel 8 | vs raw redis-py loop |",
         "|---|---|---|---|",
-        f"| Laravel `queue:work redis` | {rates['laravel']:,.0f} | 1.00 | |",
-        f"| Laravel `queue:work redis --quiet` | {rates['laravel-quiet']:,.0f}"
+        f"| Laravel `queue:work redis` | {rate('laravel'):,.0f} | 1.00 | |",
+        f"| Laravel `queue:work redis --quiet` | {rate('laravel-quiet'):,.0f}"
         f" | 1.00 (of itself) | |",
     ]
     for key, label in (
@@ -379,23 +389,21 @@ def render(
         ("64-plain", "prefetch 64, no read-ahead"),
         ("64-quiet", "prefetch 64, no per-job lines (`--log-level WARNING`)"),
     ):
-        bridge, raw = rates[f"bridge{key}"], rates[f"raw{key.split('-')[0]}"]
+        bridge, raw = f"bridge{key}", f"raw{key.split('-')[0]}"
         # Quiet against quiet: each worker's own lines cost it something.
         laravel, of = (
-            (rates["laravel-quiet"], " (of `--quiet`)")
-            if key.endswith("quiet")
-            else (rates["laravel"], "")
+            ("laravel-quiet", " (of `--quiet`)") if key.endswith("quiet") else ("laravel", "")
         )
         lines.append(
-            f"| bridge worker, {label} | {bridge:,.0f} | {bridge / laravel:.1f}x{of}"
-            f" | {bridge / raw:.2f} (raw {raw:,.0f}) |"
+            f"| bridge worker, {label} | {rate(bridge):,.0f} | {ratio(bridge, laravel):.1f}x{of}"
+            f" | {ratio(bridge, raw):.2f} (raw {rate(raw):,.0f}) |"
         )
     for mode in ("single", "bulk"):
-        bridge, laravel, raw = (rates[f"{who}-{mode}"] for who in ("bridge", "laravel", "raw"))
+        bridge, laravel, raw = (f"{who}-{mode}" for who in ("bridge", "laravel", "raw"))
         lines.append(
-            f"| `Dispatcher.{'dispatch' if mode == 'single' else 'bulk'}` | {bridge:,.0f}"
-            f" | {bridge / laravel:.2f}x (Laravel {laravel:,.0f}) | {bridge / raw:.2f}"
-            f" (raw {raw:,.0f}) |"
+            f"| `Dispatcher.{'dispatch' if mode == 'single' else 'bulk'}` | {rate(bridge):,.0f}"
+            f" | {ratio(bridge, laravel):.2f}x (Laravel {rate(laravel):,.0f})"
+            f" | {ratio(bridge, raw):.2f} (raw {rate(raw):,.0f}) |"
         )
     lines += [
         "",
@@ -403,7 +411,9 @@ def render(
         " the previous batch in the same call), no job run; dispatch's is the PUSH script with"
         " prebuilt payloads, one per call (single) or 500 per call (bulk). Dispatch rates are"
         " medians of turns (a block of 200 single or 500 bulk jobs each for Laravel, bridge"
-        " and raw in turn); worker rates the best of the rounds. Laravel's worker and bridge's"
+        " and raw in turn). Each rate is the median of the rounds' rates, each ratio the"
+        " median of the rounds' own ratios (its two sides measured in the same round, which"
+        " on a machine whose speed drifts keeps the drift out of it). Laravel's worker and bridge's"
         " write a Processing and a Processed line per job (to /dev/null), except in the two"
         " quiet rows, which are compared with each other.",
     ]
