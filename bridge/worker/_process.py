@@ -58,7 +58,7 @@ from bridge.worker._settle import Outcome, Settler
 from bridge.worker.app import App, HandlerSpec
 from bridge.worker.counters import ExceptionCounter
 from bridge.worker.job import Job
-from bridge.worker.logs import EventLog
+from bridge.worker.logs import RecordMaker
 from bridge.worker.options import UnknownJobPolicy, WorkerOptions
 from bridge.worker.timeouts import JobTimer
 
@@ -108,7 +108,7 @@ class Processor:
         # Kept for the worker's life: its token caches make each next command cheaper.
         self._decoder = PhpDecoder()
         self._logger = logger
-        self._events = EventLog(logger, pathname=__file__, func="process")
+        self._records = RecordMaker(logger, pathname=__file__, func="process")
         self._after_hard_timeout = on_hard_timeout
         self._timer = JobTimer(
             on_hard_timeout=self._hard_timeout, grace_seconds=options.timeout_grace_seconds
@@ -141,8 +141,8 @@ class Processor:
         self, level: int, message: str, reserved: ReservedJob, of: Job | None, event: str,
         **more: Any,
     ) -> None:  # fmt: skip
-        events = self._events
-        if not events.enabled(level):
+        logger = self._logger
+        if not logger.isEnabledFor(level):
             return
         payload = of.payload if of is not None else None
         fields = {
@@ -156,7 +156,9 @@ class Processor:
         }
         if more:
             fields.update(more)
-        events.emit(level, message, fields)
+        # `Logger.log` without its caller lookup (a stack walk per record): the caller is
+        # always this method.
+        logger.handle(self._records.make(level, message, fields))
 
     # --- deciding -------------------------------------------------------------------------
 
@@ -333,7 +335,7 @@ class Processor:
                 return self._settle.fail(reserved, job, spec, error)
         # Worked out only for a record that is kept: rounding and rendering a float cost
         # more than the rest of a trivial job's success.
-        if self._events.enabled(logging.INFO):
+        if self._logger.isEnabledFor(logging.INFO):
             duration_ms = round((ended - started) * 1000, 2)
             message = f"Processed:  {payload.name} ({duration_ms} ms)"
             self._log(logging.INFO, message, reserved, job, "processed", duration_ms=duration_ms)

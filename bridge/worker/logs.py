@@ -5,12 +5,6 @@ Every record goes to the `bridge.worker` logger with the event's fields in `reco
 `reason` where they apply). `TextFormatter` writes Laravel-like lines,
 `2026-11-27 12:00:00 [uuid] Processing: App\\Jobs\\X`; `JsonFormatter` writes one JSON object
 per line, as `queue:work --json` does.
-
-`EventLog` is how the worker emits an event. When the only handler its record would reach
-is the one `log_handler` makes for text lines (what `bridge work` attaches, with no filter
-anywhere on the way), the record could change nothing but that line, so the line is written
-straight to the handler's stream, under its lock, with the same bytes. Any other setup (a
-handler of your own, pytest's `caplog`, a filter, `--json-logs`) gets the record.
 """
 
 from __future__ import annotations
@@ -21,7 +15,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
 
@@ -29,7 +22,6 @@ from bridge._forks import generation
 
 __all__ = [
     "LOGGER_NAME",
-    "EventLog",
     "JsonFormatter",
     "RecordMaker",
     "TextFormatter",
@@ -153,25 +145,22 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
+        # Two records per job pass here: the common case (no pid, no traceback, the time
+        # in the second already rendered) takes no call it can do without.
         fields = getattr(record, "bridge", None)
-        line = self.event_line(
-            record.created, record.getMessage(), fields if isinstance(fields, dict) else _NO_FIELDS
-        )
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-    def event_line(self, created: float, message: str, fields: dict[str, Any]) -> str:
-        """The line of an event at `created` (a Unix time), without an exception."""
-        # Two lines per job pass here: the common case (no pid, no traceback, the time in
-        # the second already rendered) takes no call it can do without.
+        if not isinstance(fields, dict):
+            fields = _NO_FIELDS
+        created = record.created
         when = self._when if int(created // 1) == self._second else self._time_text(created)
         if self._with_pid:
             when = f"{when} [pid {_pid_of_this_process()}]"
         uuid = fields.get("uuid")
+        message = record.getMessage()
         line = f"{when} [{uuid}] {message}" if uuid else f"{when} {message}"
         if fields.get("traceback"):
             line += _trace_lines(fields)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
         return line
 
 
@@ -228,76 +217,6 @@ class _LineHandler(logging.StreamHandler[IO[str]]):
             raise
         except Exception:
             self.handleError(record)
-
-    def write_event(
-        self, formatter: TextFormatter, created: float, message: str, fields: dict[str, Any],
-        record: Callable[[], logging.LogRecord],
-    ) -> None:  # fmt: skip
-        """Write an event's line as `emit` writes a record's; `record` makes the record
-        only if the write fails and the failure is reported."""
-        with self.lock:  # type: ignore[union-attr]
-            try:
-                line = formatter.event_line(created, message, fields)
-                stream = self.stream
-                stream.write(line + self.terminator)
-                if stream and hasattr(stream, "flush"):
-                    stream.flush()
-            except RecursionError:
-                raise
-            except Exception:
-                self.handleError(record())
-
-
-def _sole_line_handler(logger: logging.Logger, level: int) -> _LineHandler | None:
-    """The handler a record of `level` from `logger` reaches, when it is the only one, is
-    a text `_LineHandler`, and nothing on the way could drop or change the record."""
-    if logger.filters or logger.disabled:
-        return None
-    if _record_factory() is not _LogRecord or type(logger).makeRecord is not _STOCK_MAKE_RECORD:
-        return None
-    found: _LineHandler | None = None
-    node: logging.Logger | None = logger
-    while node is not None:
-        for handler in node.handlers:
-            if (
-                found is not None
-                or type(handler) is not _LineHandler
-                or handler.filters
-                or type(handler.formatter) is not TextFormatter
-            ):
-                return None
-            if level >= handler.level:
-                found = handler
-        if not node.propagate:
-            break
-        node = node.parent
-    return found
-
-
-class EventLog:
-    """Emits the worker's events to a logger: see the module docstring for the two ways."""
-
-    def __init__(self, logger: logging.Logger, *, pathname: str, func: str) -> None:
-        """Emit to `logger`; records look logged from `func` in `pathname`."""
-        self._logger = logger
-        self._records = RecordMaker(logger, pathname=pathname, func=func)
-
-    def enabled(self, level: int) -> bool:
-        """Whether an event at `level` would be emitted at all."""
-        return self._logger.isEnabledFor(level)
-
-    def emit(self, level: int, message: str, fields: dict[str, Any]) -> None:
-        """Emit an event; the caller has checked `enabled(level)`."""
-        handler = _sole_line_handler(self._logger, level)
-        if handler is None:
-            # `Logger.handle`, not `Logger.log`: its caller lookup walks the stack per record.
-            self._logger.handle(self._records.make(level, message, fields))
-            return
-        formatter = handler.formatter
-        assert isinstance(formatter, TextFormatter)
-        handler.write_event(
-            formatter, _now(), message, fields, lambda: self._records.make(level, message, fields)
-        )
 
 
 def log_handler(
