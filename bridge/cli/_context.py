@@ -140,6 +140,31 @@ class CliContext:
         self.__dict__["settings"] = self.settings.for_connection(name)
         self.__dict__.pop("_sample_rows", None)
 
+    @property
+    def queue_described(self) -> str:
+        """Where the chosen connection's queues are, for start lines and headers: the
+        database as `Settings.described` says it, or the Redis server and key prefix (and
+        the database that keeps failed jobs)."""
+        settings = self.settings
+        if settings.connection_name != "redis":
+            return settings.described
+        redis = settings.redis
+        server = (
+            f"Redis Cluster seeded by {redis.host}:{redis.port}"
+            if redis.cluster
+            else f"Redis {redis.host}:{redis.port} database {redis.db}"
+        )
+        return f"{server}, key prefix {self.redis_prefix!r}; failed jobs in {settings.described}"
+
+    @property
+    def redis_prefix(self) -> str:
+        """The key prefix of the Redis queue: `REDIS_PREFIX`, else the app's version's."""
+        return self.settings.redis.key_prefix(self._laravel_major(self.settings))
+
+    @staticmethod
+    def _laravel_major(settings: Settings) -> int:
+        return int((settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
+
     def queue_for(self, connection: str) -> JobQueue:
         """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
         `jobs` table (connection names are their drivers, as in Laravel's skeleton)."""
@@ -168,7 +193,7 @@ class CliContext:
                 "the redis connection needs redis-py: pip install 'laravel-jobs-bridge[redis]'"
             ) from exc
         redis = settings.redis
-        major = int((settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
+        major = self._laravel_major(settings)
         return RedisQueue(
             client=connect(
                 host=redis.host,

@@ -90,10 +90,24 @@ def status(
             }
         )
     if as_json:
-        payload = {"database": ctx.settings.display_url, "now": now, "queues": rows}
+        payload: dict[str, Any] = {
+            "connection": ctx.settings.connection_name,
+            "database": ctx.settings.display_url,
+            "now": now,
+            "queues": rows,
+        }
+        if ctx.settings.connection_name == "redis":
+            redis = ctx.settings.redis
+            payload["redis"] = {
+                "host": redis.host,
+                "port": redis.port,
+                "db": redis.db,
+                "cluster": redis.cluster,
+                "prefix": ctx.redis_prefix,
+            }
         click.echo(json.dumps(payload, indent=2))
     else:
-        click.echo(f"Queues in {ctx.settings.described}:", err=True)
+        click.echo(f"Queues in {ctx.queue_described}:", err=True)
         if not rows:
             click.echo("No jobs.")
         from bridge.admin.listing import format_table

@@ -273,7 +273,8 @@ def _load(ctx: CliContext, app_path: str) -> App:
 def _start_line(
     ctx: CliContext, logger: logging.Logger, app: App, options: WorkerOptions, concurrency: int
 ) -> None:
-    """Say which database, queues and handlers this worker uses, before its first job."""
+    """Say where the queues are (the database, or the Redis server), which queues and
+    handlers this worker uses, before its first job."""
     import os
 
     handlers = sorted(app.handlers)
@@ -283,7 +284,7 @@ def _start_line(
     logger.info(
         "Worker %s starting: using %s; queues %s; pid %d; %d handler(s)%s",
         options.name,
-        ctx.settings.described,
+        ctx.queue_described,
         ",".join(options.queues),
         os.getpid(),
         len(handlers),
@@ -292,6 +293,10 @@ def _start_line(
             "bridge": {
                 "event": "starting",
                 "worker": options.name,
+                "connection": ctx.settings.connection_name,
+                "redis_prefix": ctx.redis_prefix
+                if ctx.settings.connection_name == "redis"
+                else None,
                 "database": ctx.settings.display_url,
                 "database_source": ctx.settings.source,
                 "dialect": dialect,

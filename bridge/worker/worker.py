@@ -64,6 +64,11 @@ def rss_bytes() -> int:
         return 0
 
 
+def _sentence(exc: Exception) -> str:
+    """The error's text without its own closing period: the log line adds one."""
+    return str(exc).rstrip(".")
+
+
 def _unexpected(exc: Exception) -> QueueError:
     error = QueueError(f"unexpected {type(exc).__name__}: {exc}")
     error.__cause__ = exc
@@ -326,7 +331,7 @@ class Worker:
             self._logger.error(
                 "Storage error while %s: %s. Retrying cannot help: %s; stopping.",
                 doing,
-                exc,
+                _sentence(exc),
                 "create the tables (bridge migrate) or point bridge at the database that has them"
                 if isinstance(exc, SchemaError)
                 else "check the database URL, its name and credentials",
@@ -338,7 +343,7 @@ class Worker:
             self._logger.error(
                 "Storage error while %s: %s. Gave up after %d tries in a row; stopping.",
                 doing,
-                exc,
+                _sentence(exc),
                 self._storage_errors,
                 extra={"bridge": fields},
             )
@@ -353,7 +358,7 @@ class Worker:
         self._logger.error(
             "Storage error while %s: %s. Retrying in %.1f s.",
             doing,
-            exc,
+            _sentence(exc),
             pause,
             extra={"bridge": {**fields, "pause_seconds": pause}},
         )

@@ -120,3 +120,31 @@ def test_status_counts_a_redis_queue_as_laravel_keeps_it(
     assert (row["pending"], row["delayed"], row["reserved"]) == (2, 1, 1)
     assert row["over_threshold"] is True
     redis_side.queue.delete(held)
+
+
+def test_the_start_line_and_status_name_the_redis_server_the_queues_are_in(
+    redis_env: LaravelEnv, redis_prefix: str, queue_name: str, tmp_path: Path
+) -> None:
+    # Found from outside: with QUEUE_CONNECTION=redis in .env, `bridge work` started with
+    # "using sqlite:///... (from .env)" and `bridge status` headed its Redis counts "Queues in
+    # sqlite:///...": the database that keeps failed jobs, not where the queues are.
+    redis_env.dispatch("plain_public", queue=queue_name)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+    where = f"Redis 127.0.0.1:6379 database 0, key prefix {redis_prefix!r};"
+
+    shown = bridge(dotenv, "status", "--queue", queue_name)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    header = shown.stderr.splitlines()[0]
+    assert header.startswith(f"Queues in {where} failed jobs in sqlite:///"), header
+    as_json = json.loads(bridge(dotenv, "status", "--json").stdout)
+    assert as_json["connection"] == "redis"
+    assert as_json["redis"] == {
+        "host": "127.0.0.1", "port": 6379, "db": 0, "cluster": False, "prefix": redis_prefix,
+    }  # fmt: skip
+
+    worked = bridge_with_log(redis_env, dotenv, "work", "--queue", queue_name, "--stop-when-empty",
+                             "--app", "tests.support.handlers:app")  # fmt: skip
+    assert worked.returncode == 0, worked.stdout + worked.stderr
+    [start] = [line for line in worked.stderr.splitlines() if " starting: using " in line]
+    assert f" starting: using {where} failed jobs in sqlite:///" in start, start
+    assert [row["worker"] for row in redis_env.job_log()] == ["python"]

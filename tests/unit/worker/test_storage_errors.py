@@ -212,3 +212,17 @@ def test_finished_rows_are_deleted_within_a_tenth_of_a_second(env: Env, read_ahe
     assert late == []
     # Still grouped: a DELETE for every few jobs, not one per job.
     assert 0 < deletes <= 40 // 3
+
+
+def test_an_error_text_ending_in_a_period_reads_as_one_sentence(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    # redis-py's texts end with a period ("... Connection refused."); the line adds its own.
+    failing_reserve(env, [ConnectionLost("Error 111 connecting to 127.0.0.1:6390. Refused.")] * 3)
+    env.worker(stop_when_empty=True).run()
+    lines = [record.getMessage() for record in storage_records(caplog)]
+    assert lines[0] == (
+        "Storage error while reserving: Error 111 connecting to 127.0.0.1:6390. Refused."
+        " Retrying in 1.0 s."
+    )
+    assert not any(".." in line for line in lines), lines
