@@ -352,6 +352,9 @@ def settings_from_laravel_env(env: Mapping[str, str], *, base_dir: Path, source:
         previous_keys=previous,
         cipher=env.get("APP_CIPHER", "AES-256-CBC"),
         timezone=env.get("APP_TIMEZONE", "UTC"),
+        # bridge's own two variables may sit in the app's .env beside Laravel's.
+        laravel_version=env.get("BRIDGE_LARAVEL_VERSION") or None,
+        dialect=env.get("BRIDGE_DIALECT") or None,
         source=source,
     )
 
@@ -408,7 +411,8 @@ def resolve_settings(
 
     With an explicit URL, Laravel's configuration (if any) still supplies `APP_KEY` and
     table names. `BRIDGE_LARAVEL_VERSION` (e.g. `10`, `12.11`) names the PHP side's Laravel
-    version, and `BRIDGE_DIALECT` its queue dialect (`so` for the SO framework).
+    version, and `BRIDGE_DIALECT` its queue dialect (`so` for the SO framework), from the
+    environment or the `.env` file.
     `database_source` names where an explicit URL came from, for messages.
 
     Raises:

@@ -37,6 +37,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: run its payloads too (README, "Which Laravel version payloads are written for").
 DEFAULT_LARAVEL = "13"
 
+#: The queue connections of Laravel's skeleton whose drivers are neither the database nor
+#: Redis. Any other name is a database connection, as a custom one (`database-long`) is.
+_OTHER_DRIVERS = frozenset(
+    {"sqs", "beanstalkd", "sync", "null", "deferred", "background", "failover"}
+)
+
+
+def _check_connection(name: str) -> None:
+    if name in _OTHER_DRIVERS:
+        raise ConfigError(
+            f"connection {name!r} is Laravel's {name} driver; bridge works with the database"
+            " and redis queue connections"
+        )
+
 
 @dataclass
 class CliContext:
@@ -136,6 +150,7 @@ class CliContext:
         """Work on queue connection `name` (`--connection`) instead of the settings' own."""
         if name is None:
             return
+        _check_connection(name)
         self.connection = name
         self.__dict__["settings"] = self.settings.for_connection(name)
         self.__dict__.pop("_sample_rows", None)
@@ -168,6 +183,7 @@ class CliContext:
     def queue_for(self, connection: str) -> JobQueue:
         """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
         `jobs` table (connection names are their drivers, as in Laravel's skeleton)."""
+        _check_connection(connection)
         if connection == "redis":
             return self._redis_queue(self.settings.for_connection(connection))
         return self._database_stores(connection).queue

@@ -49,6 +49,11 @@ def find_declaration(module_path: str, class_name: str) -> JobClass | None:
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A property.")
 @click.option("--queue", default=None, help="Queue name (default: the connection's).")
 @click.option(
+    "--connection",
+    default=None,
+    help="Queue connection: database or redis (default: QUEUE_CONNECTION of .env).",
+)
+@click.option(
     "--delay",
     type=click.IntRange(min=0),
     default=None,
@@ -75,6 +80,7 @@ def dispatch(
     class_name: str,
     assignments: tuple[str, ...],
     queue: str | None,
+    connection: str | None,
     delay: int | None,
     declarations: str | None,
     laravel_version: str | None,
@@ -88,6 +94,7 @@ def dispatch(
     every property is written as a public, untyped property.
     """
     values = dict(_parse_assignment(a) for a in assignments)
+    ctx.use_connection(connection)
     dialect = ctx.dialect(dialect_name, laravel_version)
     declaration = None
     if declarations is not None:
@@ -119,9 +126,19 @@ def dispatch(
         dialect=dialect,
     )
     sent = dispatcher.dispatch(declaration.new(**values), queue=queue, delay=delay)
+    where = f"{ctx.settings.connection_name} queue {sent.queue}"
     if as_json:
-        click.echo(json.dumps({"id": sent.id, "uuid": sent.uuid, "queue": sent.queue}))
+        click.echo(
+            json.dumps(
+                {
+                    "id": sent.id,
+                    "uuid": sent.uuid,
+                    "connection": ctx.settings.connection_name,
+                    "queue": sent.queue,
+                }
+            )
+        )
     elif sent.uuid:
-        click.echo(f"Queued {declaration.name} [{sent.uuid}] on {sent.queue} (id {sent.id})")
+        click.echo(f"Queued {declaration.name} [{sent.uuid}] on {where} (id {sent.id})")
     else:
-        click.echo(f"Queued {declaration.name} on {sent.queue} (id {sent.id}, {dialect.label})")
+        click.echo(f"Queued {declaration.name} on {where} (id {sent.id}, {dialect.label})")

@@ -369,3 +369,30 @@ def test_version_loads_neither_the_queue_layer_nor_the_commands(bridge_command: 
         "bridge.config",
         "bridge.exceptions",
     ]
+
+
+# --- connections bridge does not drive -----------------------------------------------------
+
+
+def test_a_connection_of_another_driver_is_refused_not_read_as_the_jobs_table(
+    bridge_command: str, tmp_path: Path
+) -> None:
+    # Found from outside: `--connection sqs` (or sync, beanstalkd, ...) worked the database
+    # queue as if it were a connection named "sqs", and `retry-failed --to-connection sqs`
+    # moved failed jobs into the jobs table under that name.
+    database = migrated(bridge_command, tmp_path)
+    (tmp_path / "myjobs.py").write_text(textwrap.dedent(MYJOBS))
+    insert_job(database, php_payload())
+    for args in (
+        ["status", "--connection", "sqs"],
+        [*WORK, "--connection", "sync"],
+        ["dispatch", "App\\Jobs\\X", "--connection", "beanstalkd"],
+        ["retry-failed", "all", "--to-connection", "sqs", "--yes"],
+    ):
+        done = run([bridge_command, *args], tmp_path)
+        assert done.returncode != 0, args
+        assert "bridge works with the database and redis queue connections" in done.stderr, (
+            args,
+            done.stderr,
+        )
+    assert len(rows(database, "jobs")) == 1

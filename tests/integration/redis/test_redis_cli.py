@@ -148,3 +148,29 @@ def test_the_start_line_and_status_name_the_redis_server_the_queues_are_in(
     [start] = [line for line in worked.stderr.splitlines() if " starting: using " in line]
     assert f" starting: using {where} failed jobs in sqlite:///" in start, start
     assert [row["worker"] for row in redis_env.job_log()] == ["python"]
+
+
+def test_dispatch_connection_redis_queues_the_job_where_laravels_redis_worker_runs_it(
+    redis_env: LaravelEnv,
+    redis_side: BridgeSide,
+    redis_prefix: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    # Found from outside: `bridge dispatch` had no --connection, so with the database queue
+    # as the .env default a job could not be sent to Redis from the command line.
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+    text = dotenv.read_text().replace("QUEUE_CONNECTION=redis", "QUEUE_CONNECTION=database")
+    dotenv.write_text(f"{text}BRIDGE_LARAVEL_VERSION=8\n")
+
+    done = bridge(dotenv, "dispatch", "Fixtures\\Jobs\\RecordsOnly", "--connection", "redis",
+                  "--queue", queue_name, "--set", "n=7", "--set", "tag=cli", "--json")  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    sent = json.loads(done.stdout)
+    assert (sent["connection"], sent["queue"]) == ("redis", queue_name)
+    [payload] = redis_side.queue.client.lrange(redis_side.queue.keys(queue_name)[0], 0, -1)
+    assert payload.endswith(f'"id":"{sent["id"]}","attempts":0}}')
+    worked = redis_env.work(connection="redis", queue=queue_name, tries=1)
+    assert "Processed" in worked.stdout, worked.stdout + worked.stderr
+    assert [row["uuid"] for row in redis_env.job_log()] == [sent["uuid"]]

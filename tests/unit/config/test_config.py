@@ -85,3 +85,21 @@ def test_laravel_version_comes_from_the_environment(tmp_path: Path) -> None:
     )
     assert settings.laravel_version == "10"
     assert resolve_settings(database_url=None, cwd=tmp_path, environ={}).laravel_version is None
+
+
+def test_bridges_own_variables_are_read_from_the_apps_env_file_too(tmp_path: Path) -> None:
+    # Found from outside: BRIDGE_LARAVEL_VERSION written into .env beside Laravel's own
+    # settings was ignored, and payloads were written for the newest Laravel instead.
+    (tmp_path / ".env").write_text(
+        "DB_CONNECTION=sqlite\nDB_DATABASE=app.sqlite\n"
+        "BRIDGE_LARAVEL_VERSION=8\nBRIDGE_DIALECT=so\n"
+    )
+    settings = resolve_settings(database_url=None, cwd=tmp_path, environ={})
+    assert (settings.laravel_version, settings.dialect) == ("8", "so")
+    explicit = resolve_settings(database_url="sqlite:///other.db", cwd=tmp_path, environ={})
+    assert (explicit.laravel_version, explicit.dialect) == ("8", "so")
+    # The environment wins over the file, as for Laravel's own variables.
+    ours = resolve_settings(
+        database_url=None, cwd=tmp_path, environ={"BRIDGE_LARAVEL_VERSION": "12.11"}
+    )
+    assert ours.laravel_version == "12.11"
