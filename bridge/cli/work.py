@@ -120,6 +120,12 @@ def _timezone(name: str) -> ZoneInfo:
     show_default=True,
     help="Least severe log lines written.",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No per-job lines, as `queue:work --quiet` (the same as --log-level warning).",
+)
 @pass_context
 def work(
     ctx: CliContext,
@@ -147,6 +153,7 @@ def work(
     foreign: str,
     json_logs: bool,
     log_level: str,
+    quiet: bool,
 ) -> None:
     """Run jobs from the Laravel queue with the handlers of a Python app.
 
@@ -158,6 +165,8 @@ def work(
     settings = ctx.settings
     if concurrency < 1:
         raise click.BadParameter("must be at least 1", param_hint="'--concurrency'")
+    if quiet and log_level.lower() in {"debug", "info"}:
+        log_level = "warning"
     logger = _configure_logging(json_logs=json_logs, level=log_level, pid=concurrency > 1)
     app = _load(ctx, app_path)
     # As for dispatch: given, else detected from the rows in the tables, else the newest.

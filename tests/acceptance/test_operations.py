@@ -165,6 +165,26 @@ def test_json_logs_carry_every_line_with_tracebacks_and_a_start_line(
         assert "boom" in line["traceback"] and "myjobs.py" in line["traceback"]
 
 
+def test_quiet_drops_the_per_job_lines_as_queue_work_quiet_does(
+    bridge_command: str, tmp_path: Path
+) -> None:
+    # Found from outside: `bridge work --quiet`, what a Laravel user types, was "no such
+    # option"; the per-job lines went only with --log-level warning.
+    database = migrated(bridge_command, tmp_path)
+    (tmp_path / "myjobs.py").write_text(textwrap.dedent(MYJOBS))
+    insert_job(database, python_job("App\\Jobs\\Python"))
+    insert_job(database, python_job("App\\Jobs\\Broken"))
+
+    worked = run([bridge_command, *WORK, "--quiet"], tmp_path)
+
+    assert worked.returncode == 0, worked.stderr
+    lines = worked.stderr.splitlines()
+    assert not [line for line in lines if "Processing:" in line or "Processed:" in line], lines
+    assert any(" Failed:     App\\Jobs\\Broken: " in line for line in lines), lines
+    assert any("handled" in line for line in lines)  # the app's own warning still shows
+    assert rows(database, "jobs") == [] and len(rows(database, "failed_jobs")) == 1
+
+
 def test_log_level_and_a_pid_on_every_line_of_a_pool(bridge_command: str, tmp_path: Path) -> None:
     database = migrated(bridge_command, tmp_path)
     (tmp_path / "myjobs.py").write_text(textwrap.dedent(MYJOBS))
