@@ -180,6 +180,15 @@ class CliContext:
     def _laravel_major(settings: Settings) -> int:
         return int((settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
 
+    def use_laravel_version(self, version: str | None) -> None:
+        """Take `version` (`--laravel`) as the PHP side's, before any storage is opened: it
+        also settles the Redis key prefix when `REDIS_PREFIX` is not set."""
+        if version is None:
+            return
+        from dataclasses import replace
+
+        self.__dict__["settings"] = replace(self.settings, laravel_version=version)
+
     def queue_for(self, connection: str) -> JobQueue:
         """The queue of a connection: `redis` is Laravel's Redis queue, any other name the
         `jobs` table (connection names are their drivers, as in Laravel's skeleton)."""

@@ -95,6 +95,7 @@ def dispatch(
     """
     values = dict(_parse_assignment(a) for a in assignments)
     ctx.use_connection(connection)
+    ctx.use_laravel_version(laravel_version)
     dialect = ctx.dialect(dialect_name, laravel_version)
     declaration = None
     if declarations is not None:

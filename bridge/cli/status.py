@@ -10,6 +10,7 @@ import click
 
 from bridge.cli._context import CliContext, confirm, pass_context
 from bridge.cli._options import queue_list
+from bridge.cli._redis_prefix import prefix_hint
 
 __all__ = ["EXIT_THRESHOLD", "clear", "status"]
 
@@ -69,6 +70,9 @@ def status(
     now = ctx.now()
     found = {s.queue: s for s in queue_stats(ctx.queue, now=now)}
     names = list(queues) if queues else sorted(found)
+    hint = prefix_hint(ctx, queues or None)
+    if hint is not None:
+        click.echo(f"note: {hint}", err=True)
     rows: list[dict[str, Any]] = []
     crossed: list[str] = []
     for name in names:

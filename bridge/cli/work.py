@@ -10,6 +10,7 @@ import click
 
 from bridge.cli._context import CliContext, dialect_option, pass_context
 from bridge.cli._options import backoff_value, laravel_value, queue_list
+from bridge.cli._redis_prefix import prefix_hint
 from bridge.exceptions import AppImportError, ConfigError
 from bridge.retry import message_style_for
 from bridge.worker import (
@@ -162,6 +163,7 @@ def work(
     job and stop; exit code 12 means the memory limit was reached, as with `queue:work`.
     """
     ctx.use_connection(connection)
+    ctx.use_laravel_version(laravel_version)
     settings = ctx.settings
     if concurrency < 1:
         raise click.BadParameter("must be at least 1", param_hint="'--concurrency'")
@@ -201,6 +203,9 @@ def work(
 
     watch = RestartWatch(ctx)
     _start_line(ctx, logger, app, options, concurrency)
+    hint = prefix_hint(ctx, options.queues)
+    if hint is not None:
+        logger.warning(hint, extra={"bridge": {"event": "redis_prefix_hint"}})
     logger.info(
         "Laravel %s (%s): attempt and timeout errors are worded as that worker's",
         profile.name,

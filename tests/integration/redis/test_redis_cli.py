@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from redis_kit import write_env_file
+from redis_kit import laravel_on_redis, write_env_file
 
 from tests.integration.interop.interop_kit import BridgeSide
 from tests.support.laravel import ROOT, LaravelEnv
@@ -174,3 +174,53 @@ def test_dispatch_connection_redis_queues_the_job_where_laravels_redis_worker_ru
     worked = redis_env.work(connection="redis", queue=queue_name, tries=1)
     assert "Processed" in worked.stdout, worked.stdout + worked.stderr
     assert [row["uuid"] for row in redis_env.job_log()] == [sent["uuid"]]
+
+
+def test_a_guessed_key_prefix_that_finds_nothing_says_which_prefix_holds_the_jobs(
+    sqlite_url: str, php_binary: str, laravel: Path, tmp_path: Path, queue_name: str
+) -> None:
+    # Found from outside: a Laravel 8-12 app whose .env sets neither REDIS_PREFIX nor the
+    # version got Laravel 13's default prefix (laravel-database-): its queues looked empty
+    # and the worker idled without a word; `bridge work --laravel 8` did not change the
+    # prefix either (only BRIDGE_LARAVEL_VERSION did).
+    env = laravel_on_redis(sqlite_url, php_binary, tmp_path)  # the skeleton's prefix
+    try:
+        [line] = env.dispatch("plain_public", queue=queue_name)
+        dotenv = write_env_file(env, tmp_path, "unused")
+        dotenv.write_text(
+            "".join(
+                row + "\n" for row in dotenv.read_text().splitlines() if "REDIS_PREFIX" not in row
+            )
+        )
+
+        shown = bridge(dotenv, "status")
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        hint = (
+            f"no jobs under the key prefix 'laravel-database-', but {queue_name} under"
+            " 'laravel_database_', Laravel 8 to 12's default for this APP_NAME: set"
+            " REDIS_PREFIX=laravel_database_ (or BRIDGE_LARAVEL_VERSION) in .env"
+        )
+        assert f"note: {hint}" in shown.stderr, shown.stderr
+        args = (
+            "work",
+            "--queue",
+            queue_name,
+            "--stop-when-empty",
+            "--app",
+            "tests.support.handlers:app",
+        )
+        idle = bridge_with_log(env, dotenv, *args)
+        assert idle.returncode == 0 and hint in idle.stderr, idle.stderr
+        assert env.job_log() == []
+
+        worked = bridge_with_log(env, dotenv, *args, "--laravel", "8")
+        assert worked.returncode == 0, worked.stdout + worked.stderr
+        assert "no jobs under the key prefix" not in worked.stderr
+        [row] = env.job_log()
+        assert (row["worker"], row["uuid"]) == ("python", json.loads(line["payload"])["uuid"])
+    finally:
+        from bridge.queue.redis import RedisQueue, connect
+
+        queue = RedisQueue(client=connect(), prefix="laravel_database_")
+        queue.clear(queue_name)
+        queue.close()
