@@ -24,6 +24,7 @@ from bridge.admin.retry import (
     RetryStatus,
     RetryUntilMode,
     RetryUntilPolicy,
+    check_connection,
     plan_retry,
     retry_failed,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "RetryUntilMode",
     "RetryUntilPolicy",
     "Selection",
+    "check_connection",
     "class_of",
     "cutoff",
     "decode_command_text",

@@ -18,6 +18,7 @@ from bridge.admin import (
     RetryOutcome,
     RetryStatus,
     RetryUntilPolicy,
+    check_connection,
     in_given_order,
     missing_identifiers,
     plan_retry,
@@ -215,9 +216,18 @@ def retry_failed_command(
             }
         )
     else:
+        elsewhere: set[str] = set()
         for outcome in report.outcomes:
             if outcome.status is RetryStatus.SKIPPED:
                 click.echo(f"Skipped {outcome.record.id}: {outcome.reason}", err=True)
+                if check_connection(outcome.record, retry_options) is not None:
+                    elsewhere.add(outcome.record.connection)
+        for connection in sorted(elsewhere):
+            click.echo(
+                f"To send the jobs of connection {connection!r} back there: add"
+                f" --to-connection {connection}",
+                err=True,
+            )
         if missing:
             click.echo(f"Not found: {', '.join(missing)}", err=True)
         if yes:

@@ -244,6 +244,27 @@ def test_expired_deadline_is_warned_about(url: str, tmp_path: Path) -> None:
     assert job["payload"] == payload.replace('"retryUntil":1000', '"retryUntil":null')
 
 
+def test_a_job_of_another_connection_is_skipped_with_the_option_that_sends_it(
+    url: str, tmp_path: Path
+) -> None:
+    # Found from outside: with the database queue as the default, a job that failed on the
+    # redis connection was skipped with only "the target is 'database'"; the way to send
+    # it back where it failed (as queue:retry does) went unsaid.
+    engine = create_engine_for(url)
+    migrate(engine)
+    payload = LARAVEL_8["plain_public"]["payload"]
+    DatabaseFailedJobStore(engine=engine).log(
+        uuid=json.loads(payload)["uuid"], connection="redis", queue="default",
+        payload=payload, exception="e", failed_at=NOW,
+    )  # fmt: skip
+    engine.dispose()
+    done = bridge(url, "retry-failed", "all", "--yes", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert "recorded for queue connection 'redis', but the target is 'database'" in done.stderr
+    assert "add --to-connection redis" in done.stderr, done.stderr
+    assert _jobs(url) == [] and len(_failed_ids(url)) == 1
+
+
 def test_retry_into_another_database_is_idempotent(url: str, tmp_path: Path) -> None:
     ids = _seed(url)
     target = f"sqlite:///{tmp_path / 'target.sqlite'}"
