@@ -157,10 +157,17 @@ class CliContext:
 
     @property
     def queue_described(self) -> str:
-        """Where the chosen connection's queues are, for start lines and headers: the
-        database as `Settings.described` says it, or the Redis server and key prefix (and
-        the database that keeps failed jobs)."""
-        settings = self.settings
+        """Where the chosen connection's queues are, for start lines, headers and prompts:
+        the database as `Settings.described` says it, or the Redis server and key prefix
+        (and the database that keeps failed jobs)."""
+        return self._where(self.settings)
+
+    def connection_described(self, connection: str) -> str:
+        """`queue_described` for another queue connection (`--to-connection`)."""
+        _check_connection(connection)
+        return self._where(self.settings.for_connection(connection))
+
+    def _where(self, settings: Settings) -> str:
         if settings.connection_name != "redis":
             return settings.described
         redis = settings.redis
@@ -169,7 +176,8 @@ class CliContext:
             if redis.cluster
             else f"Redis {redis.host}:{redis.port} database {redis.db}"
         )
-        return f"{server}, key prefix {self.redis_prefix!r}; failed jobs in {settings.described}"
+        prefix = redis.key_prefix(self._laravel_major(settings))
+        return f"{server}, key prefix {prefix!r}; failed jobs in {settings.described}"
 
     @property
     def redis_prefix(self) -> str:
@@ -361,14 +369,16 @@ def _accept_database_options(command: click.Command) -> None:
             _accept_database_options(sub)
 
 
-def confirm(ctx: CliContext, action: str, *, declined: str) -> None:
-    """Ask whether to `action` in the queue database (on stderr); "no" ends with exit 1.
+def confirm(ctx: CliContext, action: str, *, declined: str, where: str | None = None) -> None:
+    """Ask whether to `action` in the queue database, or `where` (on stderr); "no" ends with
+    exit 1.
 
-    The prompt names the database and where its URL came from, so nobody confirms a sweep
-    of the wrong one. With no terminal to ask (cron, CI, a pipe), the command fails with a
-    hint to `--yes` rather than click's bare "Aborted!".
+    The prompt names the database and where its URL came from (or the Redis server and key
+    prefix `where` names), so nobody confirms a sweep of the wrong one. With no terminal to
+    ask (cron, CI, a pipe), the command fails with a hint to `--yes` rather than click's
+    bare "Aborted!".
     """
-    question = f"{action} in {ctx.settings.described}?"
+    question = f"{action} in {where or ctx.settings.described}?"
     try:
         answer = click.confirm(question, err=True)
     except click.Abort:

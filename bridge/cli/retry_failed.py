@@ -186,6 +186,12 @@ def retry_failed_command(
             ctx,
             f"Move {len(records)} failed job(s) back onto the queue",
             declined="Nothing moved.",
+            # Where they go: the failed jobs' own database unless another target is named.
+            where=None
+            if to_database is not None
+            else ctx.connection_described(to_connection)
+            if to_connection is not None
+            else ctx.queue_described,
         )
     moved: list[int] = []
     try:

@@ -155,6 +155,7 @@ def clear(
             ctx,
             f"Delete every job on {', '.join(names)}",
             declined="Nothing deleted.",
+            where=ctx.queue_described,
         )
     for name in names:
         click.echo(f"Cleared {ctx.queue.clear(name)} job(s) from the [{name}] queue.")

@@ -224,3 +224,31 @@ def test_a_guessed_key_prefix_that_finds_nothing_says_which_prefix_holds_the_job
         queue = RedisQueue(client=connect(), prefix="laravel_database_")
         queue.clear(queue_name)
         queue.close()
+
+
+def test_prompts_name_the_redis_queue_a_sweep_acts_on(
+    redis_env: LaravelEnv,
+    redis_side: BridgeSide,
+    redis_prefix: str,
+    queue_name: str,
+    tmp_path: Path,
+) -> None:
+    # Found from outside: `bridge clear` on the redis connection asked "Delete every job on
+    # default in sqlite:///...?", the database that keeps failed jobs, while it was about
+    # to empty the Redis queue; `retry-failed --to-connection redis` named that database too.
+    redis_env.dispatch("plain_public", queue=queue_name)
+    dotenv = write_env_file(redis_env, tmp_path, redis_prefix)
+    where = f"in Redis 127.0.0.1:6379 database 0, key prefix {redis_prefix!r}; failed jobs in"
+
+    asked = bridge(dotenv, "clear", "--queue", queue_name)
+    assert asked.returncode == 1 and f"Delete every job on {queue_name} {where}" in asked.stderr
+    assert redis_side.queue.size(queue_name) == 1  # not answered: nothing deleted
+
+    [failing] = redis_env.dispatch("always_fails", connection="database", queue=queue_name)
+    redis_env.work(connection="database", queue=queue_name, tries=1)
+    text = dotenv.read_text().replace("QUEUE_CONNECTION=redis", "QUEUE_CONNECTION=database")
+    dotenv.write_text(text)
+    asked = bridge(dotenv, "retry-failed", "all", "--to-connection", "redis")
+    assert asked.returncode == 1, asked.stderr
+    assert f"Move 1 failed job(s) back onto the queue {where}" in asked.stderr, asked.stderr
+    assert len(redis_env.failed_jobs()) == 1 and failing["payload"]
