@@ -65,6 +65,9 @@ class RedisSettings:
     #: `REDIS_QUEUE` and `REDIS_QUEUE_RETRY_AFTER`: the `redis` queue connection's own.
     queue: str = "default"
     retry_after_seconds: int = 90
+    #: `REDIS_CACHE_DB`: the skeleton's `cache` connection, where a `redis` cache store
+    #: keeps `queue:restart`'s signal.
+    cache_db: int = 1
 
     def key_prefix(self, laravel_major: int) -> str:
         """`REDIS_PREFIX`, else the skeleton's default: `laravel_database_` up to Laravel
@@ -363,7 +366,8 @@ def redis_settings_from_env(env: Mapping[str, str]) -> RedisSettings:
     """The Redis connection as the skeleton's `config/database.php` reads `.env`.
 
     `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`, `REDIS_PASSWORD` (`null` is none, as
-    phpdotenv reads it), `REDIS_DB`, `REDIS_PREFIX`, `APP_NAME` (for the default prefix),
+    phpdotenv reads it), `REDIS_DB`, `REDIS_CACHE_DB`, `REDIS_PREFIX`, `APP_NAME` (for the
+    default prefix),
     `REDIS_QUEUE_BLOCK_FOR`, and `REDIS_CLUSTER_ENABLED=true` for a Redis Cluster.
     """
 
@@ -395,6 +399,7 @@ def redis_settings_from_env(env: Mapping[str, str]) -> RedisSettings:
         app_name=env.get("APP_NAME") or "laravel",
         queue=env.get("REDIS_QUEUE") or "default",
         retry_after_seconds=retry_after,
+        cache_db=number("REDIS_CACHE_DB", "1"),
     )
 
 

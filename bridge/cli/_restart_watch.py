@@ -22,13 +22,10 @@ POLL_SECONDS = 1.0
 
 
 class RestartWatch:
-    """Reads the restart signal of the context's cache table, and watches it for a change."""
+    """Reads the restart signal of the context's cache store, and watches it for a change."""
 
     def __init__(self, ctx: CliContext) -> None:
-        from bridge.queue.restart_signal import RESTART_KEY
-
         self._ctx = ctx
-        self._keys = [p + RESTART_KEY for p in ctx.settings.cache_prefixes]
         self._done = threading.Event()
         self._initial: tuple[int | None, ...] | None
         try:
@@ -37,12 +34,7 @@ class RestartWatch:
             self._initial = None  # and the first good read sets the baseline
 
     def _read(self) -> tuple[int | None, ...]:
-        from bridge.queue.restart_signal import read_restart_signal
-
-        settings = self._ctx.settings
-        return read_restart_signal(
-            self._ctx.engine, table=settings.cache_table, keys=self._keys, now=self._ctx.now()
-        )
+        return self._ctx.read_restart_signal()
 
     def start(self, stop: Callable[[], None]) -> None:
         """Call `stop` once the signal differs from the one seen at start."""

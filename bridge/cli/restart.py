@@ -1,7 +1,8 @@
 """`bridge restart`: the restart signal of `php artisan queue:restart`, for both languages.
 
-Both write the same `cache` row (bridge.queue.restart_signal), so PHP workers stop after
-their current job when bridge sends it, and `bridge work` stops when artisan sends it.
+Both write the same value in Laravel's cache store (a `cache` row, bridge.queue.restart_signal,
+or a Redis key, bridge.queue.redis_restart_signal), so PHP workers stop after their current
+job when bridge sends it, and `bridge work` stops when artisan sends it.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ __all__ = ["restart"]
 def restart(ctx: CliContext) -> None:
     """Ask every worker, PHP's `queue:work` and `bridge work`, to stop after its current job.
 
-    Laravel's queue:restart signal: the time, stored in the `cache` table of Laravel's
-    database cache store under the cache prefix (CACHE_PREFIX, else both defaults for
-    APP_NAME). The supervisor then starts the workers again, with new code.
+    Laravel's queue:restart signal: the time, stored in Laravel's cache store under the
+    cache prefix (CACHE_PREFIX, else both defaults for APP_NAME): the `cache` table of the
+    database store, or with CACHE_STORE=redis the Redis `cache` connection (REDIS_CACHE_DB).
+    The supervisor then starts the workers again, with new code.
     """
-    from bridge.queue.restart_signal import RESTART_KEY, write_restart_signal
-
     settings = ctx.settings
-    if settings.cache_store != "database":
+    if settings.cache_store not in {"database", "redis"}:
         click.secho(
             f"Warning: the cache store is {settings.cache_store!r} (CACHE_STORE/CACHE_DRIVER); "
             "PHP workers read the restart signal there, which bridge cannot write: only "
@@ -33,6 +33,5 @@ def restart(ctx: CliContext) -> None:
             fg="yellow",
             err=True,
         )
-    keys = [prefix + RESTART_KEY for prefix in settings.cache_prefixes]
-    write_restart_signal(ctx.engine, table=settings.cache_table, keys=keys, now=ctx.now())
-    click.echo(f"Broadcast the queue restart signal in {settings.described}.")
+    where = ctx.write_restart_signal()
+    click.echo(f"Broadcast the queue restart signal in {where}.")

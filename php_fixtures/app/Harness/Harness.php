@@ -18,6 +18,7 @@ use Illuminate\Cache\ArrayStore;
 use Illuminate\Cache\CacheManager;
 use Illuminate\Cache\DatabaseStore;
 use Illuminate\Cache\FileStore;
+use Illuminate\Cache\RedisStore;
 use Illuminate\Cache\Repository as CacheRepository;
 use Illuminate\Config\Repository as ConfigRepository;
 use Illuminate\Console\Command;
@@ -132,6 +133,15 @@ final class Harness
     {
         // Laravel 11+'s queue manager asks the cache manager whether a queue is paused.
         $app->singleton('cache', static fn ($app) => new CacheManager($app));
+        if ($settings->cacheStore() !== 'array' && $settings->cacheDriver() === 'redis') {
+            // Built when first used: the `redis` manager is bound with the queue, after this.
+            $app->singleton('cache.store', static fn ($app) => new CacheRepository(
+                new RedisStore($app['redis'], $settings->cachePrefix(), 'cache')
+            ));
+            $app->alias('cache.store', CacheContract::class);
+
+            return;
+        }
         $store = match (true) {
             $settings->cacheStore() === 'array' => new ArrayStore(true),
             $settings->cacheDriver() === 'database' => new DatabaseStore(

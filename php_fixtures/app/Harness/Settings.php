@@ -147,7 +147,11 @@ final class Settings
             return ['client' => $client, 'options' => $options, 'clusters' => ['default' => [$server]]];
         }
 
-        return ['client' => $client, 'options' => $options, 'default' => $server];
+        // The skeleton's `cache` connection: the same server, database REDIS_CACHE_DB, where
+        // a `redis` cache store (FIXTURE_CACHE_DRIVER=redis) keeps queue:restart's signal.
+        $cache = ['database' => $this->get('REDIS_CACHE_DB', '1')] + $server;
+
+        return ['client' => $client, 'options' => $options, 'default' => $server, 'cache' => $cache];
     }
 
     public function queueTable(): string
@@ -214,8 +218,9 @@ final class Settings
     }
 
     /**
-     * The cache store: `file` (default, in cacheDirectory()) or `database` (Laravel's
-     * `cache` table on the queue's connection, where queue:restart's signal then lives).
+     * The cache store: `file` (default, in cacheDirectory()), `database` (Laravel's
+     * `cache` table on the queue's connection, where queue:restart's signal then lives) or
+     * `redis` (Laravel's RedisStore on the `cache` Redis connection).
      */
     public function cacheDriver(): string
     {
