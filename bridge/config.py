@@ -112,6 +112,9 @@ class Settings:
     #: `queue:restart` leaves its signal; bridge reads and writes it with `database`.
     cache_store: str = "database"
     cache_table: str = "cache"
+    #: The `file` cache store's folder: the skeleton's `storage/framework/cache/data`
+    #: beside the `.env` (None without a Laravel app).
+    cache_directory: Path | None = None
     #: The cache key prefixes to use: CACHE_PREFIX, else both Laravel defaults for APP_NAME
     #: (`laravel_cache` up to 8, `laravel_cache_` from 9), since either may be in use.
     cache_prefixes: tuple[str, ...] = ("laravel_cache", "laravel_cache_")
@@ -343,6 +346,7 @@ def settings_from_laravel_env(env: Mapping[str, str], *, base_dir: Path, source:
     return Settings(
         cache_store=env.get("CACHE_STORE") or env.get("CACHE_DRIVER") or "database",
         cache_table=env.get("DB_CACHE_TABLE", "cache"),
+        cache_directory=base_dir / "storage" / "framework" / "cache" / "data",
         cache_prefixes=prefixes,
         database_url=database_url_from_laravel(env, base_dir=base_dir),
         connection_name="redis" if on_redis else "database",

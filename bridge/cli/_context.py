@@ -329,8 +329,13 @@ class CliContext:
 
     def read_restart_signal(self) -> tuple[int | None, ...]:
         """The restart signal under each cache prefix that may be in use, from the cache
-        store `CACHE_STORE` names: Redis for `redis`, else the database's `cache` table."""
+        store `CACHE_STORE` names: Redis for `redis`, the app's cache folder for `file`,
+        else the database's `cache` table."""
         settings = self.settings
+        if settings.cache_store == "file":
+            from bridge.queue.file_restart_signal import read_file_restart_signal
+
+            return (read_file_restart_signal(self._cache_directory(), now=self.now()),)
         if settings.cache_store == "redis":
             from bridge.queue.redis_restart_signal import read_redis_restart_signal
 
@@ -344,6 +349,11 @@ class CliContext:
     def write_restart_signal(self) -> str:
         """Send the restart signal where `read_restart_signal` reads it; say where."""
         settings = self.settings
+        if settings.cache_store == "file":
+            from bridge.queue.file_restart_signal import write_file_restart_signal
+
+            written = write_file_restart_signal(self._cache_directory(), now=self.now())
+            return f"the file cache store ({written})"
         if settings.cache_store == "redis":
             from bridge.queue.redis_restart_signal import write_redis_restart_signal
 
@@ -359,6 +369,15 @@ class CliContext:
             self.engine, table=settings.cache_table, keys=self._restart_keys(), now=self.now()
         )
         return settings.described
+
+    def _cache_directory(self) -> Path:
+        directory = self.settings.cache_directory
+        if directory is None:
+            raise ConfigError(
+                "the file cache store lives in the Laravel app's storage/framework/cache/data;"
+                " run bridge from the app's folder or give its .env with --env-file"
+            )
+        return directory
 
     def _restart_keys(self) -> list[str]:
         from bridge.queue.restart_signal import RESTART_KEY

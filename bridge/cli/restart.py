@@ -21,11 +21,12 @@ def restart(ctx: CliContext) -> None:
 
     Laravel's queue:restart signal: the time, stored in Laravel's cache store under the
     cache prefix (CACHE_PREFIX, else both defaults for APP_NAME): the `cache` table of the
-    database store, or with CACHE_STORE=redis the Redis `cache` connection (REDIS_CACHE_DB).
+    database store, with CACHE_STORE=redis the Redis `cache` connection (REDIS_CACHE_DB),
+    with CACHE_STORE=file a file in the app's storage/framework/cache/data.
     The supervisor then starts the workers again, with new code.
     """
     settings = ctx.settings
-    if settings.cache_store not in {"database", "redis"}:
+    if settings.cache_store not in {"database", "redis", "file"}:
         click.secho(
             f"Warning: the cache store is {settings.cache_store!r} (CACHE_STORE/CACHE_DRIVER); "
             "PHP workers read the restart signal there, which bridge cannot write: only "

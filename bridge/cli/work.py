@@ -203,6 +203,13 @@ def work(
 
     watch = RestartWatch(ctx)
     _start_line(ctx, logger, app, options, concurrency)
+    if settings.cache_store not in {"database", "redis", "file"}:
+        logger.warning(
+            "The cache store is %r (CACHE_STORE): php artisan queue:restart leaves its signal"
+            " there, where bridge cannot read it; restart this worker with SIGTERM",
+            settings.cache_store,
+            extra={"bridge": {"event": "restart_signal_unreadable"}},
+        )
     hint = prefix_hint(ctx, options.queues)
     if hint is not None:
         logger.warning(hint, extra={"bridge": {"event": "redis_prefix_hint"}})
