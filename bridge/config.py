@@ -115,9 +115,10 @@ class Settings:
     #: The `file` cache store's folder: the skeleton's `storage/framework/cache/data`
     #: beside the `.env` (None without a Laravel app).
     cache_directory: Path | None = None
-    #: The cache key prefixes to use: CACHE_PREFIX, else both Laravel defaults for APP_NAME
-    #: (`laravel_cache` up to 8, `laravel_cache_` from 9), since either may be in use.
-    cache_prefixes: tuple[str, ...] = ("laravel_cache", "laravel_cache_")
+    #: The cache key prefixes to use: CACHE_PREFIX, else Laravel's defaults for APP_NAME
+    #: (`laravel_cache` up to 8, `laravel_cache_` from 9, `laravel-cache-` from 13), since
+    #: any of them may be in use.
+    cache_prefixes: tuple[str, ...] = ("laravel_cache", "laravel_cache_", "laravel-cache-")
     #: Where the database URL came from, for messages: "--database", "BRIDGE_DATABASE_URL",
     #: "DB_URL in the environment", "/app/.env", "sqlite default", ...
     source: str = field(default="url", compare=False)
@@ -341,8 +342,11 @@ def settings_from_laravel_env(env: Mapping[str, str], *, base_dir: Path, source:
     if env.get("CACHE_PREFIX") is not None:
         prefixes: tuple[str, ...] = (env["CACHE_PREFIX"],)
     else:
-        app = re.sub(r"[^a-z0-9]+", "_", env.get("APP_NAME", "laravel").lower()).strip("_")
-        prefixes = (f"{app}_cache", f"{app}_cache_")
+        # config/cache.php's default for APP_NAME: `_cache` up to 8, `_cache_` from 9, and
+        # 13's hyphenated `-cache-`; any of them may be the app's.
+        app = env.get("APP_NAME") or "laravel"
+        underscored, hyphenated = _slug(app, "_"), _slug(app, "-")
+        prefixes = (f"{underscored}_cache", f"{underscored}_cache_", f"{hyphenated}-cache-")
     return Settings(
         cache_store=env.get("CACHE_STORE") or env.get("CACHE_DRIVER") or "database",
         cache_table=env.get("DB_CACHE_TABLE", "cache"),

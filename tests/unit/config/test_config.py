@@ -103,3 +103,17 @@ def test_bridges_own_variables_are_read_from_the_apps_env_file_too(tmp_path: Pat
         database_url=None, cwd=tmp_path, environ={"BRIDGE_LARAVEL_VERSION": "12.11"}
     )
     assert ours.laravel_version == "12.11"
+
+
+def test_the_restart_signal_is_looked_for_under_each_laravel_default_cache_prefix(
+    tmp_path: Path,
+) -> None:
+    # Found from outside: Laravel 13's config/cache.php defaults CACHE_PREFIX to
+    # Str::slug(APP_NAME).'-cache-' ("my-app-cache-"), and bridge looked only under the
+    # underscored defaults of 8 to 12, so queue:restart on a Laravel 13 app with the default
+    # configuration never reached bridge's workers, nor bridge restart its workers.
+    (tmp_path / ".env").write_text("APP_NAME='My App'\nDB_CONNECTION=sqlite\n")
+    settings = resolve_settings(database_url=None, cwd=tmp_path, environ={})
+    assert settings.cache_prefixes == ("my_app_cache", "my_app_cache_", "my-app-cache-")
+    (tmp_path / ".env").write_text("DB_CONNECTION=sqlite\nCACHE_PREFIX=shop\n")
+    assert resolve_settings(database_url=None, cwd=tmp_path, environ={}).cache_prefixes == ("shop",)
