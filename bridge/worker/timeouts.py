@@ -12,6 +12,10 @@ off while a job runs whose deadline is later, the handler sets it again for the 
 An alarm that goes off between jobs does nothing. `rest` clears a pending alarm before the
 worker idles.
 
+Where the interpreter itself would drop the interrupt (the alarm going off inside a `__del__`
+method or a garbage-collector callback), the handler sets the alarm again a millisecond later
+instead of raising.
+
 Hard limit: Python runs signal handlers only between bytecodes, so a handler stuck in C code
 (or one that swallows the interrupt and carries on) never sees it. A watchdog thread waits
 `grace_seconds` past the deadline and then calls the worker's `on_hard_timeout` callback, which
@@ -23,6 +27,7 @@ Outside the main thread there is no SIGALRM: only the hard limit applies.
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -40,11 +45,26 @@ DEFAULT_GRACE_SECONDS = 5.0
 _POLL_SECONDS = 0.25
 # A re-armed alarm never gets 0, which would clear it instead.
 _MIN_ALARM_SECONDS = 1e-5
+# When the alarm lands where an exception would be dropped: how soon it goes off again.
+_RETRY_ALARM_SECONDS = 0.001
 # Longer limits (a payload may say `1e400`) are cut to this: `setitimer` refuses times past
 # the platform's time_t, and a limit of three years is no limit to any job.
 MAX_TIMEOUT_SECONDS = 1e8
 
 T = TypeVar("T")
+
+
+def _swallows_exceptions(frame: FrameType | None) -> bool:
+    """Whether an exception raised in `frame` would be dropped by the interpreter rather than
+    reach the job's code: inside a `__del__` method or a garbage-collector callback
+    (`gc.callbacks`, which a library such as Hypothesis may install)."""
+    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or code in callbacks:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class _Watchdog(threading.Thread):
@@ -138,6 +158,11 @@ class JobTimer:
         if left > 0:
             # Set for an earlier job: this one may run until its own deadline.
             self._set_alarm(max(left, _MIN_ALARM_SECONDS), self._deadline)
+            return
+        if _swallows_exceptions(frame):
+            # Raised here, the interrupt would be printed and dropped ("Exception ignored
+            # in ..."), and the job would run on to the hard limit: try again a moment later.
+            self._set_alarm(_RETRY_ALARM_SECONDS, self._deadline)
             return
         self.fired = True
         raise JobTimeoutInterrupt()

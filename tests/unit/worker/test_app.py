@@ -169,6 +169,49 @@ def timer() -> Iterator[JobTimer]:
     made.close()
 
 
+def test_an_alarm_going_off_in_a_finaliser_still_interrupts_the_job(timer: JobTimer) -> None:
+    # Found in a CI run: the limit passed while a garbage-collector callback ran (one that
+    # Hypothesis installs), the interrupt raised there was printed and dropped, and the job
+    # ran on. A `__del__` method drops exceptions the same way.
+    class Slow:
+        def __del__(self) -> None:
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:  # the 0.1 s limit passes in here
+                pass
+
+    def job() -> None:
+        Slow()  # dropped at once: its __del__ runs here
+        time.sleep(5)  # the interrupt comes in here, not after it
+
+    started = time.monotonic()
+    with pytest.raises(JobTimeoutInterrupt):
+        timer.run(job, 0.1)
+    assert time.monotonic() - started < 4.5
+    assert timer.fired
+
+
+def test_an_alarm_going_off_in_a_gc_callback_still_interrupts_the_job(timer: JobTimer) -> None:
+    import gc
+
+    def slow_callback(phase: str, info: dict[str, int]) -> None:
+        end = time.monotonic() + 0.3
+        while phase == "start" and time.monotonic() < end:  # the limit passes in here
+            pass
+
+    def job() -> None:
+        gc.collect()
+        time.sleep(5)
+
+    gc.callbacks.append(slow_callback)
+    try:
+        started = time.monotonic()
+        with pytest.raises(JobTimeoutInterrupt):
+            timer.run(job, 0.1)
+    finally:
+        gc.callbacks.remove(slow_callback)
+    assert time.monotonic() - started < 4.5
+
+
 def test_an_alarm_left_by_a_shorter_limit_does_not_cut_the_next_job_short(timer: JobTimer) -> None:
     timer.run(lambda: None, 0.1)  # leaves its alarm pending
     assert timer.run(lambda: time.sleep(0.4) or "done", 30) == "done"
