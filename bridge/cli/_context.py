@@ -113,8 +113,6 @@ class CliContext:
         """Close what this invocation opened (SQLite then also removes its WAL side files)."""
         if "queue" in self.__dict__ and self.settings.connection_name == "redis":
             self.queue.close()
-        if "_cache_redis" in self.__dict__:
-            self._cache_redis.close()
         if "_tables" in self.__dict__:
             self._tables.close()
         if "engine" in self.__dict__:
@@ -324,89 +322,6 @@ class CliContext:
     def now(self) -> int:
         """The current Unix time in whole seconds, as Laravel stores queue times."""
         return int(self.clock())
-
-    # --- the restart signal (queue:restart) ---------------------------------------------
-
-    def read_restart_signal(self) -> tuple[int | None, ...]:
-        """The restart signal under each cache prefix that may be in use, from the cache
-        store `CACHE_STORE` names: Redis for `redis`, the app's cache folder for `file`,
-        else the database's `cache` table."""
-        settings = self.settings
-        if settings.cache_store == "file":
-            from bridge.queue.file_restart_signal import read_file_restart_signal
-
-            return (read_file_restart_signal(self._cache_directory(), now=self.now()),)
-        if settings.cache_store == "redis":
-            from bridge.queue.redis_restart_signal import read_redis_restart_signal
-
-            return read_redis_restart_signal(self._cache_redis, self._redis_restart_keys())
-        from bridge.queue.restart_signal import read_restart_signal
-
-        return read_restart_signal(
-            self.engine, table=settings.cache_table, keys=self._restart_keys(), now=self.now()
-        )
-
-    def write_restart_signal(self) -> str:
-        """Send the restart signal where `read_restart_signal` reads it; say where."""
-        settings = self.settings
-        if settings.cache_store == "file":
-            from bridge.queue.file_restart_signal import write_file_restart_signal
-
-            written = write_file_restart_signal(self._cache_directory(), now=self.now())
-            return f"the file cache store ({written})"
-        if settings.cache_store == "redis":
-            from bridge.queue.redis_restart_signal import write_redis_restart_signal
-
-            write_redis_restart_signal(
-                self._cache_redis, self._redis_restart_keys(), now=self.now()
-            )
-            redis = settings.redis
-            database = 0 if redis.cluster else redis.cache_db
-            return f"the Redis cache store at {redis.host}:{redis.port} database {database}"
-        from bridge.queue.restart_signal import write_restart_signal
-
-        write_restart_signal(
-            self.engine, table=settings.cache_table, keys=self._restart_keys(), now=self.now()
-        )
-        return settings.described
-
-    def _cache_directory(self) -> Path:
-        directory = self.settings.cache_directory
-        if directory is None:
-            raise ConfigError(
-                "the file cache store lives in the Laravel app's storage/framework/cache/data;"
-                " run bridge from the app's folder or give its .env with --env-file"
-            )
-        return directory
-
-    def _restart_keys(self) -> list[str]:
-        from bridge.queue.restart_signal import RESTART_KEY
-
-        return [prefix + RESTART_KEY for prefix in self.settings.cache_prefixes]
-
-    def _redis_restart_keys(self) -> list[str]:
-        from bridge.queue.redis_restart_signal import redis_restart_keys
-
-        return redis_restart_keys(self.redis_prefix, self.settings.cache_prefixes)
-
-    @cached_property
-    def _cache_redis(self) -> Any:
-        """A client of the skeleton's `cache` Redis connection (database REDIS_CACHE_DB)."""
-        try:
-            from bridge.queue.redis import connect
-        except ImportError as exc:
-            raise ConfigError(
-                "the redis cache store needs redis-py: pip install 'laravel-jobs-bridge[redis]'"
-            ) from exc
-        redis = self.settings.redis
-        return connect(
-            host=redis.host,
-            port=redis.port,
-            username=redis.username,
-            password=redis.password,
-            db=0 if redis.cluster else redis.cache_db,
-            cluster=redis.cluster,
-        )
 
 
 pass_context = click.make_pass_decorator(CliContext)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from bridge.cli._context import CliContext
+from bridge.cli._restart_signal import RestartSignal
 
 __all__ = ["RestartWatch"]
 
@@ -25,7 +26,7 @@ class RestartWatch:
     """Reads the restart signal of the context's cache store, and watches it for a change."""
 
     def __init__(self, ctx: CliContext) -> None:
-        self._ctx = ctx
+        self._signal = RestartSignal(ctx)
         self._done = threading.Event()
         self._initial: tuple[int | None, ...] | None
         try:
@@ -34,7 +35,7 @@ class RestartWatch:
             self._initial = None  # and the first good read sets the baseline
 
     def _read(self) -> tuple[int | None, ...]:
-        return self._ctx.read_restart_signal()
+        return self._signal.read()
 
     def start(self, stop: Callable[[], None]) -> None:
         """Call `stop` once the signal differs from the one seen at start."""
@@ -44,6 +45,7 @@ class RestartWatch:
     def close(self) -> None:
         """Stop watching."""
         self._done.set()
+        self._signal.close()
 
     def _watch(self, stop: Callable[[], None]) -> None:
         while not self._done.wait(POLL_SECONDS):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from bridge.cli._context import CliContext, pass_context
+from bridge.cli._restart_signal import READABLE_STORES, RestartSignal
 
 __all__ = ["restart"]
 
@@ -26,7 +27,7 @@ def restart(ctx: CliContext) -> None:
     The supervisor then starts the workers again, with new code.
     """
     settings = ctx.settings
-    if settings.cache_store not in {"database", "redis", "file"}:
+    if settings.cache_store not in READABLE_STORES:
         click.secho(
             f"Warning: the cache store is {settings.cache_store!r} (CACHE_STORE/CACHE_DRIVER); "
             "PHP workers read the restart signal there, which bridge cannot write: only "
@@ -34,5 +35,9 @@ def restart(ctx: CliContext) -> None:
             fg="yellow",
             err=True,
         )
-    where = ctx.write_restart_signal()
+    signal = RestartSignal(ctx)
+    try:
+        where = signal.write()
+    finally:
+        signal.close()
     click.echo(f"Broadcast the queue restart signal in {where}.")

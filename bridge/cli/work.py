@@ -11,6 +11,7 @@ import click
 from bridge.cli._context import CliContext, dialect_option, pass_context
 from bridge.cli._options import backoff_value, laravel_value, queue_list
 from bridge.cli._redis_prefix import prefix_hint
+from bridge.cli._restart_signal import READABLE_STORES
 from bridge.exceptions import AppImportError, ConfigError
 from bridge.retry import message_style_for
 from bridge.worker import (
@@ -203,7 +204,7 @@ def work(
 
     watch = RestartWatch(ctx)
     _start_line(ctx, logger, app, options, concurrency)
-    if settings.cache_store not in {"database", "redis", "file"}:
+    if settings.cache_store not in READABLE_STORES:
         logger.warning(
             "The cache store is %r (CACHE_STORE): php artisan queue:restart leaves its signal"
             " there, where bridge cannot read it; restart this worker with SIGTERM",

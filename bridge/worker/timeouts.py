@@ -12,9 +12,9 @@ off while a job runs whose deadline is later, the handler sets it again for the 
 An alarm that goes off between jobs does nothing. `rest` clears a pending alarm before the
 worker idles.
 
-Where the interpreter itself would drop the interrupt (the alarm going off inside a `__del__`
-method or a garbage-collector callback), the handler sets the alarm again a millisecond later
-instead of raising.
+Where the interpreter itself would drop the interrupt (the alarm going off during a garbage
+collection, whose finalisers, weakref callbacks and `gc.callbacks` drop exceptions, or in a
+`__del__` method), the handler sets the alarm again a millisecond later instead of raising.
 
 Hard limit: Python runs signal handlers only between bytecodes, so a handler stuck in C code
 (or one that swallows the interrupt and carries on) never sees it. A watchdog thread waits
@@ -140,6 +140,7 @@ class JobTimer:
         # than the rest of the timer); `close` puts the previous one back.
         self._installed = False
         self._previous_handler: object = None
+        self._collecting = False
 
     @staticmethod
     def _in_main_thread() -> bool:
@@ -159,7 +160,7 @@ class JobTimer:
             # Set for an earlier job: this one may run until its own deadline.
             self._set_alarm(max(left, _MIN_ALARM_SECONDS), self._deadline)
             return
-        if _swallows_exceptions(frame):
+        if self._collecting or _swallows_exceptions(frame):
             # Raised here, the interrupt would be printed and dropped ("Exception ignored
             # in ..."), and the job would run on to the hard limit: try again a moment later.
             self._set_alarm(_RETRY_ALARM_SECONDS, self._deadline)
@@ -181,6 +182,9 @@ class JobTimer:
         use_signal = self._in_main_thread()
         if use_signal and not self._installed:
             self._previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            # First in the list: the flag is up before any other callback of a collection
+            # runs (a callback's own frame is recognised in any case).
+            gc.callbacks.insert(0, self._on_gc)
             self._installed = True
         watchdog = self._watchdog
         if watchdog is None:
@@ -226,5 +230,11 @@ class JobTimer:
             watchdog.stop()
         if self._installed and self._in_main_thread():
             signal.signal(signal.SIGALRM, self._previous_handler)  # type: ignore[arg-type]
+            if self._on_gc in gc.callbacks:
+                gc.callbacks.remove(self._on_gc)
             self._installed = False
             self._previous_handler = None
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        # A collection runs finalisers and weakref callbacks, where an exception is dropped.
+        self._collecting = phase == "start"
