@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.support.laravel import ROOT, LaravelEnv, fresh_laravel_env
-
-QUEUE = "restart"
+from tests.support.laravel import LaravelEnv, fresh_laravel_env
+from tests.support.restart import bridge_restart_stops_queue_work, queue_restart_stops_bridge_work
 
 
 @pytest.fixture
@@ -50,56 +48,12 @@ def bridge_environ(env: LaravelEnv) -> dict[str, str]:
 def test_bridge_restart_stops_laravels_queue_work(
     bridge_command: str, laravel_env: LaravelEnv
 ) -> None:
-    # max_time only bounds a broken run: the wait below gives up long before it.
-    with laravel_env.start_worker(queue=QUEUE, max_time=300) as worker:
-        try:
-            # A job processed means the daemon has read the signal it compares against.
-            laravel_env.dispatch("plain_public", queue=QUEUE)
-            assert worker.stdout is not None
-            for line in worker.stdout:
-                if "Processed" in line:
-                    break
-            sent = subprocess.run(
-                [bridge_command, "--database", laravel_env.database_url, "restart"],
-                env=bridge_environ(laravel_env),
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert sent.returncode == 0, sent.stderr
-            assert worker.wait(timeout=120) == 0
-        finally:
-            if worker.poll() is None:
-                worker.kill()
+    bridge = [bridge_command, "--database", laravel_env.database_url]
+    bridge_restart_stops_queue_work(laravel_env, bridge, bridge_environ(laravel_env))
 
 
 def test_laravels_queue_restart_stops_bridge_work(
     bridge_command: str, laravel_env: LaravelEnv
 ) -> None:
-    with subprocess.Popen(
-        [
-            bridge_command,
-            *("--database", laravel_env.database_url),
-            *("work", "--app", "tests.support.handlers:app", "--queue", QUEUE, "--sleep", "0.2"),
-            # Only bounds a broken run (no start line): the wait below gives up first.
-            *("--max-time", "300"),
-        ],
-        cwd=ROOT,
-        env={**bridge_environ(laravel_env), "FIXTURE_DATABASE_URL": laravel_env.database_url},
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as worker:
-        try:
-            assert worker.stderr is not None
-            start = worker.stderr.readline()
-            assert "starting" in start, start
-
-            laravel_env.php("restart.php")
-
-            assert worker.wait(timeout=120) == 0
-            rest = worker.stderr.read()
-        finally:
-            if worker.poll() is None:
-                worker.kill()
-    assert "Restart signal received" in rest
+    bridge = [bridge_command, "--database", laravel_env.database_url]
+    queue_restart_stops_bridge_work(laravel_env, bridge, bridge_environ(laravel_env))

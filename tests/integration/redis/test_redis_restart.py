@@ -11,7 +11,6 @@ the table and warned that PHP workers would not see it.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 from redis_kit import REDIS_HOST, REDIS_PORT, write_env_file
 
-from tests.support.laravel import ROOT, LaravelEnv, fresh_laravel_env
+from tests.support.laravel import LaravelEnv, fresh_laravel_env
+from tests.support.restart import bridge_restart_stops_queue_work, queue_restart_stops_bridge_work
 
-QUEUE = "restart"
 #: Where Laravel 8's RedisStore keeps the signal: the connection's prefix, the cache prefix
 #: (the harness's CACHE_PREFIX default, config/cache.php's for APP_NAME=Laravel) and a colon.
 SIGNAL_KEY = "{prefix}laravel_cache:illuminate:queue:restart"
@@ -76,59 +75,16 @@ def test_laravels_queue_restart_stops_bridge_work(
     bridge_command: str, laravel_env: LaravelEnv, redis_prefix: str, tmp_path: Path
 ) -> None:
     dotenv = bridge_env_file(laravel_env, tmp_path, redis_prefix)
-    with subprocess.Popen(
-        [
-            bridge_command,
-            *("--env-file", str(dotenv)),
-            *("work", "--app", "tests.support.handlers:app", "--queue", QUEUE, "--sleep", "0.2"),
-            # Only bounds a broken run (no start line): the wait below gives up first.
-            *("--max-time", "300"),
-        ],
-        cwd=ROOT,
-        env={**laravel_env.environ(), "FIXTURE_DATABASE_URL": laravel_env.database_url},
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as worker:
-        try:
-            assert worker.stderr is not None
-            start = worker.stderr.readline()
-            assert "starting" in start, start
-
-            laravel_env.php("restart.php")
-
-            assert worker.wait(timeout=120) == 0
-            rest = worker.stderr.read()
-        finally:
-            if worker.poll() is None:
-                worker.kill()
-    assert "Restart signal received" in rest, rest
+    bridge = [bridge_command, "--env-file", str(dotenv)]
+    queue_restart_stops_bridge_work(laravel_env, bridge, laravel_env.environ())
 
 
 def test_bridge_restart_stops_laravels_queue_work(
     bridge_command: str, laravel_env: LaravelEnv, redis_prefix: str, tmp_path: Path
 ) -> None:
     dotenv = bridge_env_file(laravel_env, tmp_path, redis_prefix)
-    with laravel_env.start_worker(connection="redis", queue=QUEUE, max_time=300) as worker:
-        try:
-            # A job processed means the daemon has read the signal it compares against.
-            laravel_env.dispatch("plain_public", queue=QUEUE)
-            assert worker.stdout is not None
-            for line in worker.stdout:
-                if "Processed" in line:
-                    break
-            sent = subprocess.run(
-                [bridge_command, "--env-file", str(dotenv), "restart"],
-                cwd=ROOT,
-                env={k: v for k, v in laravel_env.environ().items() if not k.startswith("DB_")},
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert sent.returncode == 0, sent.stderr
-            assert f"the Redis cache store at {REDIS_HOST}:{REDIS_PORT} database 1" in sent.stdout
-            assert "Warning" not in sent.stderr, sent.stderr
-            assert worker.wait(timeout=120) == 0
-        finally:
-            if worker.poll() is None:
-                worker.kill()
+    bridge = [bridge_command, "--env-file", str(dotenv)]
+    environ = {k: v for k, v in laravel_env.environ().items() if not k.startswith("DB_")}
+    sent = bridge_restart_stops_queue_work(laravel_env, bridge, environ, connection="redis")
+    assert f"the Redis cache store at {REDIS_HOST}:{REDIS_PORT} database 1" in sent.stdout
+    assert "Warning" not in sent.stderr, sent.stderr
