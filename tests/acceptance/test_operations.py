@@ -289,9 +289,11 @@ def test_bridge_restart_stops_a_running_python_worker(bridge_command: str, tmp_p
                 worker.kill()
     assert "Restart signal received" in rest
     values = {r["key"]: r["value"] for r in rows_of_cache(database)}
+    # Under each default prefix of config/cache.php: Laravel 8's, 9-12's and 13's.
     assert set(values) == {
         "laravel_cacheilluminate:queue:restart",
         "laravel_cache_illuminate:queue:restart",
+        "laravel-cache-illuminate:queue:restart",
     }
     assert all(re.fullmatch(r"i:\d+;", value) for value in values.values())
 
