@@ -109,7 +109,8 @@ class Settings:
     #: The PHP side's queue dialect (`BRIDGE_DIALECT`: laravel, so, so-serialize), if set.
     dialect: str | None = None
     #: Laravel's cache store (CACHE_STORE, CACHE_DRIVER before 11): where
-    #: `queue:restart` leaves its signal; bridge reads and writes it with `database`.
+    #: `queue:restart` leaves its signal; bridge reads and writes it with `database`,
+    #: `redis` and `file`.
     cache_store: str = "database"
     cache_table: str = "cache"
     #: The `file` cache store's folder: the skeleton's `storage/framework/cache/data`
@@ -375,8 +376,8 @@ def redis_settings_from_env(env: Mapping[str, str]) -> RedisSettings:
 
     `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`, `REDIS_PASSWORD` (`null` is none, as
     phpdotenv reads it), `REDIS_DB`, `REDIS_CACHE_DB`, `REDIS_PREFIX`, `APP_NAME` (for the
-    default prefix),
-    `REDIS_QUEUE_BLOCK_FOR`, and `REDIS_CLUSTER_ENABLED=true` for a Redis Cluster.
+    default prefix), `REDIS_QUEUE_BLOCK_FOR`, and `REDIS_CLUSTER_ENABLED=true` for a Redis
+    Cluster.
     """
 
     def number(name: str, default: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,16 @@ def pure_python_codec() -> Iterator[None]:
         yield
     finally:
         _accel.c_decode, _accel.c_encode = saved
+
+
+@pytest.fixture(scope="session")
+def bridge_command() -> str:
+    """The `bridge` console script installed next to this interpreter."""
+    local = Path(sys.executable).with_name("bridge")
+    found = str(local) if local.exists() else shutil.which("bridge")
+    if found is None:
+        pytest.fail("the bridge command is not installed (pip install -e .)")
+    return found
 
 
 @pytest.fixture(scope="session")

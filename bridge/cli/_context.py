@@ -176,17 +176,21 @@ class CliContext:
             if redis.cluster
             else f"Redis {redis.host}:{redis.port} database {redis.db}"
         )
-        prefix = redis.key_prefix(self._laravel_major(settings))
+        prefix = self._prefix_of(settings)
         return f"{server}, key prefix {prefix!r}; failed jobs in {settings.described}"
 
     @property
     def redis_prefix(self) -> str:
         """The key prefix of the Redis queue: `REDIS_PREFIX`, else the app's version's."""
-        return self.settings.redis.key_prefix(self._laravel_major(self.settings))
+        return self._prefix_of(self.settings)
 
     @staticmethod
     def _laravel_major(settings: Settings) -> int:
         return int((settings.laravel_version or DEFAULT_LARAVEL).split(".")[0])
+
+    @classmethod
+    def _prefix_of(cls, settings: Settings) -> str:
+        return settings.redis.key_prefix(cls._laravel_major(settings))
 
     def use_laravel_version(self, version: str | None) -> None:
         """Take `version` (`--laravel`) as the PHP side's, before any storage is opened: it
@@ -236,7 +240,7 @@ class CliContext:
                 db=redis.db,
                 cluster=redis.cluster,
             ),
-            prefix=redis.key_prefix(major),
+            prefix=self._prefix_of(settings),
             connection_name="redis",
             retry_after_seconds=settings.retry_after_seconds,
             block_for_seconds=redis.block_for_seconds,

@@ -1,8 +1,8 @@
 """`bridge restart`: the restart signal of `php artisan queue:restart`, for both languages.
 
-Both write the same value in Laravel's cache store (a `cache` row, bridge.queue.restart_signal,
-or a Redis key, bridge.queue.redis_restart_signal), so PHP workers stop after their current
-job when bridge sends it, and `bridge work` stops when artisan sends it.
+Both write the same value in Laravel's cache store (a `cache` row, a Redis key or a file:
+see bridge.cli._restart_signal), so PHP workers stop after their current job when bridge
+sends it, and `bridge work` stops when artisan sends it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ def restart(ctx: CliContext) -> None:
     """Ask every worker, PHP's `queue:work` and `bridge work`, to stop after its current job.
 
     Laravel's queue:restart signal: the time, stored in Laravel's cache store under the
-    cache prefix (CACHE_PREFIX, else both defaults for APP_NAME): the `cache` table of the
-    database store, with CACHE_STORE=redis the Redis `cache` connection (REDIS_CACHE_DB),
-    with CACHE_STORE=file a file in the app's storage/framework/cache/data.
+    cache prefix (CACHE_PREFIX, else each of Laravel's defaults for APP_NAME): the `cache`
+    table of the database store, with CACHE_STORE=redis the Redis `cache` connection
+    (REDIS_CACHE_DB), with CACHE_STORE=file a file in the app's storage/framework/cache/data.
     The supervisor then starts the workers again, with new code.
     """
     settings = ctx.settings

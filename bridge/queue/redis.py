@@ -81,7 +81,7 @@ def new_redis_id() -> str:
 def with_redis_fields(payload: str, job_id: str | None = None) -> str:
     """`payload` with Laravel's Redis keys: `"id":"...","attempts":0`, where Laravel puts them.
 
-    `RedisQueue::createPayloadArray` adds them after the payload array's keys. Laravel 12 and
+    `RedisQueue::createPayloadArray` adds them after the payload array's keys. Laravel 12.11 and
     later add `delay` after that array, in `Queue::createPayload`, so `delay` stays the last
     key: `...,"createdAt":1,"id":"...","attempts":0,"delay":null}`. Earlier payloads end with
     the two keys. A payload already carrying a top-level `attempts` key is returned unchanged
@@ -113,7 +113,7 @@ def _stamped(text: str) -> bool:
     return text[rest:] == "}" or _TRAILING_DELAY.fullmatch(text, rest) is not None
 
 
-# The top-level `delay` Laravel 12+ writes last: null or whole seconds, then the object's end
+# The top-level `delay` Laravel 12.11+ writes last: null or whole seconds, then the object's end
 # (a nested object ending in a `delay` key would leave a second `}`).
 _TRAILING_DELAY = re.compile(r',"delay":(?:null|-?[0-9]+)\}')
 

@@ -64,11 +64,6 @@ def rss_bytes() -> int:
         return 0
 
 
-def _sentence(exc: Exception) -> str:
-    """The error's text without its own closing period: the log line adds one."""
-    return str(exc).rstrip(".")
-
-
 def _unexpected(exc: Exception) -> QueueError:
     error = QueueError(f"unexpected {type(exc).__name__}: {exc}")
     error.__cause__ = exc
@@ -320,6 +315,8 @@ class Worker:
         """Log a storage error in one line; pause, or decide the worker must stop."""
         options = self._options
         self._storage_errors += 1
+        # Without the error's own closing period: each line adds one.
+        text = str(exc).rstrip(".")
         fields = {
             "event": "storage_error",
             "worker": options.name,
@@ -331,7 +328,7 @@ class Worker:
             self._logger.error(
                 "Storage error while %s: %s. Retrying cannot help: %s; stopping.",
                 doing,
-                _sentence(exc),
+                text,
                 "create the tables (bridge migrate) or point bridge at the database that has them"
                 if isinstance(exc, SchemaError)
                 else "check the database URL, its name and credentials",
@@ -343,7 +340,7 @@ class Worker:
             self._logger.error(
                 "Storage error while %s: %s. Gave up after %d tries in a row; stopping.",
                 doing,
-                _sentence(exc),
+                text,
                 self._storage_errors,
                 extra={"bridge": fields},
             )
@@ -358,7 +355,7 @@ class Worker:
         self._logger.error(
             "Storage error while %s: %s. Retrying in %.1f s.",
             doing,
-            _sentence(exc),
+            text,
             pause,
             extra={"bridge": {**fields, "pause_seconds": pause}},
         )

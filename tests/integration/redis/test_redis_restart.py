@@ -10,8 +10,6 @@ the table and warned that PHP workers would not see it.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,14 +23,6 @@ from tests.support.restart import bridge_restart_stops_queue_work, queue_restart
 #: (the harness's CACHE_PREFIX default, config/cache.php's for APP_NAME=Laravel) and a colon.
 SIGNAL_KEY = "{prefix}laravel_cache:illuminate:queue:restart"
 CACHE_DB = 1
-
-
-@pytest.fixture
-def bridge_command() -> str:
-    """The `bridge` console script installed next to this interpreter."""
-    found = shutil.which("bridge", path=str(Path(sys.executable).parent))
-    assert found is not None
-    return found
 
 
 @pytest.fixture
